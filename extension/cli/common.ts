@@ -1,0 +1,25 @@
+// Shared CLI plumbing: usage text, argument errors, option parsing.
+export class CliError extends Error {}
+
+export const USAGE = `Usage: weight-sharing <command> [options]
+
+Commands:
+  scan PATH... [--json] [--min-bytes N] [--fail-over BYTES]
+      Find tied and shareable weights in model files or folders.
+  apply MODEL [-o OUT] [--kinds exact,transposed,...] [--min-bytes N] [--json]
+      Write a copy of MODEL that stores each shareable weight once.
+  check A [B] [--inputs DIR] [--tolerance T] [--json]
+      Run models with onnxruntime-web and compare their outputs.
+
+Exit codes: 0 ok, 1 threshold exceeded or check failed, 2 error.
+`;
+
+/** Parses a non-negative byte count; accepts plain integers and K/M/G suffixes (powers of 1024). */
+export function parseBytes(option: string, value: string | undefined): number {
+  if (value === undefined) throw new CliError(`${option} needs a value`);
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgG]i?[bB]?)?$/.exec(value.trim());
+  if (!m) throw new CliError(`${option}: '${value}' is not a byte count`);
+  const unit = (m[2] ?? '').toLowerCase()[0];
+  const scale = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+  return Math.round(Number(m[1]) * scale);
+}

@@ -1,0 +1,60 @@
+// What the sharing analysis reports. Format-neutral: it speaks of TensorRefs,
+// whatever reader produced them. The CLI's `--json` document is derived from
+// these types (see report.ts), and the extension shows them.
+import type { ModelFile, TensorRef } from '../model/types';
+
+export type SharingKind = 'tied' | 'exact' | 'transposed' | 'reshaped' | 'cast' | 'quantized';
+
+export interface GroupMember {
+  /** The model file holding it. */
+  path: string;
+  tensor: TensorRef;
+}
+
+export interface SharingGroup {
+  kind: SharingKind;
+  /**
+   * True when storing the group once leaves every output bit-for-bit (or,
+   * for inserted Transpose/Reshape/Cast, value-for-value) unchanged and is
+   * safe to apply. False, with `reason`, when e.g. a member is a graph input
+   * a caller may override, or a sparse initializer.
+   */
+  lossless: boolean;
+  reason?: string;
+  /** Bytes that storing the group once would save (0 for `tied`). */
+  bytesSaved: number;
+  /**
+   * Members; the first is the one kept. For `transposed`/`cast`/`reshaped`
+   * the others are derived from it (a transposed / converted / reshaped copy).
+   * For `quantized`, members come in (weight, scale, zero point) triplets.
+   */
+  members: GroupMember[];
+  /** True when members come from more than one file. */
+  crossFile: boolean;
+}
+
+export interface ScanOptions {
+  /** Hide groups whose tensors are smaller than this (bytes). Default 1024. */
+  minBytes?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: ScanProgress) => void;
+}
+
+export interface ScanProgress {
+  phase: 'open' | 'compare';
+  /** 0..1 */
+  fraction: number;
+  message: string;
+}
+
+export interface ScanReport {
+  models: ModelFile[];
+  /** Sorted by bytesSaved, descending. */
+  groups: SharingGroup[];
+  /** Lossless saving over the reported groups; a tensor dropped by two groups counts once. */
+  bytesSaved: number;
+  /** Bytes of tensor data actually read to reach the verdicts (for benchmarks). */
+  bytesRead: number;
+}
+
+export const DEFAULT_MIN_BYTES = 1024;

@@ -1,0 +1,35 @@
+// Bundles the extension host, the CLI and the webview with esbuild, and copies
+// the onnxruntime-web runtime files the webview loads into media/ort/.
+import * as esbuild from 'esbuild';
+import { cpSync, mkdirSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const watch = process.argv.includes('--watch');
+
+const targets = [
+  { entryPoints: [join(root, 'extension/cli.ts')], outfile: join(root, 'dist/cli.js'), platform: 'node', format: 'cjs', define: { VERSION: JSON.stringify(pkg.version) }, banner: { js: '#!/usr/bin/env node' } },
+  { entryPoints: [join(root, 'extension/extension.ts')], outfile: join(root, 'dist/extension.js'), platform: 'node', format: 'cjs', external: ['vscode'] },
+  { entryPoints: [join(root, 'webview/main.ts')], outfile: join(root, 'dist/webview.js'), platform: 'browser', format: 'esm' },
+].filter((t) => existsSync(t.entryPoints[0]));
+
+const common = { bundle: true, sourcemap: true, target: 'es2022', logLevel: 'warning' };
+
+function copyOrtRuntime() {
+  const src = join(root, 'node_modules/onnxruntime-web/dist');
+  const dst = join(root, 'media/ort');
+  mkdirSync(dst, { recursive: true });
+  // The webview imports the WebGPU-capable build; it needs the jsep wasm pair.
+  for (const f of readdirSync(src)) {
+    if (/^ort\.webgpu\.min\.mjs$|^ort-wasm-simd-threaded\.jsep\.(mjs|wasm)$/.test(f)) cpSync(join(src, f), join(dst, f));
+  }
+}
+
+if (watch) {
+  for (const t of targets) (await esbuild.context({ ...common, ...t })).watch();
+} else {
+  await Promise.all(targets.map((t) => esbuild.build({ ...common, ...t })));
+  copyOrtRuntime();
+}
