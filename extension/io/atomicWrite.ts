@@ -1,0 +1,287 @@
+// Atomic file writes: every output is written to a temp file beside its
+// target, fsynced, then renamed over the target, so a reader never sees a
+// half-written model and a failure or cancellation leaves nothing behind.
+// Content arrives as pieces: small buffers, byte ranges of existing files, or
+// generated sources. Ranges and sources stream through one bounded, reused
+// buffer: a 500 MB model is never held in memory.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ByteRange } from '../model/types';
+
+/** Bytes produced on demand, in order, into the writer's buffer (benchmarks, synthetic data). */
+export interface PieceSource {
+  readonly length: number;
+  /** Fills `dst` with the bytes at [position, position + dst.length) of this source. */
+  fill(position: number, dst: Uint8Array): void;
+}
+
+/** One run of output bytes. */
+export type Piece = Uint8Array | ByteRange | PieceSource;
+
+export function pieceLength(piece: Piece): number {
+  return piece instanceof Uint8Array ? piece.length : piece.length;
+}
+
+export function isByteRange(piece: Piece): piece is ByteRange {
+  return !(piece instanceof Uint8Array) && 'file' in piece;
+}
+
+/** A write refused or failed; `target` is the file that was to be written. */
+export class AtomicWriteError extends Error {
+  constructor(readonly target: string, readonly problem: string, options?: { cause?: unknown }) {
+    super(`${target}: ${problem}`, options);
+    this.name = 'AtomicWriteError';
+  }
+}
+
+export interface OutputFile {
+  target: string;
+  pieces: Iterable<Piece>;
+}
+
+export interface AtomicWriteOptions {
+  /**
+   * Files the content is read from (the model and its external data). No
+   * target may resolve to one of them: overwriting an input while streaming
+   * from it would destroy it.
+   */
+  inputs?: string[];
+  signal?: AbortSignal;
+  /** Size of the one copy buffer (default 8 MiB). */
+  bufferSize?: number;
+  /** Called after each chunk with the bytes written so far and the total. */
+  onProgress?: (written: number, total: number) => void;
+}
+
+export const DEFAULT_COPY_BUFFER = 8 * 1024 * 1024;
+
+/** Writes one file atomically; see `atomicWriteFiles`. Returns the bytes written. */
+export async function atomicWrite(target: string, pieces: Iterable<Piece>, options: AtomicWriteOptions = {}): Promise<number> {
+  const [n] = await atomicWriteFiles([{ target, pieces }], options);
+  return n ?? 0;
+}
+
+/**
+ * Writes several files (a model and its external data file) each through a
+ * temp file; only when all are complete and fsynced are they renamed into
+ * place, in order (so list a data file before the model that refers to it).
+ * On any failure or abort every temp file is removed and no target changes.
+ * Returns the byte count written to each target.
+ */
+export async function atomicWriteFiles(outputs: OutputFile[], options: AtomicWriteOptions = {}): Promise<number[]> {
+  const targets = outputs.map((o) => path.resolve(o.target));
+  await refuseInputs(targets, options.inputs ?? []);
+  const seen = new Set<string>();
+  for (const t of targets) {
+    if (seen.has(t)) throw new AtomicWriteError(t, 'the same output file is listed twice');
+    seen.add(t);
+  }
+
+  const pieceLists = outputs.map((o) => [...o.pieces]);
+  const total = pieceLists.reduce((s, ps) => s + ps.reduce((a, p) => a + pieceLength(p), 0), 0);
+  const buffer = Buffer.allocUnsafe(Math.max(64 * 1024, options.bufferSize ?? DEFAULT_COPY_BUFFER));
+  const temps: string[] = [];
+  const written: number[] = [];
+  const progress = { done: 0, total, report: options.onProgress };
+  try {
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i]!;
+      const temp = tempNameFor(target);
+      const handle = await openTemp(target, temp);
+      temps.push(temp);
+      try {
+        written.push(await writePieces(target, handle, pieceLists[i]!, buffer, options.signal, progress));
+        await handle.sync().catch((err: unknown) => { throw new AtomicWriteError(target, `could not flush to disk: ${describe(err)}`, { cause: err }); });
+      } finally {
+        await handle.close();
+      }
+    }
+    checkAbort(targets[targets.length - 1] ?? '', options.signal);
+    for (let i = 0; i < targets.length; i++) {
+      try {
+        await fs.promises.rename(temps[i]!, targets[i]!);
+      } catch (err) {
+        throw new AtomicWriteError(targets[i]!, `could not move the finished file into place: ${describe(err)}`, { cause: err });
+      }
+      temps[i] = '';
+    }
+    await syncFolders(targets);
+    return written;
+  } catch (err) {
+    await Promise.all(temps.filter((t) => t !== '').map((t) => fs.promises.rm(t, { force: true })));
+    if (err instanceof AtomicWriteError) throw err;
+    // A piece source failed: still name the file and say nothing was left.
+    const target = targets[Math.max(0, temps.length - 1)] ?? '';
+    throw new AtomicWriteError(target, `write abandoned, nothing was left behind: ${describe(err)}`, { cause: err });
+  }
+}
+
+async function refuseInputs(targets: string[], inputs: string[]): Promise<void> {
+  const inputReal = new Map<string, string>();
+  const inputIds = new Map<string, string>();
+  for (const input of inputs) {
+    inputReal.set(await realOrResolved(input), input);
+    const id = await fileId(input);
+    if (id) inputIds.set(id, input);
+  }
+  for (const target of targets) {
+    // Same real path (symlinks resolved) or same inode (hard links).
+    const id = await fileId(target);
+    const input = inputReal.get(await realOrResolved(target)) ?? (id ? inputIds.get(id) : undefined);
+    if (input !== undefined) {
+      throw new AtomicWriteError(target, `refusing to write over the input file ${input}: choose another output path`);
+    }
+  }
+}
+
+async function fileId(file: string): Promise<string | undefined> {
+  try {
+    const st = await fs.promises.stat(file);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The real path of a file, or of its folder joined with its name when the file does not exist yet. */
+async function realOrResolved(file: string): Promise<string> {
+  const abs = path.resolve(file);
+  try {
+    return await fs.promises.realpath(abs);
+  } catch {
+    try {
+      return path.join(await fs.promises.realpath(path.dirname(abs)), path.basename(abs));
+    } catch {
+      return abs;
+    }
+  }
+}
+
+function tempNameFor(target: string): string {
+  // Beside the target so the rename stays on one filesystem; hidden, and
+  // unique per process and call so concurrent writes never collide.
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+async function openTemp(target: string, temp: string): Promise<fs.promises.FileHandle> {
+  const folder = path.dirname(target);
+  try {
+    const st = await fs.promises.stat(folder);
+    if (!st.isDirectory()) throw new AtomicWriteError(target, `cannot write here: ${folder} is not a folder`);
+  } catch (err) {
+    if (err instanceof AtomicWriteError) throw err;
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new AtomicWriteError(target, missing ? `cannot write here: the folder ${folder} does not exist` : `cannot write in ${folder}: ${describe(err)}`, { cause: err });
+  }
+  try {
+    return await fs.promises.open(temp, 'wx', 0o644);
+  } catch (err) {
+    throw new AtomicWriteError(target, `cannot write in ${folder}: ${describe(err)}`, { cause: err });
+  }
+}
+
+interface Progress { done: number; total: number; report: ((written: number, total: number) => void) | undefined }
+
+async function writePieces(
+  target: string, handle: fs.promises.FileHandle, pieces: Piece[], buffer: Buffer,
+  signal: AbortSignal | undefined, progress: Progress,
+): Promise<number> {
+  let position = 0;
+  let sourceFd: { file: string; handle: fs.promises.FileHandle } | undefined;
+  const write = async (bytes: Uint8Array): Promise<void> => {
+    let off = 0;
+    while (off < bytes.length) {
+      let n: number;
+      try {
+        ({ bytesWritten: n } = await handle.write(bytes, off, bytes.length - off, position));
+      } catch (err) {
+        throw new AtomicWriteError(target, `write failed at byte ${position}: ${describe(err)}`, { cause: err });
+      }
+      off += n;
+      position += n;
+    }
+    progress.done += bytes.length;
+    progress.report?.(progress.done, progress.total);
+  };
+  try {
+    for (const piece of pieces) {
+      checkAbort(target, signal);
+      if (piece instanceof Uint8Array) {
+        await write(piece);
+      } else if (isByteRange(piece)) {
+        if (sourceFd?.file !== piece.file) {
+          await sourceFd?.handle.close();
+          sourceFd = undefined;
+          try {
+            sourceFd = { file: piece.file, handle: await fs.promises.open(piece.file, 'r') };
+          } catch (err) {
+            throw new AtomicWriteError(target, `cannot read source ${piece.file}: ${describe(err)}`, { cause: err });
+          }
+        }
+        const src = sourceFd;
+        for (let done = 0; done < piece.length;) {
+          checkAbort(target, signal);
+          const want = Math.min(buffer.length, piece.length - done);
+          let got = 0;
+          while (got < want) {
+            const { bytesRead } = await src.handle.read(buffer, got, want - got, piece.offset + done + got);
+            if (bytesRead === 0) {
+              throw new AtomicWriteError(target, `source ${piece.file} ended at byte ${piece.offset + done + got}, before the ${piece.length} bytes at ${piece.offset} it should hold`);
+            }
+            got += bytesRead;
+          }
+          await write(buffer.subarray(0, want));
+          done += want;
+        }
+      } else {
+        for (let done = 0; done < piece.length;) {
+          checkAbort(target, signal);
+          const want = Math.min(buffer.length, piece.length - done);
+          const chunk = buffer.subarray(0, want);
+          piece.fill(done, chunk);
+          await write(chunk);
+          done += want;
+        }
+      }
+    }
+  } finally {
+    await sourceFd?.handle.close();
+  }
+  return position;
+}
+
+function checkAbort(target: string, signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AtomicWriteError(target, 'cancelled; nothing was written');
+}
+
+async function syncFolders(targets: string[]): Promise<void> {
+  // Makes the renames themselves durable. Best effort: some filesystems
+  // refuse fsync on a directory, and the data is already safe.
+  for (const folder of new Set(targets.map((t) => path.dirname(t)))) {
+    try {
+      const h = await fs.promises.open(folder, 'r');
+      try { await h.sync(); } finally { await h.close(); }
+    } catch { /* see above */ }
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof AtomicWriteError) return err.problem;
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && typeof e.code === 'string') {
+    const why: Record<string, string> = {
+      ENOSPC: 'the disk is full',
+      EFBIG: 'the file is larger than this system allows',
+      EDQUOT: 'the disk quota is exhausted',
+      EACCES: 'permission denied',
+      EPERM: 'permission denied',
+      EROFS: 'the filesystem is read-only',
+      ENOENT: 'no such file or folder',
+      ENOTDIR: 'a part of the path is not a folder',
+      EIO: 'an input/output error occurred',
+    };
+    return `${why[e.code] ?? e.message} (${e.code})`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
