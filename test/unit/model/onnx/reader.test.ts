@@ -9,7 +9,7 @@ import { openOnnx } from '../../../../extension/model/onnx/reader';
 import { FileSet } from '../../../../extension/io/fileSet';
 import type { ModelFile, TensorRef } from '../../../../extension/model/types';
 
-const FIXTURES = path.join(import.meta.dirname, '../../../fixtures');
+const FIXTURES = path.join(__dirname, '../../../fixtures');
 const CORPUS = path.join(FIXTURES, 'corpus');
 const BACKEND = path.join(FIXTURES, 'onnx-backend');
 
