@@ -1,0 +1,114 @@
+// The inference check in Node: run one or two models on the same inputs and
+// compare every output. Used by `weight-sharing check` and by the apply tests.
+import { openOnnx } from '../model/onnx/reader';
+import type { ModelFile } from '../model/types';
+import { compareOutputs, DEFAULT_TOLERANCE, type RunComparison } from './compare';
+import { synthesizeInputs, type InputDescription, type SynthesisOptions } from './inputs';
+import { createSession, firstSessionCreateMs, loadRuntime, runSession } from './runner';
+import { readTestDataDir } from './testData';
+import type { DType } from '../model/types';
+import type { TensorValue } from './tensorProto';
+
+export interface CheckOptions extends SynthesisOptions {
+  /** Test data folder (input_K.pb, output_K.pb); inputs are synthesised without it. */
+  inputsDir?: string;
+  /** Normwise relative tolerance (default 1e-5). */
+  tolerance?: number;
+  /** Differing positions to report per output (default 5). */
+  maxPositions?: number;
+}
+
+export interface InputSummary {
+  name: string;
+  dtype: DType;
+  dims: number[];
+  /** Where the values came from: a file, or how they were synthesised. */
+  source: string;
+}
+
+export interface ModelRun {
+  path: string;
+  /** ms to create the session (the first one in a process includes compiling the runtime). */
+  createMs: number;
+  runMs: number;
+  externalData: string[];
+}
+
+export interface CheckReport {
+  /** `models`: A against B; `reference`: a model against the test data folder's outputs. */
+  mode: 'models' | 'reference';
+  pass: boolean;
+  models: ModelRun[];
+  inputs: { source: 'dir' | 'synthesized'; dir?: string; tensors: InputSummary[] };
+  comparison: RunComparison;
+  runtime: { importMs: number; firstSessionMs?: number };
+}
+
+export class CheckUsageError extends Error {}
+
+async function run(path: string, model: ModelFile, feeds: TensorValue[]): Promise<{ run: ModelRun; outputs: TensorValue[] }> {
+  const loaded = await createSession(path, { model });
+  try {
+    const { outputs, runMs } = await runSession(loaded, feeds);
+    return { run: { path, createMs: loaded.createMs, runMs, externalData: loaded.externalData }, outputs };
+  } finally {
+    await loaded.release();
+  }
+}
+
+function describeSynthesized(d: InputDescription): InputSummary {
+  return { name: d.name, dtype: d.dtype, dims: d.dims, source: d.detail };
+}
+
+/**
+ * Runs `a` (and `b` when given) on the same inputs and compares outputs:
+ * A against B, or A against the reference outputs in `options.inputsDir`
+ * when there is no B. Inputs come from `inputsDir` or are synthesised from
+ * A's input types.
+ */
+export async function checkModels(a: string, b: string | undefined, options: CheckOptions = {}): Promise<CheckReport> {
+  const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
+  const compareOptions = { tolerance, maxPositions: options.maxPositions };
+  const { importMs } = await loadRuntime();
+  const modelA = await openOnnx(a);
+  const modelB = b === undefined ? undefined : await openOnnx(b);
+
+  let feeds: TensorValue[];
+  let reference: TensorValue[] | undefined;
+  let inputs: CheckReport['inputs'];
+  if (options.inputsDir !== undefined) {
+    const data = readTestDataDir(options.inputsDir);
+    feeds = data.inputs;
+    reference = data.outputs;
+    inputs = {
+      source: 'dir', dir: data.dir,
+      tensors: data.inputs.map((t, i) => ({ name: t.name, dtype: t.dtype, dims: t.dims, source: `input_${i}.pb` })),
+    };
+  } else {
+    const synthesized = synthesizeInputs(modelA, options);
+    feeds = synthesized.feeds;
+    inputs = { source: 'synthesized', tensors: synthesized.descriptions.map(describeSynthesized) };
+  }
+
+  const runA = await run(a, modelA, feeds);
+  let comparison: RunComparison;
+  const models = [runA.run];
+  if (b !== undefined && modelB) {
+    const runB = await run(b, modelB, feeds);
+    models.push(runB.run);
+    comparison = compareOutputs(runA.outputs, runB.outputs, compareOptions);
+  } else {
+    if (!reference || reference.length === 0) {
+      throw new CheckUsageError(`nothing to compare ${a} with: give a second model, or --inputs DIR with output_K.pb files`);
+    }
+    comparison = compareOutputs(reference, runA.outputs, compareOptions);
+  }
+  return {
+    mode: b === undefined ? 'reference' : 'models',
+    pass: comparison.pass,
+    models,
+    inputs,
+    comparison,
+    runtime: { importMs, firstSessionMs: firstSessionCreateMs() },
+  };
+}

@@ -1,0 +1,258 @@
+// Synthesises inputs for a model from its input types, for checks without a
+// test data folder. Browser-safe and deterministic (own seeded PRNG), so the
+// CLI and the webview make the same inputs from the same settings.
+//
+// - Symbolic or unknown dimensions get small defaults: batch-like ones the
+//   batch size (1), the rest the sequence length (8); both settable, and any
+//   dimension can be set by its symbolic name.
+// - Integer inputs that reach a Gather as its indices (directly or through
+//   Cast/Unsqueeze/Reshape/...) are token ids: uniform in [0, vocabulary),
+//   the vocabulary being dim 0 of the table that Gather reads, so ids never
+//   index outside an embedding.
+// - Inputs named like masks are all ones (bool: all true).
+// - Floats are drawn from a seeded standard normal distribution.
+import type { DType } from '../model/types';
+import { allocateTensorArray, elementCountOf, floatToHalf, isArrayDType, type TensorValue } from './tensorProto';
+
+export interface InputValueInfo {
+  name: string;
+  dtype?: DType;
+  /** ONNX type string such as 'tensor(int64)', used when dtype is absent. */
+  type?: string;
+  shape?: ReadonlyArray<number | string | null>;
+}
+
+export interface InputNodeInfo {
+  opType: string;
+  inputs: readonly string[];
+  outputs: readonly string[];
+  subgraphs?: ReadonlyArray<{ nodes: readonly InputNodeInfo[] }>;
+}
+
+/**
+ * What synthesis needs from a model. A ModelFile (extension/model/types.ts)
+ * fits as is; the webview builds one from its GraphPayload.
+ */
+export interface InputSourceModel {
+  graph: {
+    inputs: readonly InputValueInfo[];
+    nodes: readonly InputNodeInfo[];
+    /** Graph inputs that are also initializers (IR < 4) are not fed. */
+    initializerNames?: readonly string[];
+  };
+  tensors: ReadonlyArray<{ name: string; shape: readonly number[]; isGraphInput?: boolean }>;
+}
+
+export interface SynthesisOptions {
+  /** Value for batch-like symbolic dimensions (default 1). */
+  batch?: number;
+  /** Value for other symbolic dimensions (default 8). */
+  sequence?: number;
+  /** Values for named symbolic dimensions; win over batch/sequence. */
+  dims?: Record<string, number>;
+  /** PRNG seed (default 0). */
+  seed?: number;
+}
+
+export type InputKind = 'token-ids' | 'mask' | 'normal' | 'zeros' | 'ones';
+
+export interface InputDescription {
+  name: string;
+  dtype: DType;
+  dims: number[];
+  kind: InputKind;
+  /** e.g. 'ids in [0, 1000): vocabulary of Gather reading it'. */
+  detail: string;
+}
+
+export interface SynthesizedInputs {
+  feeds: TensorValue[];
+  descriptions: InputDescription[];
+}
+
+export class InputSynthesisError extends Error {
+  constructor(readonly input: string, readonly problem: string) {
+    super(`input '${input}': ${problem}`);
+    this.name = 'InputSynthesisError';
+  }
+}
+
+export const DEFAULT_BATCH = 1;
+export const DEFAULT_SEQUENCE = 8;
+
+const TYPE_NAMES: Record<string, DType> = {
+  float: 'float32', float16: 'float16', double: 'float64', bfloat16: 'bfloat16',
+  int8: 'int8', uint8: 'uint8', int16: 'int16', uint16: 'uint16', int32: 'int32', uint32: 'uint32',
+  int64: 'int64', uint64: 'uint64', bool: 'bool', string: 'string',
+};
+
+function dtypeOf(v: InputValueInfo): DType | undefined {
+  if (v.dtype) return v.dtype;
+  const m = /^tensor\((\w+)\)$/.exec(v.type ?? '');
+  return m ? (TYPE_NAMES[m[1]] ?? (m[1] as DType)) : undefined;
+}
+
+const INTEGER_TYPES = new Set<DType>(['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64']);
+const FLOAT_TYPES = new Set<DType>(['float32', 'float64', 'float16']);
+
+/** Ops that move ids along without changing their values. */
+const PASS_THROUGH = new Set(['Cast', 'Unsqueeze', 'Squeeze', 'Reshape', 'Flatten', 'Identity', 'Expand', 'Slice', 'Transpose', 'View', 'Contiguous']);
+
+/** mulberry32: small, fast, good enough for test inputs, identical in every JS engine. */
+export function createRng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal samples by Box–Muller over a uniform source. */
+export function createNormal(uniform: () => number): () => number {
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) { const s = spare; spare = undefined; return s; }
+    let u = 0;
+    while (u === 0) u = uniform();
+    const v = uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  };
+}
+
+/** FNV-1a of the input name: each input gets its own stream, independent of input order. */
+function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+function allNodes(nodes: readonly InputNodeInfo[], out: InputNodeInfo[] = []): InputNodeInfo[] {
+  for (const n of nodes) {
+    out.push(n);
+    for (const g of n.subgraphs ?? []) allNodes(g.nodes, out);
+  }
+  return out;
+}
+
+export interface VocabularyUse {
+  /** Smallest dim 0 over the Gather tables the input indexes. */
+  size: number;
+  /** Names of the tables. */
+  tables: string[];
+}
+
+/**
+ * Finds the Gather tables an integer input indexes: follows the input
+ * through value-preserving ops to Gather nodes that take it as indices and
+ * read an initializer or Constant as data.
+ */
+export function findVocabulary(model: InputSourceModel, inputName: string): VocabularyUse | undefined {
+  const nodes = allNodes(model.graph.nodes);
+  const readers = new Map<string, InputNodeInfo[]>();
+  for (const n of nodes) for (const i of n.inputs) { if (!readers.has(i)) readers.set(i, []); readers.get(i)!.push(n); }
+  const tensors = new Map(model.tensors.map((t) => [t.name, t]));
+  const tables: Array<{ name: string; size: number }> = [];
+  const seen = new Set<string>([inputName]);
+  const queue = [inputName];
+  while (queue.length) {
+    const value = queue.shift()!;
+    for (const n of readers.get(value) ?? []) {
+      if (n.opType === 'Gather' && n.inputs[1] === value) {
+        const table = tensors.get(n.inputs[0]);
+        if (table && table.shape.length > 0) tables.push({ name: table.name, size: table.shape[0] });
+      } else if (PASS_THROUGH.has(n.opType) && n.inputs[0] === value) {
+        for (const o of n.outputs) if (o && !seen.has(o)) { seen.add(o); queue.push(o); }
+      }
+    }
+  }
+  if (tables.length === 0) return undefined;
+  return { size: Math.min(...tables.map((t) => t.size)), tables: [...new Set(tables.map((t) => t.name))] };
+}
+
+const BATCH_NAME = /batch|^n$|^b$/i;
+
+/** Resolves an input's shape: fixed dims kept, symbolic ones from the options. */
+export function resolveDims(shape: ReadonlyArray<number | string | null> | undefined, options: SynthesisOptions = {}): number[] {
+  const batch = options.batch ?? DEFAULT_BATCH;
+  const sequence = options.sequence ?? DEFAULT_SEQUENCE;
+  return (shape ?? []).map((d, i) => {
+    if (typeof d === 'number' && d >= 0) return d;
+    if (typeof d === 'string' && options.dims && d in options.dims) return options.dims[d];
+    if (typeof d === 'string' && BATCH_NAME.test(d)) return batch;
+    if (typeof d === 'string' && d !== '') return i === 0 && !/seq|len|token|time|step|position/i.test(d) ? batch : sequence;
+    return i === 0 ? batch : sequence;
+  });
+}
+
+/** The inputs a caller must feed: graph inputs that are not initializers. */
+export function feedableInputs(model: InputSourceModel): InputValueInfo[] {
+  const initializers = new Set(model.graph.initializerNames ?? []);
+  for (const t of model.tensors) if (t.isGraphInput) initializers.add(t.name);
+  return model.graph.inputs.filter((i) => !initializers.has(i.name));
+}
+
+/** Makes one input per feedable graph input, deterministically from `options.seed`. */
+export function synthesizeInputs(model: InputSourceModel, options: SynthesisOptions = {}): SynthesizedInputs {
+  const seed = options.seed ?? 0;
+  const feeds: TensorValue[] = [];
+  const descriptions: InputDescription[] = [];
+  for (const input of feedableInputs(model)) {
+    const dtype = dtypeOf(input);
+    if (!dtype) throw new InputSynthesisError(input.name, `the model gives no element type (${input.type ?? 'no type'})`);
+    if (!isArrayDType(dtype) || dtype === 'bfloat16') throw new InputSynthesisError(input.name, `cannot synthesise ${dtype} values`);
+    if (input.shape === undefined) throw new InputSynthesisError(input.name, 'the model gives no shape; pass inputs with --inputs');
+    const dims = resolveDims(input.shape, options);
+    const count = elementCountOf(dims);
+    const data = allocateTensorArray(dtype, count);
+    const uniform = createRng((seed ^ nameHash(input.name)) >>> 0);
+    let kind: InputKind;
+    let detail: string;
+    if (/mask/i.test(input.name) && (INTEGER_TYPES.has(dtype) || dtype === 'bool' || FLOAT_TYPES.has(dtype))) {
+      kind = 'mask';
+      detail = 'all ones (attention-mask-like name)';
+      fill(data, dtype, () => 1);
+    } else if (dtype === 'bool') {
+      kind = 'ones';
+      detail = 'all true';
+      fill(data, dtype, () => 1);
+    } else if (INTEGER_TYPES.has(dtype)) {
+      const vocab = findVocabulary(model, input.name);
+      if (vocab) {
+        kind = 'token-ids';
+        detail = `ids in [0, ${vocab.size}): vocabulary of ${vocab.tables.join(', ')}`;
+        fill(data, dtype, () => Math.floor(uniform() * vocab.size));
+      } else if (dims.length === 0) {
+        // A scalar integer no table bounds is a count or an index (a Loop's trip count): 1 runs the body once.
+        kind = 'ones';
+        detail = '1 (integer scalar: a count or index)';
+        fill(data, dtype, () => 1);
+      } else {
+        kind = 'zeros';
+        detail = 'zeros (no Gather table bounds its values)';
+      }
+    } else {
+      kind = 'normal';
+      detail = `standard normal, seed ${seed}`;
+      const normal = createNormal(uniform);
+      fill(data, dtype, normal);
+    }
+    feeds.push({ name: input.name, dtype, dims, data });
+    descriptions.push({ name: input.name, dtype, dims, kind, detail });
+  }
+  return { feeds, descriptions };
+}
+
+function fill(data: ReturnType<typeof allocateTensorArray>, dtype: DType, next: () => number): void {
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    for (let i = 0; i < data.length; i++) data[i] = BigInt(next());
+  } else if (dtype === 'float16') {
+    for (let i = 0; i < data.length; i++) data[i] = floatToHalf(next());
+  } else {
+    for (let i = 0; i < data.length; i++) data[i] = next();
+  }
+}

@@ -1,0 +1,234 @@
+// Runs ONNX models with onnxruntime-web's WASM backend in Node (the CLI and
+// the tests). The webview runs the same runtime in the browser with its own
+// loader; what both share is tensorProto.ts, inputs.ts and compare.ts.
+//
+// How onnxruntime-web 1.30 loads in Node: `import('onnxruntime-web')` resolves
+// through the package's `exports` "node" condition to dist/ort.node.min.js
+// (require) or dist/ort.node.min.mjs (import). That file finds
+// ort-wasm-simd-threaded.{mjs,wasm} next to itself (from __filename /
+// import.meta.url), so no `env.wasm.wasmPaths` is needed, provided the
+// package is loaded from node_modules and NOT bundled: inlined into an esbuild
+// bundle it loses its own location and fails at load. scripts/build.mjs
+// therefore marks onnxruntime-web external for dist/cli.js.
+// `numThreads = 1`: Node has no cross-origin isolation question, but threads
+// would spawn workers per process for tiny models and make timings noisy.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import type * as Ort from 'onnxruntime-web';
+import type { ModelFile } from '../model/types';
+import { allocateTensorArray, type TensorArray, type TensorValue } from './tensorProto';
+import { hintForRuntimeError } from './hints';
+
+type OrtModule = typeof Ort;
+
+export interface RuntimeInfo {
+  ort: OrtModule;
+  /** ms to import the runtime's JS (the WASM compiles on the first session). */
+  importMs: number;
+}
+
+let runtime: Promise<RuntimeInfo> | undefined;
+/** ms of the first session creation in this process (includes compiling the WASM). */
+let firstSessionMs: number | undefined;
+
+/** Loads onnxruntime-web once per process. */
+export function loadRuntime(): Promise<RuntimeInfo> {
+  runtime ??= (async () => {
+    const t0 = performance.now();
+    const ort = (await import('onnxruntime-web')) as OrtModule;
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = 'error';
+    return { ort, importMs: performance.now() - t0 };
+  })();
+  return runtime;
+}
+
+export function firstSessionCreateMs(): number | undefined {
+  return firstSessionMs;
+}
+
+/** onnxruntime rejected a model or a run: names the model, gives onnxruntime's reason and a hint when the cause is known. */
+export class InferenceError extends Error {
+  constructor(
+    readonly model: string,
+    readonly stage: 'load' | 'run',
+    readonly reason: string,
+    readonly hint?: string,
+  ) {
+    super(`${model}: onnxruntime-web ${stage === 'load' ? 'rejected the model' : 'failed to run the model'}: ${reason}${hint ? ` (hint: ${hint})` : ''}`);
+    this.name = 'InferenceError';
+  }
+}
+
+export interface SessionOptions {
+  /** The model as read by the ONNX reader: gives external data files and opsets for hints. */
+  model?: ModelFile;
+}
+
+export interface LoadedSession {
+  path: string;
+  session: Ort.InferenceSession;
+  createMs: number;
+  /** External data files passed to onnxruntime, as the model names them. */
+  externalData: string[];
+  release(): Promise<void>;
+}
+
+/** onnxruntime strips the common onnxruntime source-path prefix noise from messages; keep the meaningful tail. */
+function cleanReason(message: string): string {
+  let m = message.replace(/^Can't create a session\.\s*/, '').replace(/\s+/g, ' ').trim();
+  m = m.replace(/ERROR_CODE: \d+, ERROR_MESSAGE: /, '');
+  // Drop "/path/to/file.cc:74 onnxruntime::Class::Method(...) " prefixes from native asserts.
+  m = m.replace(/^\/\S+\.cc:\d+ .*?\) (?=\[ONNXRuntimeError\])/, '');
+  return m;
+}
+
+/** External data files the reader saw, relative to the model's folder (the form the model names them in). */
+export function externalDataFiles(model: ModelFile): string[] {
+  const modelPath = resolve(model.path);
+  const files = new Set<string>();
+  for (const t of model.tensors) {
+    if (t.data.kind !== 'ranges') continue;
+    for (const r of t.data.ranges) if (resolve(r.file) !== modelPath) files.add(resolve(r.file));
+  }
+  return [...files].map((f) => relative(dirname(modelPath), f).split(sep).join('/'));
+}
+
+const MISSING_EXTERNAL = /Failed to load external data file "+([^"]+)"+/;
+
+/**
+ * Creates a session for the model at `path`. External data files are passed
+ * in the `externalData` option (onnxruntime-web cannot open them itself):
+ * those the reader reported, plus any the runtime asks for by name, which
+ * covers being called without a ModelFile.
+ */
+export async function createSession(path: string, options: SessionOptions = {}): Promise<LoadedSession> {
+  const { ort } = await loadRuntime();
+  const modelPath = resolve(path);
+  const name = path;
+  let modelBytes: Uint8Array;
+  try {
+    modelBytes = new Uint8Array(readFileSync(modelPath));
+  } catch (err) {
+    throw new InferenceError(name, 'load', `cannot read the model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const folder = dirname(modelPath);
+  const external = new Set(options.model ? externalDataFiles(options.model) : []);
+  for (let attempt = 0; ; attempt++) {
+    const externalData = [...external].map((rel) => ({ path: rel, data: readExternal(name, folder, rel) }));
+    const t0 = performance.now();
+    try {
+      const session = await ort.InferenceSession.create(modelBytes, {
+        executionProviders: ['wasm'],
+        graphOptimizationLevel: 'all',
+        // Warnings (e.g. initializers listed as graph inputs) would go to stdout and garble CLI output.
+        logSeverityLevel: 3,
+        externalData,
+      });
+      const createMs = performance.now() - t0;
+      firstSessionMs ??= createMs;
+      return { path: name, session, createMs, externalData: [...external], release: () => session.release() };
+    } catch (err) {
+      const reason = cleanReason(err instanceof Error ? err.message : String(err));
+      const missing = MISSING_EXTERNAL.exec(reason)?.[1];
+      if (missing && !external.has(missing) && attempt < 16) {
+        external.add(missing);
+        continue;
+      }
+      throw new InferenceError(name, 'load', reason, hintForRuntimeError(reason, options.model));
+    }
+  }
+}
+
+/** Reads one external data file, refusing locations that escape the model's folder. */
+function readExternal(model: string, folder: string, location: string): Uint8Array {
+  const full = resolve(folder, location);
+  const rel = relative(folder, full);
+  if (isAbsolute(location) || rel.startsWith('..') || isAbsolute(rel)) {
+    throw new InferenceError(model, 'load', `external data location '${location}' escapes the model's folder`);
+  }
+  try {
+    return new Uint8Array(readFileSync(full));
+  } catch (err) {
+    throw new InferenceError(model, 'load', `cannot read external data file '${location}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+export interface RunResult {
+  outputs: TensorValue[];
+  createMs: number;
+  runMs: number;
+}
+
+function toOrtTensor(ort: OrtModule, t: TensorValue): Ort.Tensor {
+  if (Array.isArray(t.data)) return new ort.Tensor('string', t.data, t.dims);
+  switch (t.dtype) {
+    case 'bool': return new ort.Tensor('bool', t.data as Uint8Array, t.dims);
+    case 'float16': return new ort.Tensor('float16', t.data as Uint16Array, t.dims);
+    case 'float32': return new ort.Tensor('float32', t.data as Float32Array, t.dims);
+    case 'float64': return new ort.Tensor('float64', t.data as Float64Array, t.dims);
+    case 'int8': return new ort.Tensor('int8', t.data as Int8Array, t.dims);
+    case 'uint8': return new ort.Tensor('uint8', t.data as Uint8Array, t.dims);
+    case 'int16': return new ort.Tensor('int16', t.data as Int16Array, t.dims);
+    case 'uint16': return new ort.Tensor('uint16', t.data as Uint16Array, t.dims);
+    case 'int32': return new ort.Tensor('int32', t.data as Int32Array, t.dims);
+    case 'uint32': return new ort.Tensor('uint32', t.data as Uint32Array, t.dims);
+    case 'int64': return new ort.Tensor('int64', t.data as BigInt64Array, t.dims);
+    case 'uint64': return new ort.Tensor('uint64', t.data as BigUint64Array, t.dims);
+    default: throw new Error(`input '${t.name}': onnxruntime-web cannot take ${t.dtype} tensors`);
+  }
+}
+
+function fromOrtTensor(name: string, t: Ort.Tensor): TensorValue {
+  const dims = [...t.dims];
+  if (t.type === 'string') return { name, dtype: 'string', dims, data: [...(t.data as string[])] };
+  const dtype = t.type === 'bool' ? 'bool' : (t.type as TensorValue['dtype']);
+  const src = t.data as TensorArray;
+  // Copy out of the runtime's buffer so the value survives session release.
+  const data = allocateTensorArray(dtype, src.length);
+  (data as unknown as { set(a: ArrayLike<number | bigint>): void }).set(src);
+  return { name, dtype, dims, data };
+}
+
+/**
+ * Runs a loaded session on `feeds` (matched to the model's inputs by name;
+ * when names are missing or differ, by position, as the backend-test layout
+ * lists inputs in graph order).
+ */
+export async function runSession(loaded: LoadedSession, feeds: TensorValue[]): Promise<Omit<RunResult, 'createMs'>> {
+  const { ort } = await loadRuntime();
+  const session = loaded.session;
+  const byName = new Map(feeds.map((f) => [f.name, f]));
+  const useNames = session.inputNames.every((n) => byName.has(n));
+  if (!useNames && feeds.length !== session.inputNames.length) {
+    throw new InferenceError(loaded.path, 'run', `the model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}), ${feeds.length} were given (${feeds.map((f) => f.name || '?').join(', ')})`);
+  }
+  const ortFeeds: Record<string, Ort.Tensor> = {};
+  session.inputNames.forEach((n, i) => { ortFeeds[n] = toOrtTensor(ort, useNames ? byName.get(n)! : feeds[i]); });
+  const t0 = performance.now();
+  let results: Ort.InferenceSession.OnnxValueMapType;
+  try {
+    results = await session.run(ortFeeds);
+  } catch (err) {
+    const reason = cleanReason(err instanceof Error ? err.message : String(err));
+    throw new InferenceError(loaded.path, 'run', reason, hintForRuntimeError(reason));
+  }
+  const runMs = performance.now() - t0;
+  const outputs = session.outputNames.map((n) => {
+    const value = results[n];
+    return fromOrtTensor(n, value as Ort.Tensor);
+  });
+  for (const n of session.outputNames) (results[n] as Ort.Tensor).dispose?.();
+  return { outputs, runMs };
+}
+
+/** Loads the model, runs it once on `feeds`, releases the session. */
+export async function runModel(path: string, feeds: TensorValue[], options: SessionOptions = {}): Promise<RunResult> {
+  const loaded = await createSession(path, options);
+  try {
+    const { outputs, runMs } = await runSession(loaded, feeds);
+    return { outputs, createMs: loaded.createMs, runMs };
+  } finally {
+    await loaded.release();
+  }
+}
