@@ -10,7 +10,9 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const watch = process.argv.includes('--watch');
 
 const targets = [
-  { entryPoints: [join(root, 'extension/cli.ts')], outfile: join(root, 'dist/cli.js'), platform: 'node', format: 'cjs', define: { VERSION: JSON.stringify(pkg.version) }, banner: { js: '#!/usr/bin/env node' } },
+  { entryPoints: [join(root, 'extension/cli.ts')], outfile: join(root, 'dist/cli.js'), platform: 'node', format: 'cjs', define: { VERSION: JSON.stringify(pkg.version) }, banner: { js: '#!/usr/bin/env node' },
+    // onnxruntime-web finds its .wasm beside its own file: bundled, it loses that location (check/runner.ts).
+    external: ['onnxruntime-web'] },
   { entryPoints: [join(root, 'extension/extension.ts')], outfile: join(root, 'dist/extension.js'), platform: 'node', format: 'cjs', external: ['vscode'] },
   { entryPoints: [join(root, 'webview/main.ts')], outfile: join(root, 'dist/webview.js'), platform: 'browser', format: 'esm' },
 ].filter((t) => existsSync(t.entryPoints[0]));
