@@ -31,12 +31,16 @@ export interface SharingGroup {
   members: GroupMember[];
   /** True when members come from more than one file. */
   crossFile: boolean;
+  /** `cast` only: the copy is also transposed (2-D, shapes swapped). */
+  transposed?: boolean;
 }
 
 export interface ScanOptions {
   /** Hide groups whose tensors are smaller than this (bytes). Default 1024. */
   minBytes?: number;
   signal?: AbortSignal;
+  /** Size of each of the two reused read buffers (bytes). Default 16 MiB. */
+  chunkBytes?: number;
   onProgress?: (progress: ScanProgress) => void;
 }
 
@@ -55,6 +59,10 @@ export interface ScanReport {
   bytesSaved: number;
   /** Bytes of tensor data actually read to reach the verdicts (for benchmarks). */
   bytesRead: number;
+  /** The `minBytes` the groups were filtered with. */
+  minBytes?: number;
+  /** Groups found but hidden because all their tensors are below `minBytes`. */
+  hiddenGroups?: number;
 }
 
 export const DEFAULT_MIN_BYTES = 1024;

@@ -1,0 +1,91 @@
+// Cast copies: an fp16/bf16 tensor equal, bit for bit, to the round-to-
+// nearest-even conversion of an fp32 tensor, so `Cast(fp32)` reproduces it
+// exactly. Same shape, or (2-D, non-square, >= 256 elements) the transposed
+// shape, the exporter's folded `Transpose(emb.half())` (corpus half-copy.onnx).
+import type { ByteSource } from './byteSource';
+import { castEqual, transposeEqual } from './compare';
+import type { ShapeClass } from './entries';
+import type { HalfType } from './floatCast';
+import type { Relation } from './groups';
+import type { ProgressMeter } from './progress';
+import { elementSample, spreadPositions, transposedPositions } from './samples';
+import { transposable } from './transposed';
+
+function isHalf(dtype: string): dtype is HalfType {
+  return dtype === 'float16' || dtype === 'bfloat16';
+}
+
+export async function findCasts(classes: ShapeClass[], src: ByteSource, progress?: ProgressMeter): Promise<Relation[]> {
+  const halves = classes.filter((sc) => isHalf(sc.members[0].tensor.dtype));
+  if (halves.length === 0) return [];
+  const fulls = classes.filter((sc) => sc.members[0].tensor.dtype === 'float32');
+  const out: Relation[] = [];
+
+  // Same shape: key = target dtype | shape; sources sampled only where a target waits.
+  const targets = new Map<string, ShapeClass[]>();
+  for (const h of halves) {
+    const t = h.members[0].tensor;
+    const key = `${t.dtype}|${t.shape.join('x')}`;
+    let l = targets.get(key);
+    if (!l) targets.set(key, (l = []));
+    l.push(h);
+  }
+  // Transposed: key = target dtype | target shape; a source of shape (a, b) looks for (b, a).
+  const tTargets = new Map<string, ShapeClass[]>();
+  for (const h of halves) {
+    if (!transposable(h)) continue;
+    const t = h.members[0].tensor;
+    const key = `${t.dtype}|${t.shape.join('x')}`;
+    let l = tTargets.get(key);
+    if (!l) tTargets.set(key, (l = []));
+    l.push(h);
+  }
+
+  const matched = new Set<ShapeClass>();
+  // A target's sample depends only on its own shape: read it once.
+  const sampleCache = new Map<string, string | null>();
+  const targetSample = (h: ShapeClass, how: 'same' | 't', positions: number[]): string | null => {
+    const k = `${h.id}|${how}`;
+    if (!sampleCache.has(k)) sampleCache.set(k, elementSample(src, h.members[0].tensor, positions));
+    return sampleCache.get(k) ?? null;
+  };
+  let done = 0;
+  for (const f of fulls) {
+    const ft = f.members[0].tensor;
+    for (const target of ['float16', 'bfloat16'] as const) {
+      const same = targets.get(`${target}|${ft.shape.join('x')}`);
+      if (same) {
+        const positions = spreadPositions(ft.elementCount);
+        const key = elementSample(src, ft, positions, target);
+        if (key !== null) {
+          for (const h of same) {
+            if (matched.has(h) || targetSample(h, 'same', positions) !== key) continue;
+            if (await castEqual(src, ft, h.members[0].tensor, target)) {
+              matched.add(h);
+              out.push({ kind: 'cast', source: f, copy: h, transposed: false, castTo: target });
+            }
+          }
+        }
+      }
+      if (transposable(f)) {
+        const swapped = tTargets.get(`${target}|${ft.shape[1]}x${ft.shape[0]}`);
+        if (swapped) {
+          const key = elementSample(src, ft, transposedPositions(ft.shape), target);
+          const hPositions = transposedPositions([ft.shape[1], ft.shape[0]]);
+          if (key !== null) {
+            for (const h of swapped) {
+              if (matched.has(h) || targetSample(h, 't', hPositions) !== key) continue;
+              if (await transposeEqual(src, ft, h.members[0].tensor, target)) {
+                matched.add(h);
+                out.push({ kind: 'cast', source: f, copy: h, transposed: true, castTo: target });
+              }
+            }
+          }
+        }
+      }
+    }
+    await src.tick();
+    progress?.update(++done / fulls.length);
+  }
+  return out;
+}

@@ -1,0 +1,49 @@
+// The detectors' view of the tensors being scanned: each tensor once, with
+// the file it came from and a global order (file order, then model order).
+// "First" in a group always means lowest `order`, so every group keeps the
+// same tensor and savings never double count.
+import type { ModelFile, TensorRef } from '../model/types';
+
+export interface Entry {
+  order: number;
+  fileIndex: number;
+  path: string;
+  tensor: TensorRef;
+}
+
+/**
+ * Tensors with identical dtype, shape and bytes (verified), sorted by order.
+ * Singletons too: transposed/cast matching works on these, one read per content.
+ */
+export interface ShapeClass {
+  id: number;
+  members: Entry[];
+}
+
+export function entriesOf(models: ModelFile[]): Entry[] {
+  const out: Entry[] = [];
+  models.forEach((m, fileIndex) => {
+    for (const tensor of m.tensors) out.push({ order: out.length, fileIndex, path: m.path, tensor });
+  });
+  return out;
+}
+
+/** Tensors whose canonical bytes can be read (strings, sparse and undecodable ones cannot). */
+export function hasBytes(e: Entry): boolean {
+  return e.tensor.data.kind !== 'unavailable' && e.tensor.dtype !== 'string';
+}
+
+export function byOrder(a: Entry, b: Entry): number {
+  return a.order - b.order;
+}
+
+/** Members split by file, each list in order; files in order of first appearance. */
+export function splitByFile(members: Entry[]): Entry[][] {
+  const byFile = new Map<number, Entry[]>();
+  for (const m of [...members].sort(byOrder)) {
+    let list = byFile.get(m.fileIndex);
+    if (!list) byFile.set(m.fileIndex, (list = []));
+    list.push(m);
+  }
+  return [...byFile.values()];
+}

@@ -1,0 +1,45 @@
+// float32 → float16 / bfloat16 conversion on bit patterns, round to nearest
+// even, the rounding ONNX `Cast` uses. A cast copy is only worth replacing by
+// `Cast(fp32)` when this conversion reproduces it bit for bit.
+
+export type HalfType = 'float16' | 'bfloat16';
+
+/**
+ * Converts float32 bits to float16 bits (round to nearest, ties to even).
+ * Returns -1 for NaN: NaN payload handling differs between runtimes, so a
+ * tensor holding NaN is never called a cast copy (the claim must be exact).
+ */
+export function f32ToF16Bits(x: number): number {
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  if (exp === 0xff) return mant === 0 ? sign | 0x7c00 : -1;
+  const e = exp - 112; // rebias 127 → 15
+  if (e >= 0x1f) return sign | 0x7c00; // overflow: ±inf
+  if (e <= 0) {
+    // float16 subnormal: value in units of 2^-24 is full >> (14 - e).
+    const shift = 14 - e;
+    if (shift > 24) return sign; // below half the smallest subnormal: ±0
+    const full = mant | 0x800000;
+    let q = full >>> shift;
+    const rem = full & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && (q & 1) === 1)) q++;
+    return sign | q; // q may carry into the smallest normal: still correct bits
+  }
+  let q = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (q & 1) === 1)) q++; // carry into exponent is right, up to inf
+  return sign | q;
+}
+
+/** float32 bits → bfloat16 bits (round to nearest even); -1 for NaN. */
+export function f32ToBf16Bits(x: number): number {
+  if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0) return -1;
+  const lsb = (x >>> 16) & 1;
+  return ((x + 0x7fff + lsb) >>> 16) & 0xffff;
+}
+
+export function converterFor(target: HalfType): (bits: number) => number {
+  return target === 'float16' ? f32ToF16Bits : f32ToBf16Bits;
+}

@@ -1,0 +1,166 @@
+// The two faces of a ScanReport: the `--json` document (schema 1, documented
+// in the README; fields may be added, never removed) and the readable table.
+import * as path from 'node:path';
+import type { ScanReport, SharingGroup } from './types';
+
+export interface JsonTensor {
+  path: string;
+  name: string;
+  /** Unique within its model (subgraph initializers: `Node/name`). */
+  id: string;
+  role: string;
+  dtype: string;
+  shape: number[];
+  bytes: number;
+  consumers: number;
+  graphInput: boolean;
+}
+
+export interface JsonGroup {
+  kind: string;
+  lossless: boolean;
+  reason?: string;
+  bytesSaved: number;
+  crossFile: boolean;
+  transposed?: boolean;
+  tensors: JsonTensor[];
+}
+
+export interface JsonModel {
+  path: string;
+  format: string;
+  tensors: number;
+  tensorBytes: number;
+  fileSize: number;
+  warnings: string[];
+}
+
+export interface JsonReport {
+  schema: 1;
+  models: JsonModel[];
+  groups: JsonGroup[];
+  bytesSaved: number;
+  minBytes?: number;
+  hiddenGroups?: number;
+  bytesRead: number;
+}
+
+export function toJson(report: ScanReport): JsonReport {
+  return {
+    schema: 1,
+    models: report.models.map((m) => ({
+      path: m.path,
+      format: m.format,
+      tensors: m.tensors.length,
+      tensorBytes: m.tensors.reduce((n, t) => n + t.byteLength, 0),
+      fileSize: m.fileSize,
+      warnings: m.warnings,
+    })),
+    groups: report.groups.map((g) => ({
+      kind: g.kind,
+      lossless: g.lossless,
+      ...(g.reason === undefined ? {} : { reason: g.reason }),
+      bytesSaved: g.bytesSaved,
+      crossFile: g.crossFile,
+      ...(g.transposed === undefined ? {} : { transposed: g.transposed }),
+      tensors: g.members.map(({ path: p, tensor: t }) => ({
+        path: p,
+        name: t.name,
+        id: t.id,
+        role: t.role,
+        dtype: t.dtype,
+        shape: t.shape,
+        bytes: t.byteLength,
+        consumers: t.consumers.length,
+        graphInput: t.isGraphInput,
+      })),
+    })),
+    bytesSaved: report.bytesSaved,
+    minBytes: report.minBytes,
+    hiddenGroups: report.hiddenGroups,
+    bytesRead: report.bytesRead,
+  };
+}
+
+/** 1536 → "1.5 KiB" (binary units, one decimal; bytes exact). */
+export function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+/**
+ * How files are named in messages: relative to the folder all scanned files
+ * share (for one folder: the bare file names, `decoder_model.onnx`).
+ */
+export function fileLabels(paths: string[]): Map<string, string> {
+  const abs = paths.map((p) => path.resolve(p));
+  let base = abs.length ? path.dirname(abs[0]) : '';
+  for (const p of abs) while (base && !p.startsWith(base + path.sep) && base !== path.dirname(base)) base = path.dirname(base);
+  return new Map(paths.map((p, i) => [p, path.relative(base, abs[i]) || path.basename(p)]));
+}
+
+const MAX_NAMES = 4;
+
+export function toText(report: ScanReport): string {
+  const labels = fileLabels(report.models.map((m) => m.path));
+  const lines: string[] = [];
+  const inModel = new Map<string, SharingGroup[]>();
+  const across: SharingGroup[] = [];
+  for (const g of report.groups) {
+    if (g.crossFile) { across.push(g); continue; }
+    const p = g.members[0].path;
+    if (!inModel.has(p)) inModel.set(p, []);
+    inModel.get(p)!.push(g);
+  }
+  for (const m of report.models) {
+    const bytes = m.tensors.reduce((n, t) => n + t.byteLength, 0);
+    lines.push(`${labels.get(m.path)}  (${m.format}, ${m.tensors.length} tensors, ${humanBytes(bytes)})`);
+    lines.push(...table(inModel.get(m.path) ?? [], () => ''));
+    lines.push('');
+  }
+  if (across.length) {
+    lines.push('Across files');
+    lines.push(...table(across, (p) => `${labels.get(p)}:`));
+    lines.push('');
+  }
+  const total = report.models.reduce((n, m) => n + m.tensors.reduce((k, t) => k + t.byteLength, 0), 0);
+  const pct = total ? ` (${((100 * report.bytesSaved) / total).toFixed(1)}% of ${humanBytes(total)} tensor data)` : '';
+  lines.push(`Total lossless saving: ${humanBytes(report.bytesSaved)}${pct}`);
+  if (report.hiddenGroups) lines.push(`${report.hiddenGroups} smaller groups hidden (--min-bytes ${report.minBytes ?? ''}; use --min-bytes 0 to list them)`);
+  return lines.join('\n') + '\n';
+}
+
+function table(groups: SharingGroup[], prefix: (path: string) => string): string[] {
+  if (groups.length === 0) return ['  no shared or shareable weights found'];
+  const rows = groups.map((g) => [humanBytes(g.bytesSaved), kindLabel(g), describe(g, prefix)]);
+  const w0 = Math.max(5, ...rows.map((r) => r[0].length));
+  const w1 = Math.max(4, ...rows.map((r) => r[1].length));
+  return [
+    `  ${'saves'.padStart(w0)}  ${'kind'.padEnd(w1)}  tensors`,
+    ...rows.map((r) => `  ${r[0].padStart(w0)}  ${r[1].padEnd(w1)}  ${r[2]}`),
+  ];
+}
+
+function kindLabel(g: SharingGroup): string {
+  const k = g.kind === 'cast' && g.transposed ? 'cast+transposed' : g.kind;
+  return g.lossless ? k : `${k} (not lossless)`;
+}
+
+function describe(g: SharingGroup, prefix: (path: string) => string): string {
+  const t0 = g.members[0].tensor;
+  const sig = (dtype: string, shape: number[]) => `${dtype}[${shape.join(',')}]`;
+  let text: string;
+  if (g.kind === 'tied') {
+    text = `${prefix(g.members[0].path)}${t0.id} ${sig(t0.dtype, t0.shape)} read by ${t0.consumers.length} node inputs`;
+  } else {
+    const names = g.members.slice(0, MAX_NAMES).map((m) => `${prefix(m.path)}${m.tensor.id}`);
+    const more = g.members.length > MAX_NAMES ? ` +${g.members.length - MAX_NAMES} more` : '';
+    const shapes = [...new Set(g.members.map((m) => sig(m.tensor.dtype, m.tensor.shape)))].join(' / ');
+    text = `${names.join(', ')}${more}  ${shapes}`;
+  }
+  return g.reason ? `${text}  [${g.reason}]` : text;
+}

@@ -1,0 +1,100 @@
+// The sharing analysis as one call: open the models, run every detector over
+// the tensors of all of them together (so duplicates across the files of one
+// pipeline show up), filter, order and total the groups.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { FileSet } from '../io/fileSet';
+import type { ModelFile } from '../model/types';
+import { MODEL_EXTENSIONS, openModel } from '../model/registry';
+import { byteClassGroups, compareGroups, largestMember, relationGroups, totalSaving } from './groups';
+import { ByteSource, DEFAULT_CHUNK_BYTES } from './byteSource';
+import { findByteClasses } from './byteClasses';
+import { findCasts } from './cast';
+import { entriesOf } from './entries';
+import { ProgressMeter } from './progress';
+import { findQuantized } from './quantized';
+import { findTied } from './tied';
+import { findTransposed } from './transposed';
+import { DEFAULT_MIN_BYTES, type ScanOptions, type ScanReport, type SharingGroup } from './types';
+
+/**
+ * Files to scan for `paths`: files as given, folders replaced by the model
+ * files directly inside them (not recursive: a folder is one pipeline, e.g.
+ * `encoder_model.onnx` + `decoder_model.onnx`). Sorted per folder, duplicates
+ * dropped. Throws for a missing path or a folder without model files.
+ */
+export function expandPaths(paths: string[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const add = (p: string) => {
+    const key = path.resolve(p);
+    if (!seen.has(key)) { seen.add(key); out.push(p); }
+  };
+  for (const p of paths) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      throw new Error(`${p}: no such file or folder`);
+    }
+    if (!st.isDirectory()) { add(p); continue; }
+    const inside = fs.readdirSync(p)
+      .filter((n) => MODEL_EXTENSIONS.includes(path.extname(n).toLowerCase()))
+      .sort()
+      .map((n) => path.join(p, n))
+      .filter((f) => fs.statSync(f).isFile());
+    if (inside.length === 0) throw new Error(`${p}: no model files (${MODEL_EXTENSIONS.join(' ')}) in this folder`);
+    inside.forEach(add);
+  }
+  return out;
+}
+
+export async function scanFiles(paths: string[], opts: ScanOptions = {}): Promise<ScanReport> {
+  const files = expandPaths(paths);
+  const meter = new ProgressMeter(opts.onProgress);
+  const models: ModelFile[] = [];
+  for (const [i, f] of files.entries()) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('scan cancelled');
+    meter.stage((0.1 * i) / files.length, (0.1 * (i + 1)) / files.length, `open ${path.basename(f)}`);
+    models.push(await openModel(f, { signal: opts.signal }));
+  }
+  return scanModels(models, opts, meter);
+}
+
+/** Analysis of models already opened (the extension keeps them open for its views). */
+export async function scanModels(models: ModelFile[], opts: ScanOptions = {}, meter = new ProgressMeter(opts.onProgress)): Promise<ScanReport> {
+  const minBytes = opts.minBytes ?? DEFAULT_MIN_BYTES;
+  const files = new FileSet();
+  try {
+    const src = new ByteSource(files, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES, opts.signal);
+    const entries = entriesOf(models);
+
+    meter.stage(0.1, 0.75, 'comparing tensors');
+    const classes = await findByteClasses(entries, src, meter);
+    meter.stage(0.75, 0.9, 'looking for transposed copies');
+    const transposed = await findTransposed(classes.shapeClasses, src, meter);
+    meter.stage(0.9, 1, 'looking for cast copies');
+    const casts = await findCasts(classes.shapeClasses, src, meter);
+
+    const all: SharingGroup[] = [
+      ...byteClassGroups(classes.multi),
+      ...relationGroups([...transposed, ...casts]),
+      ...findQuantized(entries, classes.classOf),
+      ...findTied(entries),
+    ];
+    const shown = all.filter((g) => largestMember(g) >= minBytes);
+    const order = new Map<object, number>(entries.map((e) => [e.tensor, e.order]));
+    shown.sort(compareGroups(order));
+    meter.done(`${shown.length} groups`);
+    return {
+      models,
+      groups: shown,
+      bytesSaved: totalSaving(shown),
+      bytesRead: src.bytesRead,
+      minBytes,
+      hiddenGroups: all.length - shown.length,
+    };
+  } finally {
+    files.close();
+  }
+}
