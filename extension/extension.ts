@@ -1,0 +1,28 @@
+// Extension entry point: registrations only. The work lives in
+// extension/vscode/ (the only code that imports 'vscode') and the core.
+import * as vscode from 'vscode';
+import { ModelAnalyses } from './vscode/analysis';
+import { SharingCommands } from './vscode/commands';
+import { ModelDiagnostics } from './vscode/diagnostics';
+import { ModelEditorProvider } from './vscode/modelEditor';
+import { ModelOutlines } from './vscode/outline';
+import { SharingReports } from './vscode/report';
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('Weight Sharing', { log: true });
+  const analyses = new ModelAnalyses();
+  const diagnostics = new ModelDiagnostics(analyses);
+  context.subscriptions.push(log, analyses, diagnostics, new ModelOutlines(analyses), new SharingReports(analyses));
+
+  // The commands and the editor need each other: the editor's buttons run
+  // commands, and commands target the active editor's model.
+  let editor: ModelEditorProvider | undefined;
+  const commands = new SharingCommands(analyses, () => editor?.activeModel(), log);
+  context.subscriptions.push(commands);
+  editor = ModelEditorProvider.register(context, analyses, commands, log);
+  context.subscriptions.push(editor.onDidCloseModel((uri) => diagnostics.clear(uri)));
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions.
+}

@@ -1,0 +1,73 @@
+// Words for sharing groups and byte counts, shared by the Problems panel, the
+// outline, the Markdown report and the quick pick so they all say the same.
+import type { SharingGroup } from './types';
+
+/** Decimal units (what file managers show): 23.4 MB. */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = Math.abs(n);
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  const s = i === 0 ? String(v) : v >= 100 ? v.toFixed(0) : v.toFixed(1);
+  return `${n < 0 ? '-' : ''}${s} ${units[i]}`;
+}
+
+/** The tensor names of a group, the kept one first. */
+export function memberNames(group: SharingGroup): string[] {
+  return group.members.map((m) => m.tensor.name);
+}
+
+const COPY_WORDS: Record<SharingGroup['kind'], string> = {
+  tied: 'tied',
+  exact: 'an exact copy',
+  transposed: 'a transposed copy',
+  reshaped: 'a reshaped copy',
+  cast: 'a converted copy',
+  quantized: 'a copy of the quantized weights',
+};
+
+function list(names: string[]): string {
+  if (names.length <= 1) return names.join('');
+  if (names.length === 2) return `${names[0]} and ${names[1]}`;
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/**
+ * One sentence for a group, e.g. "onnx::MatMul_377 is a transposed copy of
+ * m.bert.embeddings.word_embeddings.weight: 256 KB can be shared".
+ */
+export function describeGroup(group: SharingGroup): string {
+  const [kept, ...copies] = group.members;
+  if (group.kind === 'tied') {
+    const t = kept.tensor;
+    return `${t.name} is tied: one ${formatBytes(t.byteLength)} weight read by ${t.consumers.length} node inputs`;
+  }
+  if (group.kind === 'quantized') {
+    // Members come in (weight, scale, zero point) triplets: name the weights.
+    const weights = group.members.filter((_, i) => i % 3 === 0).map((m) => m.tensor.name);
+    const head = `${list(weights.slice(1))} ${weights.length > 2 ? 'are copies' : 'is a copy'} of the quantized weight ${weights[0]}`;
+    return `${head}${savedClause(group)}`;
+  }
+  const names = copies.map((c) => c.tensor.name);
+  const words = COPY_WORDS[group.kind];
+  const verb = names.length > 1 ? `are ${words.replace(/^an? /, '').replace(/copy$/, 'copies')}` : `is ${words}`;
+  const castNote = group.kind === 'cast' ? ` (${copies[0].tensor.dtype} of ${kept.tensor.dtype})` : '';
+  const crossFile = group.crossFile ? ' in another file' : '';
+  return `${list(names)} ${verb}${castNote} of ${kept.tensor.name}${crossFile}${savedClause(group)}`;
+}
+
+function savedClause(group: SharingGroup): string {
+  if (!group.lossless) return `; not shared automatically: ${group.reason ?? 'not lossless'}`;
+  return `: ${formatBytes(group.bytesSaved)} can be shared`;
+}
+
+/** Short label: "transposed · 256 KB · a ↔ b". */
+export function groupLabel(group: SharingGroup): string {
+  return `${group.kind} · ${formatBytes(group.bytesSaved)} · ${memberNames(group).join(' ↔ ')}`;
+}
+
+/** Bytes of the largest member: how big the weight itself is (tied groups save 0). */
+export function groupTensorBytes(group: SharingGroup): number {
+  return Math.max(0, ...group.members.map((m) => m.tensor.byteLength));
+}

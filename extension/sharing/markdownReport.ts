@@ -1,0 +1,42 @@
+// The scan as a Markdown document ("Show Sharing Report"): totals per file,
+// then one table row per group, sorted as the scan sorted them (bytes saved).
+import type { ScanReport } from './types';
+import { describeGroup, formatBytes } from './groupText';
+
+const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/`/g, "'");
+const code = (s: string) => `\`${esc(s)}\``;
+
+export function renderMarkdownReport(report: ScanReport, options: { minBytes?: number } = {}): string {
+  const out: string[] = [];
+  const names = report.models.map((m) => m.path.split(/[\\/]/).pop() ?? m.path);
+  out.push(`# Weight sharing report: ${names.join(', ')}`, '');
+  const stored = report.models.reduce((a, m) => a + m.tensors.reduce((b, t) => b + t.byteLength, 0), 0);
+  const lossless = report.groups.filter((g) => g.lossless && g.kind !== 'tied');
+  const tied = report.groups.filter((g) => g.kind === 'tied');
+  out.push(
+    `- Weights stored: **${formatBytes(stored)}** in ${report.models.reduce((a, m) => a + m.tensors.length, 0)} tensors`,
+    `- Can be shared without changing outputs: **${formatBytes(report.bytesSaved)}** (${stored ? ((100 * report.bytesSaved) / stored).toFixed(1) : '0'}%) in ${lossless.length} group${lossless.length === 1 ? '' : 's'}`,
+    `- Already tied (one tensor, several readers): ${tied.length}`,
+  );
+  if (options.minBytes !== undefined) out.push(`- Groups of tensors under ${formatBytes(options.minBytes)} are not listed`);
+  out.push('');
+  for (const m of report.models) {
+    out.push(`**${esc(m.path)}**: ${m.format}, ${formatBytes(m.fileSize)}${m.producer ? `, ${esc(m.producer)}` : ''}`, '');
+    for (const w of m.warnings) out.push(`> ${esc(w)}`, '');
+  }
+  if (report.groups.length === 0) {
+    out.push('No shared or shareable weights found.', '');
+    return out.join('\n');
+  }
+  out.push('## Groups', '', '| # | kind | saves | lossless | tensors (kept first) | dtype | shape |', '| --: | --- | --: | --- | --- | --- | --- |');
+  report.groups.forEach((g, i) => {
+    const tensors = g.members.map((m) => code(report.models.length > 1 ? `${m.path.split(/[\\/]/).pop()}:${m.tensor.name}` : m.tensor.name)).join('<br>');
+    const dtypes = [...new Set(g.members.map((m) => m.tensor.dtype))].join(', ');
+    const shapes = [...new Set(g.members.map((m) => `[${m.tensor.shape.join('×')}]`))].join(', ');
+    out.push(`| ${i + 1} | ${g.kind} | ${formatBytes(g.bytesSaved)} | ${g.lossless ? 'yes' : `no: ${esc(g.reason ?? '')}`} | ${tensors} | ${dtypes} | ${shapes} |`);
+  });
+  out.push('', '## In words', '');
+  report.groups.forEach((g, i) => out.push(`${i + 1}. ${esc(describeGroup(g))}`));
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,144 @@
+// Opens and scans model files once and shares the result between the model
+// editor, the outline, diagnostics and commands. Keyed by path, size, mtime
+// and the minimum-size setting, so an edited file or a changed setting
+// rescans. A scan nobody waits for any more is aborted.
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import type { ModelFile } from '../model/types';
+import type { ScanProgress, ScanReport } from '../sharing/types';
+import { openModel, scanModels } from './core';
+import { Disposable } from './disposable';
+import { readSettings } from './settings';
+
+export interface Analysis {
+  uri: vscode.Uri;
+  model: ModelFile;
+  report: ScanReport;
+  /** The minimum size the scan used. */
+  minBytes: number;
+  millis: number;
+}
+
+export interface AnalyzeOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: ScanProgress) => void;
+}
+
+interface Entry {
+  key: string;
+  promise: Promise<Analysis>;
+  controller: AbortController;
+  waiters: number;
+  settled: boolean;
+  listeners: Set<(p: ScanProgress) => void>;
+}
+
+export class AbortError extends Error {
+  constructor(what = 'cancelled') {
+    super(what);
+    this.name = 'AbortError';
+  }
+}
+
+export function isAbort(err: unknown): boolean {
+  return err instanceof Error && err.name === 'AbortError';
+}
+
+export class ModelAnalyses extends Disposable {
+  private readonly entries = new Map<string, Entry>();
+  private readonly didAnalyze = this.register(new vscode.EventEmitter<Analysis>());
+  /** Fires after every completed scan (diagnostics listen here). */
+  readonly onDidAnalyze = this.didAnalyze.event;
+
+  constructor() {
+    super();
+    this.register(vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('weightSharing.minBytes')) this.entries.clear();
+    }));
+  }
+
+  /** The finished analysis of `uri` if it is current, else undefined (for hovers: never waits). */
+  peek(uri: vscode.Uri): Analysis | undefined {
+    const f = this.finished.get(uri.fsPath);
+    if (!f) return undefined;
+    try { return f.key === this.keyOf(uri) ? f.analysis : undefined; } catch { return undefined; }
+  }
+
+  private readonly finished = new Map<string, { key: string; analysis: Analysis }>();
+
+  private keyOf(uri: vscode.Uri): string {
+    const st = fs.statSync(uri.fsPath);
+    return `${st.size}:${st.mtimeMs}:${readSettings(uri).minBytes}`;
+  }
+
+  analyze(uri: vscode.Uri, options: AnalyzeOptions = {}): Promise<Analysis> {
+    if (uri.scheme !== 'file') return Promise.reject(new Error(`${uri.toString()}: only files on disk can be opened`));
+    let key: string;
+    try { key = this.keyOf(uri); } catch (err) { return Promise.reject(err); }
+    let entry = this.entries.get(uri.fsPath);
+    if (!entry || entry.key !== key) {
+      entry?.controller.abort();
+      entry = this.start(uri, key);
+      this.entries.set(uri.fsPath, entry);
+    }
+    return this.wait(uri, entry, options);
+  }
+
+  private start(uri: vscode.Uri, key: string): Entry {
+    const controller = new AbortController();
+    const listeners = new Set<(p: ScanProgress) => void>();
+    const minBytes = readSettings(uri).minBytes;
+    const began = Date.now();
+    const entry: Entry = { key, controller, waiters: 0, settled: false, listeners, promise: Promise.resolve() as unknown as Promise<Analysis> };
+    const emit = (p: ScanProgress) => { for (const l of listeners) l(p); };
+    entry.promise = (async () => {
+      emit({ phase: 'open', fraction: 0, message: 'Reading the model…' });
+      const model = await openModel(uri.fsPath, { signal: controller.signal });
+      if (controller.signal.aborted) throw new AbortError();
+      emit({ phase: 'compare', fraction: 0, message: `Comparing ${model.tensors.length} weight tensors…` });
+      const report = await scanModels([model], { minBytes, signal: controller.signal, onProgress: emit });
+      const analysis: Analysis = { uri, model, report, minBytes, millis: Date.now() - began };
+      this.finished.set(uri.fsPath, { key, analysis });
+      return analysis;
+    })();
+    entry.promise.then(
+      (a) => { entry.settled = true; if (!this.isDisposed) this.didAnalyze.fire(a); },
+      () => {
+        entry.settled = true;
+        // Failed or aborted scans are not cached: the next request retries.
+        if (this.entries.get(uri.fsPath) === entry) this.entries.delete(uri.fsPath);
+      },
+    );
+    return entry;
+  }
+
+  private wait(uri: vscode.Uri, entry: Entry, { signal, onProgress }: AnalyzeOptions): Promise<Analysis> {
+    if (signal?.aborted) return Promise.reject(new AbortError());
+    entry.waiters++;
+    if (onProgress) entry.listeners.add(onProgress);
+    return new Promise<Analysis>((resolve, reject) => {
+      const done = () => {
+        entry.waiters--;
+        if (onProgress) entry.listeners.delete(onProgress);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        done();
+        // Nobody else waits for this scan: stop reading the file.
+        if (entry.waiters === 0 && !entry.settled) {
+          entry.controller.abort();
+          if (this.entries.get(uri.fsPath) === entry) this.entries.delete(uri.fsPath);
+        }
+        reject(new AbortError());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      entry.promise.then((a) => { done(); resolve(a); }, (err: unknown) => { done(); reject(err); });
+    });
+  }
+
+  override dispose(): void {
+    for (const e of this.entries.values()) e.controller.abort();
+    this.entries.clear();
+    super.dispose();
+  }
+}

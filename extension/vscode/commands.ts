@@ -1,0 +1,227 @@
+// The palette commands (category "Weight Sharing"): Apply Sharing, Show
+// Sharing Report, Open Model Outline. Each works on the active model editor,
+// an outline or report of a model, a file picked in the explorer, or else
+// asks for a file.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { SharingGroup } from '../sharing/types';
+import { formatBytes, memberNames } from '../sharing/groupText';
+import { type ModelAnalyses, isAbort } from './analysis';
+import { applyGroups } from './core';
+import { Disposable } from './disposable';
+import { VIEW_TYPE, type ModelEditorActions } from './modelEditor';
+import { type ApplyGroupsArgs, modelOfOutline, outlineUri } from './outline';
+import { modelOfReport, reportUri } from './report';
+
+export const COMMANDS = {
+  applySharing: 'weightSharing.applySharing',
+  showReport: 'weightSharing.showReport',
+  openOutline: 'weightSharing.openOutline',
+} as const;
+
+/**
+ * The hook for the inference check (issue 5): when a command with this id is
+ * registered, the message after Apply Sharing offers "Run Inference Check",
+ * which runs it with `{ model, compareWith }` (file URIs of the input and the
+ * written copy).
+ */
+export const INFERENCE_CHECK_COMMAND = 'weightSharing.runInferenceCheck';
+
+export interface InferenceCheckArgs {
+  model: vscode.Uri;
+  compareWith: vscode.Uri;
+}
+
+export class SharingCommands extends Disposable implements ModelEditorActions {
+  constructor(
+    private readonly analyses: ModelAnalyses,
+    private readonly activeModel: () => vscode.Uri | undefined,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    super();
+    this.register(vscode.commands.registerCommand(COMMANDS.applySharing, (arg?: unknown) => this.guard(() => this.applyFromArg(arg))));
+    this.register(vscode.commands.registerCommand(COMMANDS.showReport, (arg?: unknown) => this.guard(async () => {
+      const uri = await this.resolveModel(arg);
+      if (uri) await this.showReport(uri);
+    })));
+    this.register(vscode.commands.registerCommand(COMMANDS.openOutline, (arg?: unknown) => this.guard(async () => {
+      const uri = await this.resolveModel(arg);
+      if (uri) await this.openOutline(uri);
+    })));
+  }
+
+  /** Errors end in a message, never in an unhandled rejection. */
+  private async guard<T>(run: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await run();
+    } catch (err) {
+      if (isAbort(err)) return undefined;
+      const message = err instanceof Error ? err.message : String(err);
+      this.log.error(message);
+      void vscode.window.showErrorMessage(`Weight Sharing: ${message}`);
+      return undefined;
+    }
+  }
+
+  /** The model a command applies to: its argument, the active view of a model, or a picked file. */
+  async resolveModel(arg: unknown): Promise<vscode.Uri | undefined> {
+    if (arg instanceof vscode.Uri) return modelOfOutline(arg) ?? modelOfReport(arg) ?? arg;
+    if (isApplyArgs(arg)) return vscode.Uri.parse(arg.model);
+    const fromEditor = this.activeModel();
+    if (fromEditor) return fromEditor;
+    const active = vscode.window.activeTextEditor?.document.uri;
+    const fromText = active && (modelOfOutline(active) ?? modelOfReport(active));
+    if (fromText) return fromText;
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      filters: { 'ONNX models': ['onnx'] },
+      openLabel: 'Select model',
+      title: 'Weight Sharing: choose a model file',
+    });
+    return picked?.[0];
+  }
+
+  async showReport(uri: vscode.Uri): Promise<void> {
+    const doc = await vscode.workspace.openTextDocument(reportUri(uri));
+    await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
+    await vscode.window.showTextDocument(doc, { preview: false });
+  }
+
+  async openOutline(uri: vscode.Uri): Promise<void> {
+    const doc = await vscode.workspace.openTextDocument(outlineUri(uri));
+    await vscode.window.showTextDocument(doc, { preview: false });
+  }
+
+  private async applyFromArg(arg: unknown): Promise<string | undefined> {
+    const uri = await this.resolveModel(arg);
+    if (!uri) return undefined;
+    if (isApplyArgs(arg)) {
+      const analysis = await this.scanWithProgress(uri);
+      const groups = arg.reportGroups.map((i) => analysis.report.groups[i]).filter((g): g is SharingGroup => g !== undefined);
+      return this.applySharing(uri, groups);
+    }
+    return this.applySharing(uri);
+  }
+
+  private scanWithProgress(uri: vscode.Uri) {
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Scanning ${path.basename(uri.fsPath)}`, cancellable: true },
+      (progress, token) => {
+        const controller = new AbortController();
+        token.onCancellationRequested(() => controller.abort());
+        let last = 0;
+        return this.analyses.analyze(uri, {
+          signal: controller.signal,
+          onProgress: (p) => {
+            const pct = Math.round(p.fraction * 100);
+            progress.report({ message: p.message, increment: Math.max(0, pct - last) });
+            last = Math.max(last, pct);
+          },
+        });
+      },
+    );
+  }
+
+  /**
+   * Asks which groups (unless given), where to save, writes the copy with a
+   * cancellable progress notification, and reports the saving. Returns the
+   * written path, or undefined when the user stopped.
+   */
+  async applySharing(uri: vscode.Uri, preselected?: SharingGroup[]): Promise<string | undefined> {
+    const name = path.basename(uri.fsPath);
+    const analysis = await this.scanWithProgress(uri);
+    let groups = preselected;
+    if (!groups) {
+      const candidates = analysis.report.groups.map((group, index) => ({ group, index })).filter(({ group }) => group.kind !== 'tied');
+      if (candidates.length === 0) {
+        void vscode.window.showInformationMessage(`${name}: no shareable weights of ${formatBytes(analysis.minBytes)} or more.`);
+        return undefined;
+      }
+      const items = candidates.map(({ group, index }) => ({
+        label: `#${index + 1} ${group.kind} · saves ${formatBytes(group.bytesSaved)}`,
+        description: memberNames(group).join(' ↔ '),
+        detail: group.lossless ? undefined : `not lossless: ${group.reason ?? 'unknown reason'}`,
+        picked: group.lossless,
+        group,
+      }));
+      const picks = await vscode.window.showQuickPick(items, {
+        canPickMany: true,
+        title: `Apply sharing to ${name}`,
+        placeHolder: 'Groups to store once (lossless ones are selected)',
+        ignoreFocusOut: true,
+      });
+      if (!picks || picks.length === 0) return undefined;
+      groups = picks.map((p) => p.group);
+    }
+    if (groups.length === 0) return undefined;
+
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.file(defaultOutputPath(uri.fsPath)),
+      filters: { 'ONNX models': ['onnx'] },
+      saveLabel: 'Save shared copy',
+      title: `Save the shared copy of ${name}`,
+    });
+    if (!target) return undefined;
+    if (samePath(target.fsPath, uri.fsPath)) {
+      void vscode.window.showErrorMessage(`Weight Sharing never overwrites the input: choose another name than ${name}.`);
+      return undefined;
+    }
+
+    const chosen = groups;
+    const outcome = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Applying sharing to ${name}`, cancellable: true },
+      (progress, token) => {
+        const controller = new AbortController();
+        token.onCancellationRequested(() => controller.abort());
+        let last = 0;
+        return applyGroups(uri.fsPath, target.fsPath, chosen, {
+          signal: controller.signal,
+          onProgress: (fraction, message) => {
+            const pct = Math.round(fraction * 100);
+            progress.report({ message, increment: Math.max(0, pct - last) });
+            last = Math.max(last, pct);
+          },
+        });
+      },
+    );
+    this.log.info(`${uri.fsPath} → ${outcome.output}: ${outcome.inputBytes} → ${outcome.outputBytes} bytes`);
+    void this.announce(uri, outcome.output, outcome.inputBytes, outcome.outputBytes, outcome.bytesSaved);
+    return outcome.output;
+  }
+
+  private async announce(input: vscode.Uri, output: string, inputBytes: number, outputBytes: number, saved: number): Promise<void> {
+    const canCheck = (await vscode.commands.getCommands(true)).includes(INFERENCE_CHECK_COMMAND);
+    const buttons = canCheck ? ['Open', 'Run Inference Check'] : ['Open'];
+    const choice = await vscode.window.showInformationMessage(
+      `Saved ${formatBytes(saved)}: ${path.basename(output)} is ${formatBytes(outputBytes)} (${path.basename(input.fsPath)}: ${formatBytes(inputBytes)}).`,
+      ...buttons,
+    );
+    const outUri = vscode.Uri.file(output);
+    if (choice === 'Open') await vscode.commands.executeCommand('vscode.openWith', outUri, VIEW_TYPE);
+    else if (choice === 'Run Inference Check') {
+      const args: InferenceCheckArgs = { model: input, compareWith: outUri };
+      await vscode.commands.executeCommand(INFERENCE_CHECK_COMMAND, args);
+    }
+  }
+}
+
+function isApplyArgs(arg: unknown): arg is ApplyGroupsArgs {
+  return typeof arg === 'object' && arg !== null && typeof (arg as ApplyGroupsArgs).model === 'string' && Array.isArray((arg as ApplyGroupsArgs).reportGroups);
+}
+
+/** NAME.shared.onnx beside the input; NAME.shared-2.onnx, … when taken. */
+export function defaultOutputPath(input: string): string {
+  const dir = path.dirname(input);
+  const base = path.basename(input).replace(/\.onnx$/i, '');
+  for (let i = 1; ; i++) {
+    const candidate = path.join(dir, `${base}.shared${i === 1 ? '' : `-${i}`}.onnx`);
+    if (!fs.existsSync(candidate)) return candidate;
+  }
+}
+
+function samePath(a: string, b: string): boolean {
+  const norm = (p: string) => path.resolve(p);
+  if (norm(a) === norm(b)) return true;
+  try { return fs.realpathSync(a) === fs.realpathSync(b); } catch { return false; }
+}

@@ -1,0 +1,254 @@
+// The model editor: a read-only custom editor (default for *.onnx) whose
+// webview draws the graph with its sharing groups. The host opens and scans
+// the model (cancellable, with progress shown in the webview), posts the
+// graph metadata, and answers the webview's requests.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { GraphPayload, HostToWebview, WebviewToHost, WebviewRequest } from '../protocol';
+import type { ScanProgress, SharingGroup } from '../sharing/types';
+import { buildGraphPayload, renderWebviewHtml } from './core';
+import { makeNonce } from '../view/html';
+import { type Analysis, type ModelAnalyses, isAbort } from './analysis';
+import { Disposable } from './disposable';
+import { readSettings } from './settings';
+import { WebviewCollection } from './webviewCollection';
+
+export const VIEW_TYPE = 'weightSharing.modelEditor';
+
+/** What the webview's buttons ask the host to do; implemented by the commands. */
+export interface ModelEditorActions {
+  applySharing(uri: vscode.Uri, groups?: SharingGroup[]): Promise<string | undefined>;
+  openOutline(uri: vscode.Uri): Promise<void>;
+  showReport(uri: vscode.Uri): Promise<void>;
+}
+
+type DocumentState =
+  | { kind: 'loading'; progress: ScanProgress }
+  | { kind: 'ready'; analysis: Analysis; payload: GraphPayload }
+  | { kind: 'error'; message: string };
+
+export class ModelDocument extends Disposable implements vscode.CustomDocument {
+  private controller = new AbortController();
+  private current: DocumentState = { kind: 'loading', progress: { phase: 'open', fraction: 0, message: 'Opening…' } };
+  private readonly changed = this.register(new vscode.EventEmitter<DocumentState>());
+  readonly onDidChangeState = this.changed.event;
+
+  constructor(readonly uri: vscode.Uri, private readonly analyses: ModelAnalyses, private readonly log: vscode.LogOutputChannel) {
+    super();
+    // Reload when the file is rewritten on disk (e.g. re-exported).
+    const watcher = this.register(vscode.workspace.createFileSystemWatcher(
+      new vscode.RelativePattern(vscode.Uri.file(path.dirname(uri.fsPath)), path.basename(uri.fsPath))));
+    this.register(watcher.onDidChange(() => this.load()));
+    this.register(watcher.onDidCreate(() => this.load()));
+    this.load();
+  }
+
+  get state(): DocumentState {
+    return this.current;
+  }
+
+  private set(state: DocumentState): void {
+    this.current = state;
+    if (!this.isDisposed) this.changed.fire(state);
+  }
+
+  /** (Re)opens and scans the file; an earlier load still running is cancelled. */
+  load(): void {
+    this.controller.abort();
+    const controller = new AbortController();
+    this.controller = controller;
+    this.set({ kind: 'loading', progress: { phase: 'open', fraction: 0, message: `Opening ${path.basename(this.uri.fsPath)}…` } });
+    this.analyses.analyze(this.uri, {
+      signal: controller.signal,
+      onProgress: (p) => { if (this.controller === controller) this.set({ kind: 'loading', progress: p }); },
+    }).then(
+      (analysis) => {
+        if (this.controller !== controller) return;
+        const payload = buildGraphPayload(analysis.model, analysis.report);
+        this.log.info(`${this.uri.fsPath}: ${analysis.model.tensors.length} tensors, ${analysis.report.groups.length} groups in ${analysis.millis} ms`);
+        this.set({ kind: 'ready', analysis, payload });
+      },
+      (err: unknown) => {
+        if (this.controller !== controller || isAbort(err)) return;
+        const message = err instanceof Error ? err.message : String(err);
+        this.log.warn(`${this.uri.fsPath}: ${message}`);
+        this.set({ kind: 'error', message });
+      },
+    );
+  }
+
+  /** Report groups matching the webview's group indices (payload order). */
+  groupsForPayloadIndices(indices: number[]): SharingGroup[] {
+    if (this.current.kind !== 'ready') throw new Error('the model is not loaded yet');
+    const { payload, analysis } = this.current;
+    return indices.map((i) => {
+      const info = payload.groups[i];
+      if (!info) throw new Error(`no sharing group #${i}`);
+      const match = analysis.report.groups.find((g) => g.kind === info.kind
+        && sameIds(g.members.filter((m) => m.path === analysis.model.path).map((m) => m.tensor.id), info.tensorIds));
+      if (!match) throw new Error(`sharing group #${i} is no longer in the scan`);
+      return match;
+    });
+  }
+
+  private readonly disposedEmitter = new vscode.EventEmitter<void>();
+  readonly onDidDispose = this.disposedEmitter.event;
+
+  override dispose(): void {
+    this.controller.abort();
+    this.disposedEmitter.fire();
+    this.disposedEmitter.dispose();
+    super.dispose();
+  }
+}
+
+function sameIds(a: string[], b: string[]): boolean {
+  const sa = new Set(a);
+  return sa.size === new Set(b).size && b.every((x) => sa.has(x));
+}
+
+export class ModelEditorProvider extends Disposable implements vscode.CustomReadonlyEditorProvider<ModelDocument> {
+  static register(context: vscode.ExtensionContext, analyses: ModelAnalyses, actions: ModelEditorActions, log: vscode.LogOutputChannel): ModelEditorProvider {
+    const provider = new ModelEditorProvider(context, analyses, actions, log);
+    context.subscriptions.push(provider);
+    context.subscriptions.push(vscode.window.registerCustomEditorProvider(VIEW_TYPE, provider, {
+      // The graph and its layout are costly to rebuild; keep it while hidden.
+      webviewOptions: { retainContextWhenHidden: true },
+      supportsMultipleEditorsPerDocument: true,
+    }));
+    return provider;
+  }
+
+  readonly webviews = new WebviewCollection();
+  private readonly documents = new Set<ModelDocument>();
+  private readonly closed = this.register(new vscode.EventEmitter<vscode.Uri>());
+  /** Fires when the last editor of a model closes. */
+  readonly onDidCloseModel = this.closed.event;
+
+  private constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly analyses: ModelAnalyses,
+    private readonly actions: ModelEditorActions,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    super();
+    this.register(vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('weightSharing.minBytes') || e.affectsConfiguration('weightSharing.graph.collapseThreshold')) {
+        for (const d of this.documents) d.load();
+      }
+    }));
+  }
+
+  /** The model in the focused (else a visible) model editor. */
+  activeModel(): vscode.Uri | undefined {
+    return this.webviews.active() ?? this.webviews.visible();
+  }
+
+  openCustomDocument(uri: vscode.Uri): ModelDocument {
+    const doc = new ModelDocument(uri, this.analyses, this.log);
+    this.documents.add(doc);
+    doc.onDidDispose(() => {
+      this.documents.delete(doc);
+      if (![...this.documents].some((d) => d.uri.toString() === uri.toString())) this.closed.fire(uri);
+    });
+    return doc;
+  }
+
+  resolveCustomEditor(document: ModelDocument, panel: vscode.WebviewPanel): void {
+    this.webviews.add(document.uri, panel);
+    const webview = panel.webview;
+    const ext = this.context.extensionUri;
+    webview.options = {
+      enableScripts: true,
+      // The webview reads the extension's bundle and styles, and (for the
+      // inference check) the model and its external data by URL.
+      localResourceRoots: [
+        vscode.Uri.joinPath(ext, 'dist'),
+        vscode.Uri.joinPath(ext, 'media'),
+        vscode.Uri.file(path.dirname(document.uri.fsPath)),
+      ],
+    };
+    webview.html = renderWebviewHtml({
+      cspSource: webview.cspSource,
+      nonce: makeNonce(),
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(ext, 'dist', 'webview.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(ext, 'media', 'webview.css')).toString(),
+      title: path.basename(document.uri.fsPath),
+    });
+
+    const disposables: vscode.Disposable[] = [];
+    // Requests still running when the panel closes are cancelled: their
+    // replies would have nowhere to go.
+    const pending = new Set<AbortController>();
+    let ready = false;
+    const post = (message: HostToWebview) => {
+      if (ready) void webview.postMessage(message);
+    };
+    const postState = () => {
+      const s = document.state;
+      if (s.kind === 'loading') post({ type: 'progress', message: s.progress.message, fraction: s.progress.fraction });
+      else if (s.kind === 'error') post({ type: 'loadError', message: s.message });
+      else {
+        const settings = readSettings(document.uri);
+        post({ type: 'model', graph: s.payload, settings: { collapseThreshold: settings.collapseThreshold, minBytes: s.analysis.minBytes } });
+      }
+    };
+    disposables.push(document.onDidChangeState(postState));
+    disposables.push(webview.onDidReceiveMessage((raw: WebviewToHost) => {
+      switch (raw?.type) {
+        case 'ready':
+          ready = true;
+          postState();
+          return;
+        case 'log':
+          this.log[raw.level === 'error' ? 'error' : raw.level === 'warn' ? 'warn' : 'info'](`webview: ${raw.message}`);
+          return;
+        case 'request': {
+          const controller = new AbortController();
+          pending.add(controller);
+          this.handleRequest(document, raw).then(
+            (result) => { if (!controller.signal.aborted) post({ type: 'reply', id: raw.id, ok: true, result }); },
+            (err: unknown) => {
+              if (controller.signal.aborted) return;
+              post({ type: 'reply', id: raw.id, ok: false, error: err instanceof Error ? err.message : String(err) });
+            },
+          ).finally(() => pending.delete(controller));
+          return;
+        }
+        default:
+          this.log.warn(`webview sent an unknown message: ${JSON.stringify(raw).slice(0, 200)}`);
+      }
+    }));
+    panel.onDidDispose(() => {
+      for (const c of pending) c.abort();
+      pending.clear();
+      for (const d of disposables) d.dispose();
+    });
+  }
+
+  private async handleRequest(document: ModelDocument, request: WebviewRequest): Promise<unknown> {
+    switch (request.method) {
+      case 'applySharing': {
+        const groups = request.groupIndices ? document.groupsForPayloadIndices(request.groupIndices) : undefined;
+        const output = await this.actions.applySharing(document.uri, groups);
+        return output === undefined ? { cancelled: true } : { output };
+      }
+      case 'openOutline':
+        await this.actions.openOutline(document.uri);
+        return undefined;
+      case 'showReport':
+        await this.actions.showReport(document.uri);
+        return undefined;
+      default: {
+        const unknown: never = request;
+        throw new Error(`unknown request ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  override dispose(): void {
+    for (const d of this.documents) d.dispose();
+    this.documents.clear();
+    super.dispose();
+  }
+}

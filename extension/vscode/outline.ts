@@ -1,0 +1,174 @@
+// "Open Model Outline": a read-only text view of a model under a custom URI
+// scheme, with diagnostics on the rows of tensors in sharing groups, hovers
+// on tensor names (dtype, shape, bytes, statistics, group) and a quick fix
+// that applies sharing for one group.
+import * as vscode from 'vscode';
+import { FileSet } from '../io/fileSet';
+import { describeGroup, formatBytes } from '../sharing/groupText';
+import { type OutlineText, mentionAt, renderOutline, tensorById } from '../sharing/outline';
+import { DEFAULT_STATS_BUFFER, formatStats, statsSupported, tensorStats } from '../sharing/tensorStats';
+import type { Analysis, ModelAnalyses } from './analysis';
+import { makeDiagnostic, reportableGroups } from './diagnostics';
+import { Disposable } from './disposable';
+import { readSettings } from './settings';
+
+export const OUTLINE_SCHEME = 'weight-sharing-outline';
+const SUFFIX = '.outline';
+
+export function outlineUri(model: vscode.Uri): vscode.Uri {
+  return vscode.Uri.from({ scheme: OUTLINE_SCHEME, path: model.path + SUFFIX });
+}
+
+export function modelOfOutline(uri: vscode.Uri): vscode.Uri | undefined {
+  if (uri.scheme !== OUTLINE_SCHEME || !uri.path.endsWith(SUFFIX)) return undefined;
+  return vscode.Uri.from({ scheme: 'file', path: uri.path.slice(0, -SUFFIX.length) });
+}
+
+/** Arguments of the quick fix's command (plain data: report group indices). */
+export interface ApplyGroupsArgs {
+  model: string;
+  reportGroups: number[];
+}
+
+interface OpenOutline {
+  analysis: Analysis;
+  outline: OutlineText;
+}
+
+export class ModelOutlines extends Disposable implements vscode.TextDocumentContentProvider, vscode.HoverProvider, vscode.CodeActionProvider {
+  private readonly open = new Map<string, OpenOutline>();
+  private readonly changed = this.register(new vscode.EventEmitter<vscode.Uri>());
+  readonly onDidChange = this.changed.event;
+  private readonly diagnostics = this.register(vscode.languages.createDiagnosticCollection('weight-sharing-outline'));
+  /** One bounded buffer for all statistics: hovers never allocate per tensor. */
+  private statsBuffer: Uint8Array | undefined;
+
+  constructor(private readonly analyses: ModelAnalyses) {
+    super();
+    const selector: vscode.DocumentSelector = { scheme: OUTLINE_SCHEME };
+    this.register(vscode.workspace.registerTextDocumentContentProvider(OUTLINE_SCHEME, this));
+    this.register(vscode.languages.registerHoverProvider(selector, this));
+    this.register(vscode.languages.registerCodeActionsProvider(selector, this, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }));
+    // A rescan (file changed, setting changed) refreshes an open outline.
+    this.register(analyses.onDidAnalyze((a) => {
+      const uri = outlineUri(a.uri);
+      const o = this.open.get(uri.toString());
+      if (o && o.analysis !== a) this.changed.fire(uri);
+    }));
+    this.register(vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration('weightSharing.diagnostics')) return;
+      for (const [key, o] of this.open) this.publish(vscode.Uri.parse(key), o);
+    }));
+    this.register(vscode.workspace.onDidCloseTextDocument((doc) => {
+      if (doc.uri.scheme !== OUTLINE_SCHEME) return;
+      this.open.delete(doc.uri.toString());
+      this.diagnostics.delete(doc.uri);
+    }));
+  }
+
+  async provideTextDocumentContent(uri: vscode.Uri, token: vscode.CancellationToken): Promise<string> {
+    const model = modelOfOutline(uri);
+    if (!model) return `Not a model outline: ${uri.toString()}`;
+    const controller = new AbortController();
+    const sub = token.onCancellationRequested(() => controller.abort());
+    try {
+      const analysis = await this.analyses.analyze(model, { signal: controller.signal });
+      const entry = { analysis, outline: renderOutline(analysis.model, analysis.report) };
+      this.open.set(uri.toString(), entry);
+      this.publish(uri, entry);
+      return entry.outline.text;
+    } catch (err) {
+      // The reader's error (file, format, byte offset) is the content.
+      return `Could not open ${model.fsPath}:\n${err instanceof Error ? err.message : String(err)}\n`;
+    } finally {
+      sub.dispose();
+    }
+  }
+
+  private publish(uri: vscode.Uri, { analysis, outline }: OpenOutline): void {
+    const settings = readSettings(analysis.uri);
+    const diagnostics: vscode.Diagnostic[] = [];
+    for (const { group, severity } of reportableGroups(analysis.report.groups, settings)) {
+      for (const m of group.members) {
+        if (m.path !== analysis.model.path) continue;
+        const line = outline.tensorLines.get(m.tensor.id);
+        if (line === undefined) continue;
+        const mention = outline.mentions.find((x) => x.line === line);
+        const range = new vscode.Range(line, mention?.start ?? 0, line, mention?.end ?? 0);
+        diagnostics.push(makeDiagnostic(group, severity, range));
+      }
+    }
+    this.diagnostics.set(uri, diagnostics);
+  }
+
+  provideHover(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): vscode.Hover | undefined {
+    const entry = this.open.get(document.uri.toString());
+    if (!entry) return undefined;
+    const mention = mentionAt(entry.outline, position.line, position.character);
+    if (!mention) return undefined;
+    const { model, report } = entry.analysis;
+    const tensor = tensorById(model, mention.tensorId);
+    if (!tensor) return undefined;
+
+    const md = new vscode.MarkdownString();
+    md.appendMarkdown(`**${escapeMd(tensor.name)}**${tensor.role === 'initializer' ? '' : ` (${tensor.role})`}${tensor.graphPath ? ` in \`${tensor.graphPath}\`` : ''}\n\n`);
+    md.appendMarkdown(`\`${tensor.dtype}\` \`[${tensor.shape.join(', ')}]\` · ${formatBytes(tensor.byteLength)} (${tensor.byteLength.toLocaleString('en-US')} bytes) · ${tensor.elementCount.toLocaleString('en-US')} elements\n\n`);
+    if (statsSupported(tensor.dtype) && tensor.data.kind !== 'unavailable') {
+      const controller = new AbortController();
+      const sub = token.onCancellationRequested(() => controller.abort());
+      const files = new FileSet();
+      try {
+        this.statsBuffer ??= new Uint8Array(DEFAULT_STATS_BUFFER);
+        const stats = tensorStats(files, tensor, this.statsBuffer, controller.signal);
+        if (stats) md.appendMarkdown(`${formatStats(stats)}\n\n`);
+      } catch (err) {
+        md.appendMarkdown(`statistics unavailable: ${escapeMd(err instanceof Error ? err.message : String(err))}\n\n`);
+      } finally {
+        files.close();
+        sub.dispose();
+      }
+    } else if (tensor.data.kind === 'unavailable') {
+      md.appendMarkdown(`bytes unavailable: ${escapeMd(tensor.data.reason)}\n\n`);
+    }
+    md.appendMarkdown(`read by ${tensor.consumers.length} node input${tensor.consumers.length === 1 ? '' : 's'}${tensor.isGraphInput ? ' · also a graph input' : ''}\n\n`);
+    for (const gi of entry.outline.groupsOfTensor.get(tensor.id) ?? []) {
+      const g = report.groups[gi];
+      md.appendMarkdown(`Group #${gi + 1} (${g.kind}${g.lossless ? '' : ', not lossless'}): ${escapeMd(describeGroup(g))}\n\n`);
+    }
+    const range = new vscode.Range(mention.line, mention.start, mention.line, mention.end);
+    return new vscode.Hover(md, range);
+  }
+
+  provideCodeActions(document: vscode.TextDocument, range: vscode.Range | vscode.Selection, context: vscode.CodeActionContext): vscode.CodeAction[] {
+    const entry = this.open.get(document.uri.toString());
+    if (!entry) return [];
+    const { analysis, outline } = entry;
+    const actions: vscode.CodeAction[] = [];
+    const seen = new Set<number>();
+    for (let line = range.start.line; line <= range.end.line; line++) {
+      for (const m of outline.mentions.filter((x) => x.line === line)) {
+        for (const gi of outline.groupsOfTensor.get(m.tensorId) ?? []) {
+          const group = analysis.report.groups[gi];
+          if (seen.has(gi) || group.kind === 'tied' || !group.lossless) continue;
+          seen.add(gi);
+          const action = new vscode.CodeAction(`Apply sharing for this group (#${gi + 1} ${group.kind}, saves ${formatBytes(group.bytesSaved)})`, vscode.CodeActionKind.QuickFix);
+          const args: ApplyGroupsArgs = { model: analysis.uri.toString(), reportGroups: [gi] };
+          action.command = { command: 'weightSharing.applySharing', title: 'Apply sharing for this group', arguments: [args] };
+          action.diagnostics = context.diagnostics.filter((d) => d.range.start.line === line);
+          action.isPreferred = true;
+          actions.push(action);
+        }
+      }
+    }
+    return actions;
+  }
+
+  /** The model behind an open outline document, if `uri` is one. */
+  analysisOf(uri: vscode.Uri): Analysis | undefined {
+    return this.open.get(uri.toString())?.analysis;
+  }
+}
+
+function escapeMd(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}

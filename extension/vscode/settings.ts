@@ -1,0 +1,36 @@
+// The extension's settings (contributes.configuration in package.json), read
+// in one place so defaults live beside the CLI's.
+import * as vscode from 'vscode';
+import { DEFAULT_MIN_BYTES } from '../sharing/types';
+
+export const SECTION = 'weightSharing';
+
+export interface Settings {
+  /** Groups of tensors under this size are not listed (the CLI's --min-bytes). */
+  minBytes: number;
+  diagnosticsEnabled: boolean;
+  /** Lossless groups saving less than this get no Problems entry. */
+  diagnosticsMinBytes: number;
+  /** Past this many nodes the graph starts collapsed by name scope. */
+  collapseThreshold: number;
+  /** Relative tolerance of the inference check (issue 5). */
+  inferenceTolerance: number;
+}
+
+export const DEFAULT_COLLAPSE_THRESHOLD = 1500;
+export const DEFAULT_INFERENCE_TOLERANCE = 1e-4;
+
+function nonNegative(value: number | undefined, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
+export function readSettings(scope?: vscode.Uri): Settings {
+  const c = vscode.workspace.getConfiguration(SECTION, scope);
+  return {
+    minBytes: nonNegative(c.get<number>('minBytes'), DEFAULT_MIN_BYTES),
+    diagnosticsEnabled: c.get<boolean>('diagnostics.enabled') ?? true,
+    diagnosticsMinBytes: nonNegative(c.get<number>('diagnostics.minBytes'), DEFAULT_MIN_BYTES),
+    collapseThreshold: nonNegative(c.get<number>('graph.collapseThreshold'), DEFAULT_COLLAPSE_THRESHOLD),
+    inferenceTolerance: nonNegative(c.get<number>('inference.tolerance'), DEFAULT_INFERENCE_TOLERANCE),
+  };
+}

@@ -1,0 +1,152 @@
+// End-to-end harness: a real VS Code (code-server) with the built extension,
+// driven through Debian's Chromium by playwright-core. Installs what it needs
+// on a fresh machine through scripts/codeServer.mjs (shared with `npm start`)
+// and works in a temporary copy of the corpus, so outputs land there.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import {
+  buildExtension, chromiumPath, ensureCodeServer, root, startCodeServer, type CodeServer,
+} from '../../scripts/codeServer.mjs';
+
+export const resultsDir = path.join(root, 'test-results');
+export const corpusDir = path.join(root, 'test', 'fixtures', 'corpus');
+
+export interface Session {
+  server: CodeServer;
+  browser: Browser;
+  page: Page;
+  workspace: string;
+  timings: Record<string, number>;
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  /** Workbench colour theme, e.g. 'Default Light Modern'. */
+  theme?: string;
+  settings?: Record<string, unknown>;
+  /** Files of the corpus to copy into the workspace (default: all of it). */
+  files?: string[];
+  width?: number;
+  height?: number;
+}
+
+const log = (msg: string) => process.stderr.write(`[e2e] ${msg}\n`);
+
+async function timed<T>(timings: Record<string, number>, name: string, run: () => T | Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await run();
+  } finally {
+    timings[name] = (Date.now() - t0) / 1000;
+    log(`${name}: ${timings[name].toFixed(1)} s`);
+  }
+}
+
+/** Builds the extension, installs code-server if needed, starts it and a browser on a fresh workspace. */
+export async function startSession(options: SessionOptions = {}): Promise<Session> {
+  const timings: Record<string, number> = {};
+  await timed(timings, 'install (code-server, chromium)', () => ensureCodeServer());
+  await timed(timings, 'build', () => buildExtension());
+  fs.mkdirSync(resultsDir, { recursive: true });
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-e2e-'));
+  const workspace = path.join(tmp, 'models');
+  const stateDir = path.join(tmp, 'state');
+  fs.mkdirSync(workspace, { recursive: true });
+  for (const name of options.files ?? fs.readdirSync(corpusDir)) {
+    if (name === 'generate') continue;
+    fs.cpSync(path.join(corpusDir, name), path.join(workspace, name), { recursive: true });
+  }
+
+  const server = await timed(timings, 'code-server start', () => startCodeServer({
+    workspace,
+    stateDir,
+    logFile: path.join(tmp, 'code-server.log'),
+    settings: {
+      'workbench.colorTheme': options.theme ?? 'Default Dark Modern',
+      'window.commandCenter': false,
+      'editor.minimap.enabled': false,
+      'workbench.editor.enablePreview': false,
+      'explorer.confirmDragAndDrop': false,
+      'files.simpleDialog.enable': true,
+      // Keep notifications from the gallery (offline) out of screenshots.
+      'extensions.ignoreRecommendations': true,
+      ...options.settings,
+    },
+  }));
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--no-sandbox', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync', '--enable-unsafe-webgpu',
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: options.width ?? 1440, height: options.height ?? 900 } });
+  const page = await context.newPage();
+  await timed(timings, 'workbench load', async () => {
+    await page.goto(server.workspaceUrl);
+    await page.locator('div.monaco-workbench').waitFor({ timeout: 60_000 });
+    // The explorer lists the workspace once the file service is up.
+    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
+  });
+
+  let closed = false;
+  return {
+    server, browser, page, workspace, timings,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await browser.close().catch(() => undefined);
+      await server.stop();
+      if (!process.env.WEIGHT_SHARING_E2E_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+      else log(`kept ${tmp}`);
+    },
+  };
+}
+
+/** Opens a workspace file by name through Quick Open (Ctrl+P). */
+export async function openFile(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(name);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+  await row.waitFor({ timeout: 20_000 });
+  await row.click();
+}
+
+/** Runs a command from the palette by its title. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('Control+Shift+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ timeout: 20_000 });
+  await row.click();
+}
+
+/** The document inside the visible custom editor's webview. */
+export function webview(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+/** The visible notification toast containing `text`. */
+export function notification(page: Page, text: string | RegExp): Locator {
+  return page.locator('.notifications-toasts .notification-toast', { hasText: text });
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  const file = path.join(resultsDir, `${name}.png`);
+  await page.screenshot({ path: file });
+  log(`screenshot ${path.relative(root, file)}`);
+  return file;
+}
+
+export function skipReason(): string | undefined {
+  if (process.env.WEIGHT_SHARING_SKIP_E2E) return 'WEIGHT_SHARING_SKIP_E2E is set';
+  if (process.platform !== 'linux') return 'the e2e recipe (Debian chromium, apt-get) is Linux-only';
+  return undefined;
+}
