@@ -64,3 +64,28 @@ test('several files given together are one scan: cross-file groups name both fil
   const names = cross.map((g) => g.members.map((m) => `${path.basename(m.path)}:${m.tensor.id}`));
   assert.ok(names.some((n) => n.includes('encoder_model.onnx:m.shared.weight') && n.includes('decoder_model.onnx:m.shared.weight')), JSON.stringify(names));
 });
+
+// ONNX's own backend test models: old IR versions, initializers as graph
+// inputs, hundreds of nodes. Reference facts from onnx 1.12 + numpy.
+const backend = path.join(__dirname, '../../fixtures/onnx-backend');
+interface BackendEntry { file: string; exact_duplicate_groups: string[][]; multi_use_all: Record<string, number> }
+const backendManifest = JSON.parse(fs.readFileSync(path.join(backend, 'manifest.json'), 'utf8')) as BackendEntry[];
+
+test('onnx-backend: every model scans, and exact groups and tied counts equal the reference', async () => {
+  assert.equal(backendManifest.length, 149);
+  const failures: string[] = [];
+  let groupsSeen = 0;
+  for (const e of backendManifest) {
+    const report = await scanFiles([path.join(backend, e.file)], { minBytes: 0 });
+    const got = factsOf(report);
+    groupsSeen += got.exact.length;
+    try {
+      assert.deepEqual(got.exact, normalise(e.exact_duplicate_groups));
+      assert.deepEqual(got.multiUse, e.multi_use_all);
+    } catch (err) {
+      failures.push(`${e.file}: ${(err as Error).message.split('\n').slice(0, 12).join('\n')}`);
+    }
+  }
+  assert.deepEqual(failures, []);
+  assert.ok(groupsSeen >= 16, 'the reference has exact groups in 16 models');
+});
