@@ -5,10 +5,11 @@
 // - Symbolic or unknown dimensions get small defaults: batch-like ones the
 //   batch size (1), the rest the sequence length (8); both settable, and any
 //   dimension can be set by its symbolic name.
-// - Integer inputs that reach a Gather as its indices (directly or through
-//   Cast/Unsqueeze/Reshape/...) are token ids: uniform in [0, vocabulary),
-//   the vocabulary being dim 0 of the table that Gather reads, so ids never
-//   index outside an embedding.
+// - Integer inputs that reach a Gather (or GatherND) as its indices, directly
+//   or through Cast/Unsqueeze/Reshape/..., are token ids: uniform in
+//   [0, vocabulary), the vocabulary being the size of the gathered axis
+//   (dim 0 for embeddings) of the table it reads, so ids never index outside
+//   an embedding.
 // - Inputs named like masks are all ones (bool: all true).
 // - Floats are drawn from a seeded standard normal distribution.
 import type { DType } from '../model/types';
@@ -26,6 +27,8 @@ export interface InputNodeInfo {
   opType: string;
   inputs: readonly string[];
   outputs: readonly string[];
+  /** Gather's `axis`, GatherND's `batch_dims`: read when present. */
+  attributes?: Readonly<Record<string, unknown>>;
   subgraphs?: ReadonlyArray<{ nodes: readonly InputNodeInfo[] }>;
 }
 
@@ -162,9 +165,10 @@ export function findVocabulary(model: InputSourceModel, inputName: string): Voca
   while (queue.length) {
     const value = queue.shift()!;
     for (const n of readers.get(value) ?? []) {
-      if (n.opType === 'Gather' && n.inputs[1] === value) {
+      if ((n.opType === 'Gather' || n.opType === 'GatherND') && n.inputs[1] === value) {
         const table = tensors.get(n.inputs[0]);
-        if (table && table.shape.length > 0) tables.push({ name: table.name, size: table.shape[0] });
+        const size = table && tableSize(n, table.shape);
+        if (table && size !== undefined) tables.push({ name: table.name, size });
       } else if (PASS_THROUGH.has(n.opType) && n.inputs[0] === value) {
         for (const o of n.outputs) if (o && !seen.has(o)) { seen.add(o); queue.push(o); }
       }
@@ -172,6 +176,22 @@ export function findVocabulary(model: InputSourceModel, inputName: string): Voca
   }
   if (tables.length === 0) return undefined;
   return { size: Math.min(...tables.map((t) => t.size)), tables: [...new Set(tables.map((t) => t.name))] };
+}
+
+/**
+ * How many rows the table has along the axis the ids index: Gather's `axis`
+ * (default 0); GatherND with batch_dims 0 indexes dim 0 first (the exporters'
+ * `Unsqueeze(ids, -1)` + GatherND embedding lookup).
+ */
+function tableSize(node: InputNodeInfo, shape: readonly number[]): number | undefined {
+  const attr = (key: string): number | undefined => {
+    const v = node.attributes?.[key];
+    return typeof v === 'number' ? v : undefined;
+  };
+  if (node.opType === 'GatherND') return (attr('batch_dims') ?? 0) === 0 && shape.length > 0 ? shape[0] : undefined;
+  const raw = attr('axis') ?? 0;
+  const axis = raw < 0 ? raw + shape.length : raw;
+  return axis >= 0 && axis < shape.length ? shape[axis] : undefined;
 }
 
 const BATCH_NAME = /batch|^n$|^b$/i;

@@ -1,0 +1,123 @@
+// Input synthesis over every ONNX model of the corpus, read by the real ONNX
+// reader: which inputs are fed, ids inside the vocabulary, masks, seeded floats.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openOnnx } from '../../../extension/model/onnx/reader';
+import type { ModelFile } from '../../../extension/model/types';
+import {
+  synthesizeInputs, resolveDims, findVocabulary, feedableInputs, createRng, createNormal, InputSynthesisError,
+} from '../../../extension/check/inputs';
+import { acceptedModels, rejectedModels, modelPath, outputShapes } from './corpus';
+
+const models = new Map<string, ModelFile>();
+async function model(file: string): Promise<ModelFile> {
+  if (!models.has(file)) models.set(file, await openOnnx(modelPath(file)));
+  return models.get(file)!;
+}
+
+/** Language-model heads: the output's last dim is the vocabulary. */
+const LM_MODELS = ['bert-tiny-mlm.onnx', 'albert-tiny-mlm.onnx', 't5-tiny.onnx', 'gpt2-tiny-op18.onnx', 'bert-tiny-mlm-trained.onnx',
+  'gpt2-tiny-op18-int8.onnx', 't5-tiny-split/decoder_model.onnx', 'half-copy.onnx', 'gpt2-trained-neardup.onnx'];
+
+test('every corpus ONNX model gets one feed per non-initializer graph input, with concrete dims', async () => {
+  for (const file of [...acceptedModels, ...rejectedModels.map((r) => r.file)]) {
+    const m = await model(file);
+    const { feeds, descriptions } = synthesizeInputs(m);
+    const initializers = new Set(m.graph.initializerNames);
+    assert.deepEqual(feeds.map((f) => f.name), m.graph.inputs.filter((i) => !initializers.has(i.name)).map((i) => i.name), file);
+    assert.equal(descriptions.length, feeds.length);
+    for (const f of feeds) {
+      assert.ok(f.dims.every((d) => Number.isInteger(d) && d > 0), `${file}/${f.name}: dims ${f.dims}`);
+      assert.equal(f.data.length, f.dims.reduce((a, b) => a * b, 1));
+    }
+  }
+});
+
+test('initializers listed as graph inputs are not fed (mlp-init-as-inputs)', async () => {
+  const m = await model('mlp-init-as-inputs.onnx');
+  assert.equal(m.graph.inputs.length, 5);
+  assert.deepEqual(feedableInputs(m).map((i) => i.name), ['x']);
+});
+
+test('token ids stay inside the vocabulary of the table they index', async () => {
+  for (const file of LM_MODELS) {
+    const m = await model(file);
+    const shapes = outputShapes(file);
+    assert.ok(shapes, `${file}: manifest output shape`);
+    const vocab = shapes[0][shapes[0].length - 1];
+    const { feeds, descriptions } = synthesizeInputs(m);
+    const idInputs = descriptions.filter((d) => d.kind === 'token-ids');
+    assert.ok(idInputs.length >= 1, `${file}: has token ids (${descriptions.map((d) => `${d.name}:${d.kind}`).join(', ')})`);
+    for (const d of idInputs) {
+      assert.equal(findVocabulary(m, d.name)?.size, vocab, `${file}/${d.name}: vocabulary`);
+      const values = Array.from(feeds.find((f) => f.name === d.name)!.data as BigInt64Array, Number);
+      assert.ok(values.every((v) => Number.isInteger(v) && v >= 0 && v < vocab), `${file}/${d.name}: ${values}`);
+      assert.ok(Math.max(...values) >= vocab / 4, `${file}/${d.name}: ids spread over the vocabulary (${values})`);
+    }
+  }
+});
+
+test('the int8 model reads ids through its quantized table; half-copy through GatherND', async () => {
+  assert.equal(findVocabulary(await model('gpt2-tiny-op18-int8.onnx'), 'input_ids')?.tables[0], 'm.lm_head.weight_quantized');
+  assert.deepEqual(findVocabulary(await model('half-copy.onnx'), 'input_ids'), { size: 500, tables: ['val_0'] });
+  assert.equal(findVocabulary(await model('vit-tiny.onnx'), 'pixel_values'), undefined);
+});
+
+test('attention masks are all ones', async () => {
+  for (const file of ['bert-tiny-mlm.onnx', 'albert-tiny-mlm.onnx']) {
+    const { feeds, descriptions } = synthesizeInputs(await model(file));
+    assert.equal(descriptions.find((d) => d.name === 'attention_mask')?.kind, 'mask');
+    assert.deepEqual(Array.from(feeds.find((f) => f.name === 'attention_mask')!.data as BigInt64Array), new Array(8).fill(1n));
+  }
+});
+
+test('a Loop trip count (integer scalar, no table) is 1', async () => {
+  const { feeds } = synthesizeInputs(await model('loop-rnn.onnx'));
+  const n = feeds.find((f) => f.name === 'n')!;
+  assert.deepEqual(n.dims, []);
+  assert.deepEqual(Array.from(n.data as BigInt64Array), [1n]);
+});
+
+test('floats are standard normal, deterministic per seed, independent per input name', async () => {
+  const vit = await model('vit-tiny.onnx');
+  const a = synthesizeInputs(vit, { seed: 7 }).feeds[0].data as Float32Array;
+  const b = synthesizeInputs(vit, { seed: 7 }).feeds[0].data as Float32Array;
+  const c = synthesizeInputs(vit, { seed: 8 }).feeds[0].data as Float32Array;
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  const mean = a.reduce((s, v) => s + v, 0) / a.length;
+  const std = Math.sqrt(a.reduce((s, v) => s + (v - mean) ** 2, 0) / a.length);
+  assert.ok(Math.abs(mean) < 0.1 && Math.abs(std - 1) < 0.1, `mean ${mean}, std ${std} over ${a.length}`);
+  const siamese = synthesizeInputs(await model('siamese-cnn.onnx')).feeds;
+  assert.notDeepEqual(siamese[0].data, siamese[1].data, 'x and y draw different values');
+});
+
+test('symbolic dimensions resolve to batch and sequence defaults, or to named values', () => {
+  assert.deepEqual(resolveDims(['batch_size', 'sequence_length', 64]), [1, 8, 64]);
+  assert.deepEqual(resolveDims(['batch', 'seq'], { batch: 2, sequence: 16 }), [2, 16]);
+  assert.deepEqual(resolveDims([null, null, 3]), [1, 8, 3]);
+  assert.deepEqual(resolveDims(['s0', 's1'], { dims: { s1: 5 } }), [1, 5]);
+  assert.deepEqual(resolveDims(['N', 'past_sequence_length']), [1, 8]);
+  assert.deepEqual(resolveDims([]), []);
+});
+
+test('the PRNG is the same sequence in every run (mulberry32, Box–Muller)', () => {
+  // Pinned: the webview and the CLI must draw the same inputs from the same seed.
+  const u = createRng(0);
+  assert.deepEqual([u(), u(), u()], [0.26642920868471265, 0.0003297457005828619, 0.2232720274478197]);
+  const n = createNormal(createRng(1));
+  const xs = Array.from({ length: 20000 }, n);
+  const mean = xs.reduce((s, v) => s + v, 0) / xs.length;
+  const variance = xs.reduce((s, v) => s + (v - mean) ** 2, 0) / xs.length;
+  assert.ok(Math.abs(mean) < 0.03 && Math.abs(variance - 1) < 0.05, `mean ${mean}, variance ${variance}`);
+});
+
+test('inputs that cannot be synthesised fail with the input name', () => {
+  const base = { graph: { nodes: [], initializerNames: [] }, tensors: [] };
+  assert.throws(() => synthesizeInputs({ ...base, graph: { ...base.graph, inputs: [{ name: 'x', dtype: 'float32' }] } }),
+    (e: unknown) => e instanceof InputSynthesisError && /input 'x': the model gives no shape/.test(e.message));
+  assert.throws(() => synthesizeInputs({ ...base, graph: { ...base.graph, inputs: [{ name: 'b', dtype: 'bfloat16', shape: [2] }] } }), /input 'b': cannot synthesise bfloat16/);
+  const fromTypeString = synthesizeInputs({ ...base, graph: { ...base.graph, inputs: [{ name: 'h', type: 'tensor(float16)', shape: ['batch', 3] }] } });
+  assert.equal(fromTypeString.feeds[0].dtype, 'float16');
+  assert.deepEqual(fromTypeString.feeds[0].dims, [1, 3]);
+});
