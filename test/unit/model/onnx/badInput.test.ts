@@ -11,7 +11,7 @@ import { openOnnx, readOnnxLayout } from '../../../../extension/model/onnx/reade
 import { openModel } from '../../../../extension/model/registry';
 import { WireFile } from '../../../../extension/model/onnx/wire';
 import { ModelFormatError } from '../../../../extension/model/types';
-import { DT, Msg, floatRaw, graph, model, node, tensorProto } from './onnxBuilder';
+import { DT, Msg, floatRaw, graph, model, tensorProto } from './onnxBuilder';
 
 const CORPUS = path.join(__dirname, '../../../fixtures/corpus');
 const GPT2 = path.join(CORPUS, 'gpt2-tiny.onnx');
