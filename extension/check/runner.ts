@@ -37,7 +37,7 @@ export function loadRuntime(): Promise<RuntimeInfo> {
     const t0 = performance.now();
     const ort = (await import('onnxruntime-web')) as OrtModule;
     ort.env.wasm.numThreads = 1;
-    ort.env.logLevel = 'error';
+    ort.env.logLevel = 'fatal';
     return { ort, importMs: performance.now() - t0 };
   })();
   return runtime;
@@ -121,8 +121,9 @@ export async function createSession(path: string, options: SessionOptions = {}):
       const session = await ort.InferenceSession.create(modelBytes, {
         executionProviders: ['wasm'],
         graphOptimizationLevel: 'all',
-        // Warnings (e.g. initializers listed as graph inputs) would go to stdout and garble CLI output.
-        logSeverityLevel: 3,
+        // onnxruntime's own log lines (warnings such as initializers listed as
+        // graph inputs, and errors we rethrow with context) would garble CLI output.
+        logSeverityLevel: 4,
         externalData,
       });
       const createMs = performance.now() - t0;
@@ -208,7 +209,7 @@ export async function runSession(loaded: LoadedSession, feeds: TensorValue[]): P
   const t0 = performance.now();
   let results: Ort.InferenceSession.OnnxValueMapType;
   try {
-    results = await session.run(ortFeeds);
+    results = await session.run(ortFeeds, { logSeverityLevel: 4 });
   } catch (err) {
     const reason = cleanReason(err instanceof Error ? err.message : String(err));
     throw new InferenceError(loaded.path, 'run', reason, hintForRuntimeError(reason));

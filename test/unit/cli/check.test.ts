@@ -1,0 +1,84 @@
+// `weight-sharing check` as a user runs it: the built dist/cli.js (npm test
+// builds before testing) in a child process, exit codes and output.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(__dirname, '../../..');
+const cli = join(root, 'dist/cli.js');
+const corpus = join(root, 'test/fixtures/corpus');
+
+function run(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  assert.ok(existsSync(cli), `${cli} is missing: run \`npm run build\` first`);
+  const r = spawnSync(process.execPath, [cli, 'check', ...args], { encoding: 'utf8', cwd: root, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('check MODEL --inputs DIR: passes against the reference outputs (exit 0)', () => {
+  const r = run(join(corpus, 'gpt2-tiny-op18.onnx'), '--inputs', join(corpus, 'gpt2-tiny-op18.test_data_set_0'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /inputs \(from .*gpt2-tiny-op18\.test_data_set_0\)/);
+  assert.match(r.stdout, /PASS {2}output {2}float32\[1,8,1000\] {2}max abs \S+ {2}max rel \S+ {2}cosine 1\.000000/);
+  assert.match(r.stdout, /\nPASS\n$/);
+  assert.equal(r.stderr, '');
+});
+
+test('check MODEL alone finds the test data folder beside it', () => {
+  const r = run(join(corpus, 't5-tiny-split/decoder_model.onnx'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /vs reference outputs in .*decoder_model\.test_data_set_0/);
+});
+
+test('check A A --json: bit-identical, machine-readable', () => {
+  const model = join(corpus, 'siamese-cnn-dynamo.onnx');
+  const r = run(model, model, '--json', '--seed', '5');
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as {
+    pass: boolean; mode: string; inputs: { source: string; tensors: Array<{ name: string; dims: number[] }> };
+    comparison: { outputs: Array<{ bitIdentical: boolean; maxAbsDiff: number; cosine: number }> }; models: Array<{ createMs: number }>;
+  };
+  assert.equal(report.pass, true);
+  assert.equal(report.mode, 'models');
+  assert.equal(report.inputs.source, 'synthesized');
+  assert.deepEqual(report.inputs.tensors.map((t) => [t.name, t.dims]), [['x', [1, 3, 16, 16]], ['y', [1, 3, 16, 16]]]);
+  assert.ok(report.comparison.outputs.every((o) => o.bitIdentical && o.maxAbsDiff === 0));
+  assert.equal(report.models.length, 2);
+});
+
+test('check A B of two different models fails (exit 1) and shows where', () => {
+  const r = run(join(corpus, 'bert-tiny-mlm.onnx'), join(corpus, 'bert-tiny-mlm-trained.onnx'));
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /FAIL {2}output/);
+  assert.match(r.stdout, /at \[0, 0, 0\] \(flat 0\): expected /);
+  assert.match(r.stdout, /\nFAIL: 1 problem\(s\)\n$/);
+});
+
+test('a tolerance tighter than float32 rounding fails (exit 1); the default passes', () => {
+  const args = [join(corpus, 'vit-tiny.onnx'), '--inputs', join(corpus, 'vit-tiny.test_data_set_0')];
+  const strict = run(...args, '--tolerance', '1e-9');
+  assert.equal(strict.code, 1, strict.stderr);
+  assert.match(strict.stdout, /beyond relative tolerance 1e-9/);
+  assert.equal(run(...args).code, 0);
+});
+
+test('a model onnxruntime rejects: one line on stderr naming the model, the reason and a hint (exit 2)', () => {
+  const model = join(corpus, 'gpt2-tiny-fp16.onnx');
+  const r = run(model, model);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^weight-sharing: .*gpt2-tiny-fp16\.onnx: onnxruntime-web rejected the model: Unrecognized attribute: num_outputs for operator Split \(hint: Split has no attribute 'num_outputs' at opset 17/);
+});
+
+test('usage errors exit 2 with one line', () => {
+  for (const args of [[], ['--tolerance', 'x', join(corpus, 'vit-tiny.onnx')], [join(corpus, 'missing.onnx')], [join(corpus, 'gpt2-tiny.onnx')], ['a', 'b', 'c']]) {
+    const r = run(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}`);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^weight-sharing: /);
+  }
+  assert.match(run(join(corpus, 'gpt2-tiny.onnx')).stderr, /nothing to compare with/);
+});
