@@ -34,7 +34,7 @@ export interface WireField {
 
 /** Largest window the reader keeps; reads start small and grow while sequential. */
 const WINDOW_BYTES = 1 << 20;
-const FIRST_READ_BYTES = 64 << 10;
+const FIRST_READ_BYTES = 4 << 10;
 /** Enough for a tag and a length varint, each of at most 10 bytes. */
 const HEADER_BYTES = 24;
 
