@@ -63,7 +63,7 @@ test('bytesSaved: the lossless groups\' dropped tensors, each once', async () =>
     ['siamese-cnn-dynamo.onnx', 9216],     // b.2.weight
     ['mlp-init-as-inputs.onnx', 0],        // its duplicate is a graph input: not lossless
     ['bert-tiny-mlm.onnx', -1],
-    ['t5-tiny-split', -1],
+    ['t5-tiny-split', 512000],   // the shared embedding once across files + the decoder's transposed copy
   ];
   for (const [f, want] of cases) {
     const r = await scanFiles([at(f)]);
@@ -112,4 +112,41 @@ test('paths: folders expand to their model files, duplicates once, missing paths
   assert.deepEqual(files.map((f) => path.basename(f)), ['decoder_model.onnx', 'encoder_model.onnx']);
   assert.throws(() => expandPaths([at('no-such-model.onnx')]), /no-such-model\.onnx: no such file or folder/);
   assert.throws(() => expandPaths([at('bert-tiny-mlm.test_data_set_0')]), /no model files/);
+});
+
+test('a file scanned with a copy of itself: every tensor of the copy is dropped, each once', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsi-pair-'));
+  try {
+    fs.copyFileSync(at('bert-tiny-mlm.onnx'), path.join(dir, 'copy.onnx'));
+    const alone = await scanFiles([at('bert-tiny-mlm.onnx')], { minBytes: 0 });
+    const both = await scanFiles([at('bert-tiny-mlm.onnx'), path.join(dir, 'copy.onnx')], { minBytes: 0 });
+    const readable = alone.models[0].tensors.filter((t) => t.data.kind !== 'unavailable').reduce((n, t) => n + t.byteLength, 0);
+    assert.equal(both.bytesSaved, alone.bytesSaved + readable);
+    // Cross-file groups drop one member per extra file; the in-file groups drop the rest.
+    for (const g of both.groups.filter((x) => x.crossFile)) {
+      assert.deepEqual(droppedMembers(g).map((m) => path.basename(m.path)), ['copy.onnx']);
+      assert.equal(g.bytesSaved, g.members[0].tensor.byteLength);
+    }
+    // The copy's transposed embedding is dropped by two groups (its in-file transposed group and its cross-file group): counted once.
+    const sum = both.groups.reduce((n, g) => n + (g.lossless ? g.bytesSaved : 0), 0);
+    assert.equal(sum - both.bytesSaved, 256000);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('reshaped: the same bytes under other shapes are one reshaped group, not exact', async () => {
+  const m = await openModel(at('bert-tiny-mlm.onnx'));
+  const emb = m.tensors.find((t) => t.name === 'm.bert.embeddings.word_embeddings.weight');
+  assert.ok(emb);
+  const flat = { ...emb, id: 'flat', name: 'flat', shape: [64000], consumers: [] };
+  const other = { ...emb, id: 'other', name: 'other', shape: [500, 128], consumers: [] };
+  const r = await scanModels([{ ...m, tensors: [...m.tensors, flat, other] }], { minBytes: 0 });
+  const g = r.groups.filter((x) => x.members.some((mm) => mm.tensor.id === 'flat'));
+  assert.equal(g.length, 1);
+  assert.equal(g[0].kind, 'reshaped');
+  assert.deepEqual(g[0].members.map((x) => x.tensor.id), [emb.id, 'flat', 'other']);
+  assert.equal(g[0].bytesSaved, 2 * emb.byteLength);
 });
