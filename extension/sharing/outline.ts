@@ -70,20 +70,24 @@ export function renderOutline(model: ModelFile, report: ScanReport | undefined):
   if (report && groups.length === 0) push(`${INDENT}none`);
   push();
 
-  // Weight tensors, in file order.
-  push('Initializers (name  dtype  shape  bytes  group)');
-  const nameWidth = Math.min(60, Math.max(8, ...model.tensors.map((t) => t.id.length)));
-  for (const t of model.tensors) {
-    const gs = groupsOfTensor.get(t.id) ?? [];
-    const groupText = gs.map((gi) => `#${gi + 1} ${groups[gi].kind}${groups[gi].members[0].tensor.id === t.id ? ' (kept)' : ''}`).join(', ');
-    const role = t.role === 'initializer' ? '' : ` [${t.role}]`;
-    const input = t.isGraphInput ? ' [graph input]' : '';
-    const row = `${INDENT}${t.id.padEnd(nameWidth)}  ${t.dtype.padEnd(8)}  ${`[${t.shape.join(', ')}]`.padEnd(14)}  ${formatBytes(t.byteLength).padStart(9)}${groupText ? `  ${groupText}` : ''}${role}${input}`;
-    const line = push(row);
-    tensorLines.set(t.id, line);
-    mentions.push({ line, start: INDENT.length, end: INDENT.length + t.id.length, tensorId: t.id });
-  }
-  push();
+  // Weight tensors in file order: initializers first, then Constant-node values.
+  const section = (title: string, tensors: TensorRef[]) => {
+    if (tensors.length === 0) return;
+    push(`${title} (${tensors.length}; name  dtype  shape  bytes  group)`);
+    const nameWidth = Math.min(60, Math.max(8, ...tensors.map((t) => t.id.length)));
+    for (const t of tensors) {
+      const gs = groupsOfTensor.get(t.id) ?? [];
+      const groupText = gs.map((gi) => `#${gi + 1} ${groups[gi].kind}${groups[gi].members[0].tensor.id === t.id ? ' (kept)' : ''}`).join(', ');
+      const notes = `${t.role === 'sparse' ? ' [sparse]' : ''}${t.isGraphInput ? ' [graph input]' : ''}`;
+      const row = `${INDENT}${t.id.padEnd(nameWidth)}  ${t.dtype.padEnd(8)}  ${`[${t.shape.join(', ')}]`.padEnd(14)}  ${formatBytes(t.byteLength).padStart(9)}${groupText ? `  ${groupText}` : ''}${notes}`;
+      const line = push(row);
+      tensorLines.set(t.id, line);
+      mentions.push({ line, start: INDENT.length, end: INDENT.length + t.id.length, tensorId: t.id });
+    }
+    push();
+  };
+  section('Initializers', model.tensors.filter((t) => t.role !== 'constant'));
+  section('Constants', model.tensors.filter((t) => t.role === 'constant'));
 
   // Nodes, graph by graph (subgraphs after their parent).
   const readers = new Map<string, string>();
