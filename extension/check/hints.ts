@@ -50,6 +50,8 @@ export function hintForRuntimeError(reason: string, model?: Pick<ModelFile, 'ops
   }
   const noKernel = /Could not find an implementation for (\S+)\((\d+)\) node/.exec(reason);
   if (noKernel) return `onnxruntime-web has no kernel for ${noKernel[1]} version ${noKernel[2]} on the WASM backend (an operator or type it does not support)`;
+  const unregistered = /(?:Fatal error: )?(\S+?):(\w+)\((-?\d+)\) is not a registered function\/op/.exec(reason);
+  if (unregistered) return `operator ${unregistered[2]} of domain '${unregistered[1]}' is not available in onnxruntime-web (training or custom domains are not part of the web build)`;
   if (/Failed to load external data file/.test(reason)) return "the model keeps weights in an external data file that was not found beside it";
   if (/Opset \d+ is under development|is not supported.*opset|Unsupported model IR version/i.test(reason)) {
     return 'the model uses an opset or IR version newer than this onnxruntime-web supports';
