@@ -22,8 +22,8 @@ export const INLINE_DECODE_CAP = 64 << 20;
 const NAME_CAP = 1 << 20;
 /** Doc strings longer than this are cut (they are only shown). */
 const DOC_CAP = 64 << 10;
-/** Attribute lists longer than this are reported as unsupported rather than decoded. */
-const ATTR_LIST_CAP = 1 << 20;
+/** Attribute lists longer than this (elements; bytes for ints) are reported as unsupported rather than decoded. */
+const ATTR_LIST_CAP = 1 << 18;
 
 export interface OpenOnnxOptions {
   signal?: AbortSignal;
@@ -395,14 +395,16 @@ class OnnxParser {
 
   /** varints of a repeated int field (packed or not) as [lo, hi]; undefined when over the cap. */
   private readVarintList(fields: WireField[], what: string): Array<[number, number]> | undefined {
+    // Each varint takes at least one byte: bounding the bytes bounds the count
+    // before anything is decoded.
+    let bytes = 0;
+    for (const g of fields) bytes += g.wireType === WIRE_LEN ? g.length : 1;
+    if (bytes > ATTR_LIST_CAP) return undefined;
     const out: Array<[number, number]> = [];
     for (const g of fields) {
       if (g.wireType === WIRE_VARINT) { out.push([g.lo, g.hi]); continue; }
       expectWire(this.src, g, WIRE_LEN, what);
-      // Each varint takes at least one byte, so the byte length bounds the count.
-      if (out.length + g.length > ATTR_LIST_CAP * 2) return undefined;
       this.src.packedVarints(g.offset, g.length, what, (lo, hi) => { out.push([lo, hi]); });
-      if (out.length > ATTR_LIST_CAP) return undefined;
     }
     return out;
   }
@@ -658,8 +660,20 @@ class OnnxParser {
     if (byteLength > INLINE_DECODE_CAP) {
       return { kind: 'unavailable', reason: `${TYPED_FIELD_NAMES[tf.field]} of ${byteLength} canonical bytes is over the ${INLINE_DECODE_CAP}-byte decode cap` };
     }
-    const out = Buffer.alloc(byteLength);
     const width = tf.width;
+    // Bound the count by the stored bytes (1 to 10 per varint) before
+    // allocating, so dims that promise more than the field holds fail cheaply.
+    let stored = 0;
+    let minCount = 0;
+    for (const g of fields) {
+      stored += g.wireType === WIRE_LEN ? g.length : 1;
+      minCount += g.wireType === WIRE_LEN ? Math.ceil(g.length / 10) : 1;
+    }
+    const wanted = byteLength / width;
+    if (wanted > stored || wanted < minCount) {
+      throw src.error(`${label} needs ${byteLength} bytes (${dtype}, ${wanted} values) but ${TYPED_FIELD_NAMES[tf.field]} holds ${wanted > stored ? `at most ${stored}` : `at least ${minCount}`} values`, fields[0].start);
+    }
+    const out = Buffer.alloc(byteLength);
     let k = 0;
     const put = (lo: number, hi: number, at: number): void => {
       if (k + width > byteLength) throw mismatch(k + width, at);

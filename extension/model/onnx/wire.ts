@@ -63,7 +63,12 @@ export class WireFile {
     } catch (e) {
       throw new ModelFormatError(path, format, `cannot open: ${(e as Error).message}`);
     }
-    this.size = fs.fstatSync(this.fd).size;
+    const st = fs.fstatSync(this.fd);
+    if (!st.isFile()) {
+      fs.closeSync(this.fd);
+      throw new ModelFormatError(path, format, 'not a regular file');
+    }
+    this.size = st.size;
   }
 
   close(): void {
@@ -267,6 +272,16 @@ export class FieldIterator implements Iterable<WireField> {
   *[Symbol.iterator](): Iterator<WireField> {
     for (let f = this.next(); f; f = this.next()) yield f;
   }
+}
+
+/**
+ * The single field whose tag is at `offset` (e.g. a TensorRef's fileOffset),
+ * bounded by `end`: gives its full range [start, end) for verbatim copying.
+ */
+export function fieldAt(file: WireFile, offset: number, end: number, what: string): WireField {
+  const f = file.fields(offset, end, what).next();
+  if (!f) throw file.error(`${what}: no field at byte ${offset}`, offset);
+  return f;
 }
 
 /** Lists the fields of the message in [start, end) with their byte ranges (for verbatim copying). */

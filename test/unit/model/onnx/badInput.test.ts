@@ -234,8 +234,18 @@ const cases: Case[] = [
   },
   {
     name: 'int32_data count does not match the shape',
-    make: (d) => write(d, 'count.onnx', model(graph({ initializers: [tensorProto('h', DT.FLOAT16, [4]).packed(5, [1, 2, 3])] })).encode()),
-    problem: /tensor 'h' needs 8 bytes \(float16\) but int32_data holds 6/, offset: true,
+    make: (d) => write(d, 'count.onnx', model(graph({ initializers: [tensorProto('h', DT.FLOAT16, [2]).packed(5, [1, 2, 3])] })).encode()),
+    problem: /tensor 'h' needs 4 bytes \(float16\) but int32_data holds 6/, offset: true,
+  },
+  {
+    name: 'dims promise far more values than int32_data holds (refused before allocating)',
+    make: (d) => write(d, 'promise.onnx', model(graph({ initializers: [tensorProto('h', DT.INT32, [1 << 24]).packed(5, [1, 2, 3])] })).encode()),
+    problem: /tensor 'h' needs 67108864 bytes \(int32, 16777216 values\) but int32_data holds at most 3 values/, offset: true,
+  },
+  {
+    name: 'a folder named like a model',
+    make: (d) => { const p = path.join(d, 'folder.onnx'); fs.mkdirSync(p); return p; },
+    problem: /not a regular file/,
   },
   {
     name: 'typed field that does not fit the data type',

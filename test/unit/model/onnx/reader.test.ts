@@ -202,3 +202,9 @@ test('structure of a large file is read without touching tensor bytes (timing is
   assert.ok(m.tensors.length > 0);
   console.log(`t5-tiny.onnx: ${m.tensors.length} tensors, ${m.graph.nodes.length} nodes in ${ms.toFixed(1)} ms`);
 });
+
+test('an aborted signal stops the read', async () => {
+  const controller = new AbortController();
+  controller.abort(new Error('user cancelled'));
+  await assert.rejects(openOnnx(path.join(CORPUS, 'gpt2-tiny.onnx'), { signal: controller.signal }), /user cancelled/);
+});

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { WireFile, listFields, int64Value, longToSafe, WIRE_LEN, WIRE_VARINT, WIRE_I32, WIRE_I64 } from '../../../../extension/model/onnx/wire';
+import { WireFile, fieldAt, listFields, int64Value, longToSafe, WIRE_LEN, WIRE_VARINT, WIRE_I32, WIRE_I64 } from '../../../../extension/model/onnx/wire';
 import { openOnnx, readOnnxLayout } from '../../../../extension/model/onnx/reader';
 import { ModelFormatError } from '../../../../extension/model/types';
 import { DT, Msg, graph, model, node, tensorProto } from './onnxBuilder';
@@ -123,4 +123,21 @@ test('readOnnxLayout lists ModelProto and GraphProto field ranges of a real mode
   // Concatenating the fields verbatim rebuilds the message byte for byte.
   const rebuilt = Buffer.concat(layout.graphFields.map((f) => bytes.subarray(f.start, f.end)));
   assert.ok(rebuilt.equals(bytes.subarray(layout.graph.offset, layout.graph.end)));
+});
+
+test('fieldAt finds the TensorProto field a TensorRef points at', async () => {
+  const p = path.join(__dirname, '../../../fixtures/corpus/gpt2-tiny.onnx');
+  const m = await openOnnx(p);
+  const layout = readOnnxLayout(p);
+  const w = new WireFile(p);
+  try {
+    for (const t of m.tensors) {
+      const f = fieldAt(w, t.fileOffset, layout.graph.end, t.id);
+      assert.equal(f.field, 5, `${t.id} is an initializer field`);
+      assert.ok(layout.graphFields.some((g) => g.start === f.start && g.end === f.end));
+      if (t.data.kind === 'ranges') assert.ok(t.data.ranges[0].offset > f.offset && t.data.ranges[0].offset < f.end);
+    }
+  } finally {
+    w.close();
+  }
 });
