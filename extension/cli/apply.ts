@@ -1,6 +1,120 @@
-import { CliError } from './common';
+// `weight-sharing apply MODEL [-o OUT] [--kinds exact,transposed,...] [--min-bytes N] [--json]`
+// Writes a copy of MODEL storing each shareable weight once, then re-reads
+// and re-scans it. Exit 0 when applied (or nothing to apply), 1 when the
+// re-scan still finds an applied kind's lossless group, 2 on errors.
+import * as path from 'node:path';
+import { CliError, parseBytes } from './common';
+import { applySharing, type ApplyResult } from '../sharing/rewriteModel';
+import { APPLICABLE_KINDS, type Replacement } from '../sharing/plan';
+import { humanBytes } from '../sharing/report';
+import { DEFAULT_MIN_BYTES, type SharingKind } from '../sharing/types';
 
-// Placeholder until the apply command lands.
-export async function runApply(_args: string[]): Promise<number> {
-  throw new CliError('apply is not implemented yet');
+export interface ApplyArgs {
+  model: string;
+  output?: string;
+  kinds: SharingKind[];
+  minBytes: number;
+  json: boolean;
+}
+
+export function parseApplyArgs(args: string[]): ApplyArgs {
+  const out: Partial<ApplyArgs> & { kinds: SharingKind[]; minBytes: number; json: boolean } = { kinds: [...APPLICABLE_KINDS], minBytes: DEFAULT_MIN_BYTES, json: false };
+  const models: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const eq = a.indexOf('=');
+    const [flag, inline] = a.startsWith('--') && eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? args[++i];
+      if (v === undefined) throw new CliError(`apply: ${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '-o': case '--output': out.output = value(); break;
+      case '--json': out.json = true; break;
+      case '--min-bytes': out.minBytes = parseBytes('--min-bytes', value()); break;
+      case '--kinds': {
+        const kinds = value().split(',').map((k) => k.trim()).filter((k) => k !== '');
+        for (const k of kinds) {
+          if (!(APPLICABLE_KINDS as readonly string[]).includes(k)) {
+            throw new CliError(`apply: --kinds: '${k}' is not a kind that can be applied (${APPLICABLE_KINDS.join(', ')}; tied weights are already stored once)`);
+          }
+        }
+        if (kinds.length === 0) throw new CliError('apply: --kinds needs at least one kind');
+        out.kinds = kinds as SharingKind[];
+        break;
+      }
+      default:
+        if (a.startsWith('-') && a !== '-') throw new CliError(`apply: unknown option '${a}'`);
+        models.push(a);
+    }
+  }
+  if (models.length !== 1) throw new CliError(models.length === 0 ? 'apply: give one model file' : `apply: give one model file (got ${models.length}: ${models.join(', ')})`);
+  return { ...out, model: models[0]! };
+}
+
+function how(r: Replacement): string {
+  if (r.ops.length === 0) return r.needsNode ? 'Identity (it is a graph output)' : 'readers rewired';
+  const parts: string[] = [];
+  if (r.gemmFlips.length > 0) parts.push(`${r.gemmFlips.length} Gemm ${r.gemmFlips.length === 1 ? 'flips' : 'flip'} trans${r.gemmFlips.map((c) => (c.inputIndex === 0 ? 'A' : 'B')).join('/')}`);
+  if (r.needsNode) parts.push(`${r.ops.join(' + ')} node${r.ops.length > 1 ? 's' : ''} inserted`);
+  return parts.join(', ');
+}
+
+export function toApplyText(res: ApplyResult): string {
+  const lines: string[] = [];
+  const plan = res.plan;
+  if (!res.output) {
+    lines.push(`${res.input}: nothing to apply${plan.skipped.length ? '' : ' (no lossless sharing group found)'}; no file written.`);
+  } else {
+    lines.push(`${res.input} -> ${res.output}${res.dataFile ? ` (+ ${path.basename(res.dataFile)})` : ''}`);
+    lines.push(`applied ${plan.groups.length} group${plan.groups.length === 1 ? '' : 's'}, ${plan.replacements.length} tensor${plan.replacements.length === 1 ? '' : 's'} no longer stored:`);
+    for (const r of plan.replacements) {
+      lines.push(`  ${r.group.kind.padEnd(10)} ${humanBytes(r.dropped.byteLength).padStart(10)}  ${r.dropped.id} -> ${r.kept.id}  (${how(r)})`);
+    }
+  }
+  for (const s of plan.skipped) {
+    lines.push(`  not applied: ${s.group.kind} ${s.group.members.map((m) => m.tensor.id).join(', ')}: ${s.reason}`);
+  }
+  if (res.output) {
+    const saved = res.bytesBefore - res.bytesAfter;
+    lines.push(`bytes: ${res.bytesBefore} -> ${res.bytesAfter} (${humanBytes(res.bytesBefore)} -> ${humanBytes(res.bytesAfter)}, ${saved} saved, ${((100 * saved) / Math.max(1, res.bytesBefore)).toFixed(1)}%; planned ${plan.bytesSaved})`);
+    lines.push(res.remaining.length === 0
+      ? 'verified: re-read the output and scanned it again: no lossless group of the applied kinds remains.'
+      : `WARNING: the output still has ${res.remaining.length} lossless group(s) of the applied kinds (${humanBytes(res.remainingBytes)}).`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function toApplyJson(res: ApplyResult): unknown {
+  const t = (x: { id: string; name: string; dtype: string; shape: number[]; byteLength: number }) => ({ id: x.id, name: x.name, dtype: x.dtype, shape: x.shape, bytes: x.byteLength });
+  return {
+    schema: 1,
+    input: res.input,
+    output: res.output ?? null,
+    dataFile: res.dataFile ?? null,
+    written: res.output !== undefined,
+    applied: res.plan.groups.map((g) => ({
+      kind: g.kind,
+      bytesSaved: res.plan.replacements.filter((r) => r.group === g).reduce((s, r) => s + r.dropped.byteLength, 0),
+      replacements: res.plan.replacements.filter((r) => r.group === g).map((r) => ({
+        kept: t(r.kept), dropped: t(r.dropped), ops: r.ops, insertedNode: r.needsNode, gemmFlips: r.gemmFlips.length,
+      })),
+    })),
+    skipped: res.plan.skipped.map((s) => ({ kind: s.group.kind, tensors: s.group.members.map((m) => m.tensor.id), reason: s.reason })),
+    inserted: res.inserted,
+    rewiredInputs: res.rewired,
+    bytesBefore: res.bytesBefore,
+    bytesAfter: res.bytesAfter,
+    bytesSaved: res.bytesBefore - res.bytesAfter,
+    plannedBytesSaved: res.plan.bytesSaved,
+    verified: { remainingGroups: res.remaining.length, remainingBytes: res.remainingBytes, ok: res.remaining.length === 0 },
+  };
+}
+
+export async function runApply(args: string[]): Promise<number> {
+  const opts = parseApplyArgs(args);
+  const res = await applySharing(opts.model, { output: opts.output, kinds: opts.kinds, minBytes: opts.minBytes });
+  process.stdout.write(opts.json ? `${JSON.stringify(toApplyJson(res), null, 2)}\n` : toApplyText(res));
+  return res.remaining.length === 0 ? 0 : 1;
 }

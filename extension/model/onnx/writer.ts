@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import { Writer } from 'protobufjs/minimal';
 import type { DType, OpsetImport } from '../types';
-import { atomicWriteFiles, pieceLength, type AtomicWriteOptions, type Piece } from '../../io/atomicWrite';
+import { atomicWriteFiles, isByteRange, pieceLength, type AtomicWriteOptions, type Piece } from '../../io/atomicWrite';
 
 /** An encoded message (or field run): its pieces and their total length. */
 export class Encoded {
@@ -140,7 +140,15 @@ export class MessageWriter {
     const len = content instanceof Encoded ? content.length : pieceLength(content);
     if (len === 0) return this;
     this.flush();
-    this.pieces.push(...pieces);
+    for (const p of pieces) {
+      // Adjacent ranges of one file (untouched fields copied one by one) become one read.
+      const last = this.pieces[this.pieces.length - 1];
+      if (last !== undefined && isByteRange(last) && isByteRange(p) && last.file === p.file && last.offset + last.length === p.offset) {
+        this.pieces[this.pieces.length - 1] = { file: p.file, offset: last.offset, length: last.length + p.length };
+      } else {
+        this.pieces.push(p);
+      }
+    }
     this.flushed += len;
     return this;
   }

@@ -1,0 +1,358 @@
+// Carries out a sharing plan on an ONNX file by streaming it: every field the
+// plan does not touch is copied verbatim as a byte range of the source (so
+// opsets, IR version, metadata, doc strings, functions, unknown fields and
+// node order survive exactly); dropped initializers are left out, Constant
+// nodes of dropped constants are replaced, readers are pointed at the kept
+// tensor, and the few inserted nodes (Transpose / Reshape / Cast / Identity)
+// recompute a dropped tensor under its own name. Tensors stored as external
+// data are laid out in a new data file beside the output.
+import * as path from 'node:path';
+import type { ModelFile, ModelGraph, TensorRef } from '../types';
+import type { Replacement, SharingPlan } from '../../sharing/plan';
+import { WireFile, listFields, int64Value, WIRE_LEN, type WireField } from './wire';
+import {
+  Encoded, ExternalDataFile, MessageWriter, encodeAttribute, encodeNode, encodeTensor, encodeStringEntry,
+  ONNX_DATA_TYPE, F, DATA_LOCATION_EXTERNAL, type NodeSpec,
+} from './writer';
+
+export interface InsertedNode {
+  graphPath: string;
+  name: string;
+  opType: string;
+  inputs: string[];
+  output: string;
+}
+
+export interface RewriteResult {
+  model: Encoded;
+  /** The new external data file, when the source stores tensors outside the model file. */
+  data?: ExternalDataFile;
+  inserted: InsertedNode[];
+  /** Readers pointed at a kept tensor (node inputs rewritten). */
+  rewired: number;
+  /** Gemm nodes whose transA / transB was flipped instead of inserting a Transpose. */
+  gemmFlips: number;
+}
+
+export class RewriteError extends Error {
+  constructor(readonly file: string, problem: string) {
+    super(`${file}: cannot rewrite: ${problem}`);
+    this.name = 'RewriteError';
+  }
+}
+
+/** What changes in one graph. */
+interface GraphEdit {
+  /** fileOffset of initializer fields to leave out. */
+  dropInitializers: Set<number>;
+  /** Node indices whose node is left out (Constant nodes of dropped constants). */
+  dropNodes: Set<number>;
+  /** Nodes to emit before node index i (i >= node count: at the end). */
+  inserts: Map<number, Encoded[]>;
+  /** node index -> input index -> new name */
+  renames: Map<number, Map<number, string>>;
+  /** node index -> attribute names to flip ('transA' | 'transB') */
+  flips: Map<number, Set<string>>;
+  newInitializers: Encoded[];
+  /** value_info entries to leave out (names that no longer exist). */
+  dropValueInfo: Set<string>;
+}
+
+function emptyEdit(): GraphEdit {
+  return {
+    dropInitializers: new Set(), dropNodes: new Set(), inserts: new Map(), renames: new Map(),
+    flips: new Map(), newInitializers: [], dropValueInfo: new Set(),
+  };
+}
+
+const M_GRAPH = 7;
+const G_NODE = 1, G_INITIALIZER = 5, G_VALUE_INFO = 13;
+const N_INPUT = 1, N_ATTRIBUTE = 5;
+const A_NAME = 1, A_I = 3, A_G = 6, A_GRAPHS = 11;
+const T_EXTERNAL = 13, T_LOCATION = 14, T_RAW = 9;
+const V_NAME = 1;
+
+/** Unique names: never collide with any name already in the model. */
+class Names {
+  private readonly used = new Set<string>();
+
+  constructor(model: ModelFile) {
+    const visit = (g: ModelGraph): void => {
+      for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo]) this.used.add(v.name);
+      for (const n of g.initializerNames) this.used.add(n);
+      for (const n of g.nodes) {
+        this.used.add(n.name);
+        for (const o of [...n.inputs, ...n.outputs]) this.used.add(o);
+        n.subgraphs.forEach(visit);
+      }
+    };
+    visit(model.graph);
+  }
+
+  fresh(base: string): string {
+    let name = base;
+    for (let k = 2; this.used.has(name); k++) name = `${base}_${k}`;
+    this.used.add(name);
+    return name;
+  }
+}
+
+/** Index of the Constant node defining a constant tensor in its graph. */
+function constantNodeIndex(model: ModelFile, t: TensorRef): number {
+  const g = findGraph(model.graph, t.graphPath);
+  const i = g?.nodes.findIndex((n) => n.opType === 'Constant' && n.outputs[0] === t.name) ?? -1;
+  if (i < 0) throw new RewriteError(model.path, `cannot find the Constant node of '${t.id}'`);
+  return i;
+}
+
+function findGraph(g: ModelGraph, p: string): ModelGraph | undefined {
+  if (g.path === p) return g;
+  for (const n of g.nodes) for (const s of n.subgraphs) {
+    const found = findGraph(s, p);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function isExternal(model: ModelFile, t: TensorRef): boolean {
+  return t.data.kind === 'ranges' && t.data.ranges.some((r) => path.resolve(r.file) !== path.resolve(model.path));
+}
+
+/**
+ * Builds the encoded output model for `plan`. `outputPath` names the data
+ * file (`<output file name>.data`) when the source uses external data.
+ */
+export function rewriteOnnx(model: ModelFile, plan: SharingPlan, outputPath: string): RewriteResult {
+  const edits = new Map<string, GraphEdit>();
+  const edit = (p: string): GraphEdit => {
+    let e = edits.get(p);
+    if (!e) edits.set(p, (e = emptyEdit()));
+    return e;
+  };
+  const names = new Names(model);
+  const inserted: InsertedNode[] = [];
+  let rewired = 0;
+  let gemmFlips = 0;
+
+  const insertNode = (graphPath: string, position: number, spec: NodeSpec & { name: string }): void => {
+    const e = edit(graphPath);
+    const list = e.inserts.get(position) ?? [];
+    list.push(encodeNode(spec));
+    e.inserts.set(position, list);
+    inserted.push({ graphPath, name: spec.name, opType: spec.opType, inputs: [...spec.inputs], output: spec.outputs[0] ?? '' });
+  };
+
+  const parents = new Map<string, string>();
+  const allGraphs: ModelGraph[] = [model.graph];
+  const visitParents = (g: ModelGraph): void => g.nodes.forEach((n) => n.subgraphs.forEach((s) => { parents.set(s.path, g.path); allGraphs.push(s); visitParents(s); }));
+  visitParents(model.graph);
+  const isWithin = (p: string, ancestor: string): boolean => {
+    for (let q: string | undefined = p; q !== undefined; q = parents.get(q)) if (q === ancestor) return true;
+    return false;
+  };
+
+  for (const r of plan.replacements) applyReplacement(r);
+
+  function applyReplacement(r: Replacement): void {
+    const { kept, dropped } = r;
+    const g = dropped.graphPath;
+    const e = edit(g);
+    let position: number;
+    if (dropped.role === 'constant') {
+      position = constantNodeIndex(model, dropped);
+      e.dropNodes.add(position);
+    } else {
+      e.dropInitializers.add(dropped.fileOffset);
+      position = kept.role === 'constant' && kept.graphPath === g ? constantNodeIndex(model, kept) + 1 : 0;
+    }
+    const rename = (c: { graphPath: string; nodeIndex: number; inputIndex: number }): void => {
+      const ce = edit(c.graphPath);
+      const m = ce.renames.get(c.nodeIndex) ?? new Map<number, string>();
+      m.set(c.inputIndex, kept.name);
+      ce.renames.set(c.nodeIndex, m);
+      rewired++;
+    };
+    for (const c of r.gemmFlips) {
+      rename(c);
+      const ce = edit(c.graphPath);
+      const s = ce.flips.get(c.nodeIndex) ?? new Set<string>();
+      s.add(c.inputIndex === 0 ? 'transA' : 'transB');
+      ce.flips.set(c.nodeIndex, s);
+      gemmFlips++;
+    }
+    if (!r.needsNode) {
+      if (r.ops.length === 0) for (const c of dropped.consumers) rename(c);
+      // The dropped name no longer exists: a value_info naming it would dangle.
+      for (const sub of allGraphs) {
+        if (sub.valueInfo.some((v) => v.name === dropped.name) && isWithin(sub.path, g)) edit(sub.path).dropValueInfo.add(dropped.name);
+      }
+      return;
+    }
+    const safe = dropped.name.replace(/[^\w.:-]+/g, '_');
+    if (r.ops.length === 0) {
+      insertNode(g, position, { name: names.fresh(`WeightSharing/Identity/${safe}`), opType: 'Identity', inputs: [kept.name], outputs: [dropped.name] });
+      return;
+    }
+    // Chain the ops; the last one produces the dropped tensor's own name.
+    let input = kept.name;
+    r.ops.forEach((op, i) => {
+      const last = i === r.ops.length - 1;
+      const output = last ? dropped.name : names.fresh(`WeightSharing/${op}/${safe}/output`);
+      const name = names.fresh(`WeightSharing/${op}/${safe}`);
+      if (op === 'Transpose') {
+        insertNode(g, position, { name, opType: 'Transpose', inputs: [input], outputs: [output], attributes: [{ name: 'perm', kind: 'ints', value: [1, 0] }] });
+      } else if (op === 'Cast') {
+        insertNode(g, position, { name, opType: 'Cast', inputs: [input], outputs: [output], attributes: [{ name: 'to', kind: 'int', value: ONNX_DATA_TYPE[r.castTo ?? dropped.dtype] }] });
+      } else {
+        const shapeName = names.fresh(`WeightSharing/shape/${safe}`);
+        e.newInitializers.push(encodeTensor({ name: shapeName, dtype: 'int64', dims: [dropped.shape.length], data: { int64: dropped.shape } }));
+        insertNode(g, position, { name, opType: 'Reshape', inputs: [input, shapeName], outputs: [output] });
+      }
+      input = output;
+    });
+  }
+
+  // Graphs to re-encode: those with edits, those holding external tensors, and their ancestors.
+  const tensorsByOffset = new Map<number, TensorRef>();
+  for (const t of model.tensors) if (t.role === 'initializer') tensorsByOffset.set(t.fileOffset, t);
+  const externals = model.tensors.filter((t) => isExternal(model, t));
+  for (const t of externals) {
+    if (t.role !== 'initializer') throw new RewriteError(model.path, `'${t.id}' is a ${t.role} tensor stored as external data, which the rewrite does not move`);
+    edit(t.graphPath);
+  }
+  const touched = new Set<string>();
+  for (const p of edits.keys()) for (let q: string | undefined = p; q !== undefined && !touched.has(q); q = parents.get(q)) touched.add(q);
+
+  const data = externals.length > 0 ? new ExternalDataFile(`${path.basename(outputPath)}.data`) : undefined;
+  const src = new WireFile(path.resolve(model.path), 'onnx');
+  try {
+    const out = new MessageWriter();
+    const range = (f: WireField) => ({ file: src.path, offset: f.start, length: f.end - f.start });
+
+    const rewriteGraph = (field: WireField, graph: ModelGraph): Encoded => {
+      const e = edits.get(graph.path) ?? emptyEdit();
+      const m = new MessageWriter();
+      let nodeIndex = 0;
+      const flushInserts = (upTo: number): void => {
+        for (const [pos, nodes] of [...e.inserts].sort((a, b) => a[0] - b[0])) {
+          if (pos > upTo) break;
+          for (const n of nodes) m.message(F.graph.node, n);
+          e.inserts.delete(pos);
+        }
+      };
+      for (const f of src.nested(field, `GraphProto '${graph.path}'`)) {
+        if (f.field === G_NODE) {
+          flushInserts(nodeIndex);
+          const i = nodeIndex++;
+          const node = graph.nodes[i];
+          if (!node) throw new RewriteError(model.path, `graph '${graph.path}' has more nodes than the reader saw`);
+          if (e.dropNodes.has(i)) continue;
+          const subTouched = node.subgraphs.some((s) => touched.has(s.path));
+          if (e.renames.has(i) || e.flips.has(i) || subTouched) m.message(F.graph.node, rewriteNode(f, graph, i));
+          else m.raw(range(f));
+        } else if (f.field === G_INITIALIZER) {
+          const t = tensorsByOffset.get(f.start);
+          if (e.dropInitializers.has(f.start)) continue;
+          if (t && data && isExternal(model, t)) m.message(F.graph.initializer, relocate(f, t));
+          else m.raw(range(f));
+        } else if (f.field === G_VALUE_INFO && e.dropValueInfo.size > 0 && e.dropValueInfo.has(valueInfoName(f))) {
+          continue;
+        } else {
+          m.raw(range(f));
+        }
+      }
+      flushInserts(Number.POSITIVE_INFINITY);
+      for (const t of e.newInitializers) m.message(F.graph.initializer, t);
+      return m.finish();
+    };
+
+    const valueInfoName = (f: WireField): string => {
+      for (const g of src.nested(f, 'ValueInfoProto')) if (g.field === V_NAME) return src.string(g, 1 << 20, 'ValueInfoProto.name');
+      return '';
+    };
+
+    const rewriteNode = (field: WireField, graph: ModelGraph, index: number): Encoded => {
+      const node = graph.nodes[index]!;
+      const e = edits.get(graph.path) ?? emptyEdit();
+      const renames = e.renames.get(index);
+      const flips = new Set(e.flips.get(index) ?? []);
+      const label = node.name !== '' ? node.name : `#${index}`;
+      const subPrefix = `${graph.path === '' ? '' : `${graph.path}/`}${label}`;
+      const m = new MessageWriter();
+      let inputIndex = 0;
+      for (const f of src.nested(field, `NodeProto '${label}'`)) {
+        if (f.field === N_INPUT) {
+          const to = renames?.get(inputIndex++);
+          if (to !== undefined) m.string(F.node.input, to);
+          else m.raw(range(f));
+        } else if (f.field === N_ATTRIBUTE && f.wireType === WIRE_LEN) {
+          m.message(F.node.attribute, rewriteAttribute(f, subPrefix, node, flips));
+        } else {
+          m.raw(range(f));
+        }
+      }
+      // A flip of an attribute the node did not have: its default is 0, so set 1.
+      for (const name of flips) m.message(F.node.attribute, encodeAttribute({ name, kind: 'int', value: 1 }));
+      return m.finish();
+    };
+
+    const rewriteAttribute = (field: WireField, subPrefix: string, node: ModelGraph['nodes'][number], flips: Set<string>): Encoded => {
+      const fields = listFields(src, field.offset, field.end, 'AttributeProto');
+      const nameField = fields.find((g) => g.field === A_NAME);
+      const name = nameField ? src.string(nameField, 1 << 20, 'AttributeProto.name') : '';
+      if (flips.has(name)) {
+        flips.delete(name);
+        const iField = fields.find((g) => g.field === A_I);
+        const old = iField ? int64Value(src, iField, `${name} of a Gemm node`) : 0;
+        return encodeAttribute({ name, kind: 'int', value: old === 0 ? 1 : 0 });
+      }
+      const hasGraphs = fields.some((g) => g.field === A_G || g.field === A_GRAPHS);
+      if (!hasGraphs) return rawPayload(field);
+      const m = new MessageWriter();
+      let k = 0;
+      for (const g of fields) {
+        if (g.field === A_G) {
+          m.message(A_G, subgraph(g, `${subPrefix}/${name}`, node));
+        } else if (g.field === A_GRAPHS) {
+          m.message(A_GRAPHS, subgraph(g, `${subPrefix}/${name}/${k++}`, node));
+        } else {
+          m.raw(range(g));
+        }
+      }
+      return m.finish();
+    };
+
+    const subgraph = (f: WireField, p: string, node: ModelGraph['nodes'][number]): Encoded => {
+      const sub = node.subgraphs.find((s) => s.path === p);
+      if (!sub) throw new RewriteError(model.path, `subgraph '${p}' was not seen by the reader`);
+      return touched.has(p) ? rewriteGraph(f, sub) : rawPayload(f);
+    };
+
+    /** The payload of a length-delimited field, as an Encoded message (no tag, no length). */
+    const rawPayload = (f: WireField): Encoded => new Encoded([{ file: src.path, offset: f.offset, length: f.length }], f.length);
+
+    /** An external initializer: same fields, its bytes placed in the new data file. */
+    const relocate = (f: WireField, t: TensorRef): Encoded => {
+      if (t.data.kind !== 'ranges' || !data) throw new RewriteError(model.path, `'${t.id}' has no byte ranges to move`);
+      const ref = data.add(t.data.ranges);
+      const m = new MessageWriter();
+      for (const g of src.nested(f, `TensorProto '${t.id}'`)) {
+        if (g.field === T_EXTERNAL || g.field === T_LOCATION || g.field === T_RAW) continue;
+        m.raw(range(g));
+      }
+      m.message(F.tensor.externalData, encodeStringEntry('location', ref.location));
+      m.message(F.tensor.externalData, encodeStringEntry('offset', String(ref.offset)));
+      m.message(F.tensor.externalData, encodeStringEntry('length', String(ref.length)));
+      m.varint(F.tensor.dataLocation, DATA_LOCATION_EXTERNAL);
+      return m.finish();
+    };
+
+    for (const f of listFields(src, 0, src.size, 'ModelProto')) {
+      if (f.field === M_GRAPH && f.wireType === WIRE_LEN) out.message(M_GRAPH, rewriteGraph(f, model.graph));
+      else out.raw(range(f));
+    }
+    return { model: out.finish(), data, inserted, rewired, gemmFlips };
+  } finally {
+    src.close();
+  }
+}
