@@ -96,7 +96,12 @@ interface GraphPlace {
   path: string;
   idPrefix: string;
   label: string;
+  /** Subgraph nesting depth (0 for the main graph). */
+  depth: number;
 }
+
+/** Deeper subgraph nesting than this is taken as a corrupt (or hostile) file, not recursed into. */
+const MAX_GRAPH_DEPTH = 64;
 
 class OnnxParser {
   private readonly tensors: TensorRef[] = [];
@@ -138,7 +143,7 @@ class OnnxParser {
         case M_OPSET: opsets.push(this.parseOpset(f)); break;
         case M_METADATA: {
           const [k, v] = this.parseEntry(f, 'ModelProto.metadata_props');
-          metadata[k] = v;
+          setOwn(metadata, k, v);
           break;
         }
         case M_FUNCTIONS: functionFields.push(f); break;
@@ -146,7 +151,7 @@ class OnnxParser {
       }
     }
     if (!graphField) throw src.error('no graph (ModelProto field 7): not an ONNX model', 0);
-    const graph = this.parseGraph(graphField, { path: '', idPrefix: '', label: 'main graph' });
+    const graph = this.parseGraph(graphField, { path: '', idPrefix: '', label: 'main graph', depth: 0 });
     const functions = functionFields.map((f) => this.parseFunction(f));
     fillConsumers(graph, this.tensors);
     const asInputs = this.tensors.filter((t) => t.isGraphInput && t.graphPath === '').length;
@@ -219,6 +224,7 @@ class OnnxParser {
   private parseGraph(f: WireField, place: GraphPlace): ModelGraph {
     const src = this.src;
     expectWire(src, f, WIRE_LEN, `GraphProto of ${place.label}`);
+    if (place.depth > MAX_GRAPH_DEPTH) throw src.error(`subgraphs nested more than ${MAX_GRAPH_DEPTH} deep (at ${place.label})`, f.start);
     const graph: ModelGraph = { path: place.path, name: '', nodes: [], inputs: [], outputs: [], valueInfo: [], initializerNames: [] };
     const locals: TensorRef[] = [];
     const tensorPlace: TensorPlace = { role: 'initializer', graphPath: place.path, idPrefix: place.idPrefix };
@@ -277,7 +283,7 @@ class OnnxParser {
     };
     for (const a of attributeFields) {
       const [name, value] = this.parseAttribute(a, ctx);
-      node.attributes[name] = value;
+      setOwn(node.attributes, name, value);
     }
     return node;
   }
@@ -309,41 +315,41 @@ class OnnxParser {
     const constantPlace: TensorPlace = { role: 'constant', graphPath: ctx.place.path, idPrefix: ctx.place.idPrefix, name: constId };
     switch (type) {
       case AT_FLOAT: {
-        const g = need(src, one[A_F], label);
+        const g = need(src, one[A_F], label, f.start);
         const v = floatValue(src, g, label);
         if (ctx.isConstant && name === 'value_float') this.inlineConstant(constantPlace, 'float32', [], floatBytes([g.lo]), g.start);
         return [name, v];
       }
       case AT_INT: {
-        const g = need(src, one[A_I], label);
+        const g = need(src, one[A_I], label, f.start);
         expectWire(src, g, WIRE_VARINT, label);
         if (ctx.isConstant && name === 'value_int') this.inlineConstant(constantPlace, 'int64', [], int64Bytes([[g.lo, g.hi]]), g.start);
         return [name, approxInt64(g.lo, g.hi)];
       }
       case AT_STRING: {
-        const g = need(src, one[A_S], label);
+        const g = need(src, one[A_S], label, f.start);
         return [name, this.src.string(g, NAME_CAP * 16, label)];
       }
       case AT_TENSOR: {
-        const g = need(src, one[A_T], label);
+        const g = need(src, one[A_T], label, f.start);
         if (ctx.isConstant && name === 'value') return [name, { tensor: this.parseTensor(g, constantPlace).id }];
         return [name, { unsupported: 'tensor' }];
       }
       case AT_SPARSE: {
-        const g = need(src, one[A_SPARSE], label);
+        const g = need(src, one[A_SPARSE], label, f.start);
         if (ctx.isConstant && name === 'sparse_value') return [name, { tensor: this.parseSparse(g, { ...constantPlace, role: 'sparse' }).id }];
         return [name, { unsupported: 'sparse tensor' }];
       }
       case AT_GRAPH: {
-        const g = need(src, one[A_G], label);
-        const sub = this.parseGraph(g, { path: `${ctx.subgraphPrefix}/${name}`, idPrefix: ctx.subIdPrefix, label: `subgraph '${ctx.subgraphPrefix}/${name}'` });
+        const g = need(src, one[A_G], label, f.start);
+        const sub = this.parseGraph(g, { path: `${ctx.subgraphPrefix}/${name}`, idPrefix: ctx.subIdPrefix, label: `subgraph '${ctx.subgraphPrefix}/${name}'`, depth: ctx.place.depth + 1 });
         ctx.node.subgraphs.push(sub);
         return [name, { graph: sub.path }];
       }
       case AT_GRAPHS: {
         const paths = (many[A_GRAPHS] ?? []).map((g, i) => {
           const p = `${ctx.subgraphPrefix}/${name}/${i}`;
-          const sub = this.parseGraph(g, { path: p, idPrefix: ctx.subIdPrefix, label: `subgraph '${p}'` });
+          const sub = this.parseGraph(g, { path: p, idPrefix: ctx.subIdPrefix, label: `subgraph '${p}'`, depth: ctx.place.depth + 1 });
           ctx.node.subgraphs.push(sub);
           return sub.path;
         });
@@ -754,9 +760,14 @@ interface ParsedTensor {
   data: TensorData;
 }
 
-function need(src: WireFile, f: WireField | undefined, what: string): WireField {
-  if (!f) throw src.error(`${what}: its type says a value field that is absent`);
+function need(src: WireFile, f: WireField | undefined, what: string, offset: number): WireField {
+  if (!f) throw src.error(`${what}: its type names a value field that is absent`, offset);
   return f;
+}
+
+/** Sets a key from the file as an own property (a key such as `__proto__` must not reach the prototype). */
+function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function inferAttributeType(one: Partial<Record<number, WireField>>, many: Partial<Record<number, WireField[]>>): number {

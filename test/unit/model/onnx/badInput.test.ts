@@ -11,7 +11,7 @@ import { openOnnx, readOnnxLayout } from '../../../../extension/model/onnx/reade
 import { openModel } from '../../../../extension/model/registry';
 import { WireFile } from '../../../../extension/model/onnx/wire';
 import { ModelFormatError } from '../../../../extension/model/types';
-import { DT, Msg, floatRaw, graph, model, tensorProto } from './onnxBuilder';
+import { DT, Msg, attr, floatRaw, graph, model, node, tensorProto } from './onnxBuilder';
 
 const CORPUS = path.join(__dirname, '../../../fixtures/corpus');
 const GPT2 = path.join(CORPUS, 'gpt2-tiny.onnx');
@@ -256,6 +256,20 @@ const cases: Case[] = [
     name: 'tensor with no data',
     make: (d) => write(d, 'nodata.onnx', model(graph({ initializers: [tensorProto('x', DT.FLOAT, [3])] })).encode()),
     problem: /tensor 'x' \(float32 \[3\]\) has no data/, offset: true,
+  },
+  {
+    name: 'subgraphs nested 200 deep',
+    make: (d) => {
+      let g = graph({});
+      for (let i = 0; i < 200; i++) g = graph({ nodes: [node('If', ['c'], ['o'], { name: `if${i}`, attrs: [attr.graph('then_branch', g)] })] });
+      return write(d, 'deep.onnx', model(g).encode());
+    },
+    problem: /subgraphs nested more than 64 deep/, offset: true,
+  },
+  {
+    name: 'attribute typed GRAPH without a graph',
+    make: (d) => write(d, 'nog.onnx', model(graph({ nodes: [node('If', ['c'], ['o'], { name: 'if0', attrs: [new Msg().string(1, 'then_branch').varint(20, 5)] })] })).encode()),
+    problem: /attribute 'then_branch' of node 'if0': its type names a value field that is absent/, offset: true,
   },
   {
     name: 'no graph at all',

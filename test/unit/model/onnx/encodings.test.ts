@@ -209,3 +209,12 @@ test('external data: offset and length, missing length means to the end of the f
   assert.equal(bytes(a), Buffer.from(floatRaw([1, 2, 3])).toString('hex'));
   assert.equal(bytes(tensor(m, 'b')), Buffer.from(floatRaw([3])).toString('hex'));
 });
+
+test('names from the file cannot reach object prototypes', async () => {
+  const m = await open(model(graph({ nodes: [node('Op', [], ['y'], { attrs: [attr.int('__proto__', 1), attr.int('k', 2)] })] }))
+    .msg(14, new Msg().string(1, '__proto__').string(2, 'x')));
+  const attrs = m.graph.nodes[0].attributes;
+  assert.equal(Object.getPrototypeOf(attrs), Object.prototype);
+  assert.deepEqual(Object.keys(attrs).sort(), ['__proto__', 'k']);
+  assert.equal(Object.getOwnPropertyDescriptor(m.metadata, '__proto__')?.value, 'x');
+});
