@@ -6,12 +6,14 @@ export class ProgressMeter {
   private base = 0;
   private span = 0;
   private label = '';
+  private phase: ScanProgress['phase'] = 'open';
   private lastSent = 0;
 
   constructor(private readonly sink?: (p: ScanProgress) => void) {}
 
   /** Starts a stage covering [from, to) of the whole scan. */
-  stage(from: number, to: number, label: string): void {
+  stage(from: number, to: number, label: string, phase: ScanProgress['phase'] = 'compare'): void {
+    this.phase = phase;
     this.base = from;
     this.span = to - from;
     this.label = label;
@@ -33,6 +35,6 @@ export class ProgressMeter {
     if (!force && now - this.lastSent < 100) return;
     this.lastSent = now;
     const fraction = Math.min(1, this.base + this.span * Math.max(0, Math.min(1, within)));
-    this.sink({ phase: this.base === 0 && this.label.startsWith('open') ? 'open' : 'compare', fraction, message: this.label });
+    this.sink({ phase: this.phase, fraction, message: this.label });
   }
 }

@@ -55,7 +55,7 @@ export async function scanFiles(paths: string[], opts: ScanOptions = {}): Promis
   const models: ModelFile[] = [];
   for (const [i, f] of files.entries()) {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('scan cancelled');
-    meter.stage((0.1 * i) / files.length, (0.1 * (i + 1)) / files.length, `open ${path.basename(f)}`);
+    meter.stage((0.1 * i) / files.length, (0.1 * (i + 1)) / files.length, `opening ${path.basename(f)}`, 'open');
     models.push(await openModel(f, { signal: opts.signal }));
   }
   return scanModels(models, opts, meter);
