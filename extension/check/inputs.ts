@@ -185,8 +185,10 @@ export function findVocabulary(model: InputSourceModel, inputName: string): Voca
  */
 function tableSize(node: InputNodeInfo, shape: readonly number[]): number | undefined {
   const attr = (key: string): number | undefined => {
+    // ModelFile attributes are numbers; the webview's NodeInfo renders them as strings.
     const v = node.attributes?.[key];
-    return typeof v === 'number' ? v : undefined;
+    const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+    return typeof n === 'number' ? n : undefined;
   };
   if (node.opType === 'GatherND') return (attr('batch_dims') ?? 0) === 0 && shape.length > 0 ? shape[0] : undefined;
   const raw = attr('axis') ?? 0;

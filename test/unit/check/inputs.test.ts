@@ -121,3 +121,29 @@ test('inputs that cannot be synthesised fail with the input name', () => {
   assert.equal(fromTypeString.feeds[0].dtype, 'float16');
   assert.deepEqual(fromTypeString.feeds[0].dims, [1, 3]);
 });
+
+test('the webview graph payload shape works too: flat nodes, attributes as strings, type strings', async () => {
+  // The protocol's GraphPayload (extension/protocol.ts) carries these fields; built here from the real model.
+  const m = await model('bert-tiny-mlm.onnx');
+  const payload = {
+    graph: {
+      inputs: m.graph.inputs.map((i) => ({ name: i.name, type: i.type, shape: i.shape })),
+      nodes: m.graph.nodes.map((n) => ({ opType: n.opType, inputs: n.inputs, outputs: n.outputs, attributes: Object.fromEntries(Object.entries(n.attributes).map(([k, v]) => [k, String(v)])) })),
+    },
+    tensors: m.tensors.map((t) => ({ name: t.name, shape: t.shape, isGraphInput: t.isGraphInput })),
+  };
+  const fromPayload = synthesizeInputs(payload, { seed: 4 });
+  const fromModel = synthesizeInputs(m, { seed: 4 });
+  assert.deepEqual(fromPayload.feeds, fromModel.feeds);
+  assert.deepEqual(fromPayload.descriptions, fromModel.descriptions);
+});
+
+test('a Gather on axis 1 bounds ids by that axis', () => {
+  const source = {
+    graph: { inputs: [{ name: 'ids', dtype: 'int64' as const, shape: [64] }], nodes: [{ opType: 'Gather', inputs: ['table', 'ids'], outputs: ['y'], attributes: { axis: 1 } }] },
+    tensors: [{ name: 'table', shape: [1000, 7] }],
+  };
+  assert.equal(findVocabulary(source, 'ids')?.size, 7);
+  const ids = Array.from(synthesizeInputs(source).feeds[0].data as BigInt64Array, Number);
+  assert.ok(ids.every((v) => v >= 0 && v < 7) && new Set(ids).size > 1, String(ids));
+});
