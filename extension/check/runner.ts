@@ -16,10 +16,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type * as Ort from 'onnxruntime-web';
 import type { ModelFile } from '../model/types';
-import { allocateTensorArray, type TensorArray, type TensorValue } from './tensorProto';
+import type { TensorValue } from './tensorProto';
 import { hintForRuntimeError } from './hints';
-
-type OrtModule = typeof Ort;
+import { cleanReason, fromOrtTensor, toOrtTensor, type OrtModule } from './ortValues';
 
 export interface RuntimeInfo {
   ort: OrtModule;
@@ -72,15 +71,6 @@ export interface LoadedSession {
   /** External data files passed to onnxruntime, as the model names them. */
   externalData: string[];
   release(): Promise<void>;
-}
-
-/** onnxruntime strips the common onnxruntime source-path prefix noise from messages; keep the meaningful tail. */
-function cleanReason(message: string): string {
-  let m = message.replace(/^Can't create a session\.\s*/, '').replace(/\s+/g, ' ').trim();
-  m = m.replace(/ERROR_CODE: \d+, ERROR_MESSAGE: /, '');
-  // Drop "/path/to/file.cc:74 onnxruntime::Class::Method(...) " prefixes from native asserts.
-  m = m.replace(/^\/\S+\.cc:\d+ .*?\) (?=\[ONNXRuntimeError\])/, '');
-  return m;
 }
 
 /** External data files the reader saw, relative to the model's folder (the form the model names them in). */
@@ -159,36 +149,6 @@ export interface RunResult {
   outputs: TensorValue[];
   createMs: number;
   runMs: number;
-}
-
-function toOrtTensor(ort: OrtModule, t: TensorValue): Ort.Tensor {
-  if (Array.isArray(t.data)) return new ort.Tensor('string', t.data, t.dims);
-  switch (t.dtype) {
-    case 'bool': return new ort.Tensor('bool', t.data as Uint8Array, t.dims);
-    case 'float16': return new ort.Tensor('float16', t.data as Uint16Array, t.dims);
-    case 'float32': return new ort.Tensor('float32', t.data as Float32Array, t.dims);
-    case 'float64': return new ort.Tensor('float64', t.data as Float64Array, t.dims);
-    case 'int8': return new ort.Tensor('int8', t.data as Int8Array, t.dims);
-    case 'uint8': return new ort.Tensor('uint8', t.data as Uint8Array, t.dims);
-    case 'int16': return new ort.Tensor('int16', t.data as Int16Array, t.dims);
-    case 'uint16': return new ort.Tensor('uint16', t.data as Uint16Array, t.dims);
-    case 'int32': return new ort.Tensor('int32', t.data as Int32Array, t.dims);
-    case 'uint32': return new ort.Tensor('uint32', t.data as Uint32Array, t.dims);
-    case 'int64': return new ort.Tensor('int64', t.data as BigInt64Array, t.dims);
-    case 'uint64': return new ort.Tensor('uint64', t.data as BigUint64Array, t.dims);
-    default: throw new Error(`input '${t.name}': onnxruntime-web cannot take ${t.dtype} tensors`);
-  }
-}
-
-function fromOrtTensor(name: string, t: Ort.Tensor): TensorValue {
-  const dims = [...t.dims];
-  if (t.type === 'string') return { name, dtype: 'string', dims, data: [...(t.data as string[])] };
-  const dtype = t.type === 'bool' ? 'bool' : (t.type as TensorValue['dtype']);
-  const src = t.data as TensorArray;
-  // Copy out of the runtime's buffer so the value survives session release.
-  const data = allocateTensorArray(dtype, src.length);
-  (data as unknown as { set(a: ArrayLike<number | bigint>): void }).set(src);
-  return { name, dtype, dims, data };
 }
 
 /**
