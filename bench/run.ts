@@ -32,13 +32,17 @@ async function main(): Promise<void> {
   if (files.length === 0) throw new Error(`no bench matches ${only.join(', ')}`);
 
   const m = machine();
+  const results: Record<string, unknown> = { date: new Date().toISOString(), machine: m };
   console.log(`machine: ${m.cpu}, ${m.nproc} cores, ${m.memoryGB} GB, node ${m.node}, ${m.os}`);
+  // Other work on the machine skews every figure: say how busy it was.
+  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`load average at start: ${load}${os.loadavg()[0]! > m.nproc ? ' (busy machine: figures will be inflated)' : ''}`);
+  results.loadAverageAtStart = load;
   if (!haveGnuTime()) {
     console.log(`NOTE: ${GNU_TIME} (GNU time) is missing, so peak RSS cannot be measured.`
       + ' Install it with: apt-get install -y time');
   }
   fs.mkdirSync(outDir, { recursive: true });
-  const results: Record<string, unknown> = { date: new Date().toISOString(), machine: m };
   let model: Promise<BenchModel> | undefined;
   let failures = 0;
 
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
       results[`${name}.error`] = err instanceof Error ? err.message : String(err);
     }
   }
+  results.loadAverageAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nfigures written to ${path.relative(root, path.join(outDir, 'results.json'))}`);
   process.exitCode = failures ? 1 : 0;

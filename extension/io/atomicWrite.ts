@@ -48,13 +48,13 @@ export interface AtomicWriteOptions {
    */
   inputs?: string[];
   signal?: AbortSignal;
-  /** Size of the one copy buffer (default 8 MiB). */
+  /** Size of the one copy buffer, used as two halves (default 16 MiB). */
   bufferSize?: number;
   /** Called after each chunk with the bytes written so far and the total. */
   onProgress?: (written: number, total: number) => void;
 }
 
-export const DEFAULT_COPY_BUFFER = 8 * 1024 * 1024;
+export const DEFAULT_COPY_BUFFER = 16 * 1024 * 1024;
 
 /** Writes one file atomically; see `atomicWriteFiles`. Returns the bytes written. */
 export async function atomicWrite(target: string, pieces: Iterable<Piece>, options: AtomicWriteOptions = {}): Promise<number> {
@@ -187,28 +187,43 @@ async function writePieces(
   target: string, handle: fs.promises.FileHandle, pieces: Piece[], buffer: Buffer,
   signal: AbortSignal | undefined, progress: Progress,
 ): Promise<number> {
+  // Two halves of the one buffer: the next chunk is read (or generated)
+  // into one while the other is being written, so reads and writes overlap.
+  const half = Math.floor(buffer.length / 2);
+  const halves = [buffer.subarray(0, half), buffer.subarray(half, 2 * half)] as const;
+  let turn = 0;
   let position = 0;
+  let inflight: Promise<void> = Promise.resolve();
   let sourceFd: { file: string; handle: fs.promises.FileHandle } | undefined;
-  const write = async (bytes: Uint8Array): Promise<void> => {
+
+  const writeAt = async (bytes: Uint8Array, at: number): Promise<void> => {
     let off = 0;
     while (off < bytes.length) {
       let n: number;
       try {
-        ({ bytesWritten: n } = await handle.write(bytes, off, bytes.length - off, position));
+        ({ bytesWritten: n } = await handle.write(bytes, off, bytes.length - off, at + off));
       } catch (err) {
-        throw new AtomicWriteError(target, `write failed at byte ${position}: ${describe(err)}`, { cause: err });
+        throw new AtomicWriteError(target, `write failed at byte ${at + off}: ${describe(err)}`, { cause: err });
       }
       off += n;
-      position += n;
     }
     progress.done += bytes.length;
     progress.report?.(progress.done, progress.total);
   };
+  /** Queues a write after the one in flight; the caller must not touch `bytes` until the next queue() returns. */
+  const queue = async (bytes: Uint8Array): Promise<void> => {
+    await inflight;
+    inflight = writeAt(bytes, position);
+    inflight.catch(() => undefined); // surfaced by the next await
+    position += bytes.length;
+  };
+  const nextHalf = (): Buffer => halves[turn++ % 2]!;
+
   try {
     for (const piece of pieces) {
       checkAbort(target, signal);
       if (piece instanceof Uint8Array) {
-        await write(piece);
+        await queue(piece);
       } else if (isByteRange(piece)) {
         if (sourceFd?.file !== piece.file) {
           await sourceFd?.handle.close();
@@ -222,30 +237,34 @@ async function writePieces(
         const src = sourceFd;
         for (let done = 0; done < piece.length;) {
           checkAbort(target, signal);
-          const want = Math.min(buffer.length, piece.length - done);
+          const chunk = nextHalf();
+          const want = Math.min(chunk.length, piece.length - done);
           let got = 0;
           while (got < want) {
-            const { bytesRead } = await src.handle.read(buffer, got, want - got, piece.offset + done + got);
+            const { bytesRead } = await src.handle.read(chunk, got, want - got, piece.offset + done + got);
             if (bytesRead === 0) {
               throw new AtomicWriteError(target, `source ${piece.file} ended at byte ${piece.offset + done + got}, before the ${piece.length} bytes at ${piece.offset} it should hold`);
             }
             got += bytesRead;
           }
-          await write(buffer.subarray(0, want));
+          await queue(chunk.subarray(0, want));
           done += want;
         }
       } else {
         for (let done = 0; done < piece.length;) {
           checkAbort(target, signal);
-          const want = Math.min(buffer.length, piece.length - done);
-          const chunk = buffer.subarray(0, want);
-          piece.fill(done, chunk);
-          await write(chunk);
+          const chunk = nextHalf();
+          const want = Math.min(chunk.length, piece.length - done);
+          piece.fill(done, chunk.subarray(0, want));
+          await queue(chunk.subarray(0, want));
           done += want;
         }
       }
     }
+    await inflight;
   } finally {
+    // Never close the file under a write still in flight.
+    await inflight.catch(() => undefined);
     await sourceFd?.handle.close();
   }
   return position;
