@@ -17,6 +17,12 @@ import { findTied } from './tied';
 import { findTransposed } from './transposed';
 import { DEFAULT_MIN_BYTES, type ScanOptions, type ScanReport, type SharingGroup } from './types';
 
+/** A file to scan, and whether it was found in a folder rather than named. */
+interface ScanTarget {
+  file: string;
+  fromFolder: boolean;
+}
+
 /**
  * Files to scan for `paths`: files as given, folders replaced by the model
  * files directly inside them (not recursive: a folder is one pipeline, e.g.
@@ -24,11 +30,15 @@ import { DEFAULT_MIN_BYTES, type ScanOptions, type ScanReport, type SharingGroup
  * dropped. Throws for a missing path or a folder without model files.
  */
 export function expandPaths(paths: string[]): string[] {
-  const out: string[] = [];
+  return targets(paths).map((t) => t.file);
+}
+
+function targets(paths: string[]): ScanTarget[] {
+  const out: ScanTarget[] = [];
   const seen = new Set<string>();
-  const add = (p: string) => {
-    const key = path.resolve(p);
-    if (!seen.has(key)) { seen.add(key); out.push(p); }
+  const add = (file: string, fromFolder: boolean) => {
+    const key = path.resolve(file);
+    if (!seen.has(key)) { seen.add(key); out.push({ file, fromFolder }); }
   };
   for (const p of paths) {
     let st: fs.Stats;
@@ -37,27 +47,38 @@ export function expandPaths(paths: string[]): string[] {
     } catch {
       throw new Error(`${p}: no such file or folder`);
     }
-    if (!st.isDirectory()) { add(p); continue; }
+    if (!st.isDirectory()) { add(p, false); continue; }
     const inside = fs.readdirSync(p)
       .filter((n) => MODEL_EXTENSIONS.includes(path.extname(n).toLowerCase()))
       .sort()
       .map((n) => path.join(p, n))
       .filter((f) => fs.statSync(f).isFile());
     if (inside.length === 0) throw new Error(`${p}: no model files (${MODEL_EXTENSIONS.join(' ')}) in this folder`);
-    inside.forEach(add);
+    for (const f of inside) add(f, true);
   }
   return out;
 }
 
 export async function scanFiles(paths: string[], opts: ScanOptions = {}): Promise<ScanReport> {
-  const files = expandPaths(paths);
+  const all = targets(paths);
+  // Models found in a folder that are another model's external data (a
+  // `weights.bin` beside `model.onnx`) are data, not models: open the ONNX
+  // files and the named files first, then skip those.
+  const first = all.filter((t) => !t.fromFolder || path.extname(t.file).toLowerCase() === '.onnx');
   const meter = new ProgressMeter(opts.onProgress);
-  const models: ModelFile[] = [];
-  for (const [i, f] of files.entries()) {
+  const opened = new Map<ScanTarget, ModelFile>();
+  const open = async (t: ScanTarget, i: number) => {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('scan cancelled');
-    meter.stage((0.1 * i) / files.length, (0.1 * (i + 1)) / files.length, `opening ${path.basename(f)}`, 'open');
-    models.push(await openModel(f, { signal: opts.signal }));
+    meter.stage((0.1 * i) / all.length, (0.1 * (i + 1)) / all.length, `opening ${path.basename(t.file)}`, 'open');
+    opened.set(t, await openModel(t.file, { signal: opts.signal }));
+  };
+  for (const t of first) await open(t, opened.size);
+  const dataFiles = new Set<string>();
+  for (const m of opened.values()) {
+    for (const t of m.tensors) if (t.data.kind === 'ranges') for (const r of t.data.ranges) dataFiles.add(path.resolve(r.file));
   }
+  for (const t of all) if (!opened.has(t) && !dataFiles.has(path.resolve(t.file))) await open(t, opened.size);
+  const models = all.filter((t) => opened.has(t)).map((t) => opened.get(t)!);
   return scanModels(models, opts, meter);
 }
 

@@ -150,3 +150,28 @@ test('reshaped: the same bytes under other shapes are one reshaped group, not ex
   assert.deepEqual(g[0].members.map((x) => x.tensor.id), [emb.id, 'flat', 'other']);
   assert.equal(g[0].bytesSaved, 2 * emb.byteLength);
 });
+
+test('a folder: external data that looks like a model (weights.bin) is data of the ONNX beside it, not a model', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsi-folder-'));
+  try {
+    // siamese-cnn-dynamo.onnx names its data file in the model; rename it to a .bin by rewriting that name in place (same length).
+    const model = fs.readFileSync(at('siamese-cnn-dynamo.onnx'));
+    const from = Buffer.from('siamese-cnn-dynamo.onnx.data');
+    const to = Buffer.from('siamese-cnn-dynamo-onnx-.bin');
+    assert.equal(from.length, to.length);
+    const i = model.indexOf(from);
+    assert.ok(i > 0);
+    let j = i;
+    while (j >= 0) { to.copy(model, j); j = model.indexOf(from, j + 1); }
+    fs.writeFileSync(path.join(dir, 'model.onnx'), model);
+    fs.copyFileSync(at('siamese-cnn-dynamo.onnx.data'), path.join(dir, to.toString()));
+    assert.deepEqual(expandPaths([dir]).map((f) => path.basename(f)), ['model.onnx', to.toString()]);
+    const r = await scanFiles([dir], { minBytes: 0 });
+    assert.deepEqual(r.models.map((m) => path.basename(m.path)), ['model.onnx']);
+    assert.ok(r.groups.some((g) => g.kind === 'exact' && g.members.map((m) => m.tensor.id).join() === 'a.2.weight,b.2.weight'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
