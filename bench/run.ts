@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${m.cpu}, ${m.nproc} cores, ${m.memoryGB} GB, node ${m.node}, ${m.os}`);
   // Other work on the machine skews every figure: say how busy it was.
   const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`load average at start: ${load}${os.loadavg()[0]! > m.nproc ? ' (busy machine: figures will be inflated)' : ''}`);
+  console.log(`load average at start: ${load}${os.loadavg()[0]! > os.availableParallelism() ? ' (busy machine: figures will be inflated)' : ''}`);
   results.loadAverageAtStart = load;
   if (!haveGnuTime()) {
     console.log(`NOTE: ${GNU_TIME} (GNU time) is missing, so peak RSS cannot be measured.`
