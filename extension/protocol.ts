@@ -16,6 +16,13 @@ export interface TensorInfo {
   isGraphInput: boolean;
   /** Indices into `GraphPayload.groups` this tensor belongs to. */
   groups: number[];
+  /** Graph that declares it ('' main graph). */
+  graphPath?: string;
+  elementCount?: number;
+  /** Ids of the nodes reading it (subgraphs included), for fan-out edges. */
+  consumerIds?: string[];
+  /** For role 'constant': the id of the Constant node that holds it. */
+  constantNodeId?: string;
 }
 
 export interface NodeInfo {
@@ -29,6 +36,8 @@ export interface NodeInfo {
   outputs: string[];
   /** Attribute values rendered as short strings for tooltips. */
   attributes: Record<string, string>;
+  /** Paths of the subgraphs (If/Loop/Scan bodies) this node holds. */
+  subgraphs?: string[];
 }
 
 export interface ValueInfoPayload {
@@ -47,6 +56,8 @@ export interface GroupInfo {
   tensorIds: string[];
   /** Node ids that read any member (for selecting and framing). */
   consumerNodeIds: string[];
+  /** Members stored in other files of the scan (cross-file groups). */
+  otherMembers?: Array<{ file: string; name: string; dtype: string; shape: number[]; bytes: number }>;
 }
 
 export interface ModelTotals {
@@ -76,6 +87,8 @@ export interface ViewSettings {
   /** Past this many nodes the graph starts collapsed by name scope. */
   collapseThreshold: number;
   minBytes: number;
+  /** Layout engine; 'auto' (default) uses dagre when affordable, else the fast layered layout. */
+  layout?: 'auto' | 'dagre' | 'layered';
 }
 
 export type HostToWebview =

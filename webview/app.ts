@@ -1,0 +1,242 @@
+// Puts the page together and follows the host's messages: progress while the
+// host scans, the graph and side panel once the model arrives, a clear error
+// when it cannot be read. Never leaves the page blank.
+import type { GraphPayload, HostToWebview, ViewSettings } from '../extension/protocol.js';
+import { GraphView } from './graphView.js';
+import { Host } from './host.js';
+import { Search } from './search.js';
+import { SidePanel } from './sidePanel.js';
+import { readTheme, watchTheme, type Theme } from './theme.js';
+import { Tooltip } from './tooltip.js';
+import { button, progressRing } from './toolkit.js';
+import { ViewModel } from './viewModel.js';
+
+export interface Timings {
+  /** performance.now() when the model message arrived. */
+  received?: number;
+  /** Graph drawn on screen for the first time. */
+  firstPaint?: number;
+  /** The main thread was free again after the first paint. */
+  interactive?: number;
+  /** Building the view model (scopes, edges) from the payload. */
+  modelMs?: number;
+  buildMs?: number;
+  layoutMs?: number;
+  /** Everything before the first render was requested. */
+  setupMs?: number;
+}
+
+interface SavedState {
+  filePath: string;
+  expanded: string[];
+  group: number | null;
+}
+
+export class App {
+  readonly timings: Timings = {};
+  view: GraphView | null = null;
+  panel: SidePanel | null = null;
+  private theme: Theme = readTheme();
+  private tooltip: Tooltip | null = null;
+  private search: Search | null = null;
+  private statusLine: HTMLElement | null = null;
+  private payload: GraphPayload | null = null;
+
+  constructor(private readonly root: HTMLElement, readonly host: Host) {
+    watchTheme((t) => {
+      this.theme = t;
+      this.view?.setTheme(t);
+      this.panel?.setTheme(t);
+    });
+    document.addEventListener('keydown', (e) => {
+      if (this.search?.handleGlobalKey(e)) return;
+      if (e.key === 'Escape' && this.view) {
+        this.view.focusGroup(null);
+        this.panel?.setSelected(null);
+      }
+    });
+  }
+
+  handle(msg: HostToWebview): void {
+    switch (msg.type) {
+      case 'model':
+        this.showModel(msg.graph, msg.settings);
+        break;
+      case 'loadError':
+        this.showError(msg.message);
+        break;
+      case 'progress':
+        this.showProgress(msg.message, msg.fraction);
+        break;
+      case 'focusGroup':
+        this.selectGroup(msg.index);
+        break;
+      case 'reply':
+        this.host.handleReply(msg);
+        break;
+    }
+  }
+
+  showError(message: string): void {
+    this.teardown();
+    this.root.dataset.state = 'error';
+    const box = document.createElement('div');
+    box.className = 'load-error';
+    box.id = 'load-error';
+    box.setAttribute('role', 'alert');
+    const h = document.createElement('h1');
+    h.textContent = 'This model could not be opened';
+    const pre = document.createElement('pre');
+    pre.textContent = message;
+    const p = document.createElement('p');
+    p.className = 'muted';
+    p.textContent = 'The file was not changed. Fix or re-export it, then reopen it here.';
+    box.append(h, pre, p);
+    this.root.replaceChildren(box);
+  }
+
+  showProgress(message: string, fraction?: number): void {
+    if (this.view && this.statusLine) {
+      this.statusLine.textContent = message;
+      return;
+    }
+    this.root.dataset.state = 'progress';
+    const box = document.createElement('div');
+    box.className = 'status progress';
+    box.id = 'status';
+    box.setAttribute('role', 'status');
+    box.setAttribute('aria-live', 'polite');
+    const text = document.createElement('span');
+    text.textContent = fraction === undefined ? message : `${message} (${Math.round(fraction * 100)}%)`;
+    box.append(progressRing(), text);
+    this.root.replaceChildren(box);
+  }
+
+  selectGroup(index: number | null): void {
+    if (!this.view) return;
+    this.view.focusGroup(index);
+    this.panel?.setSelected(index);
+    this.saveState();
+  }
+
+  private showModel(payload: GraphPayload, settings: ViewSettings): void {
+    this.timings.received = performance.now();
+    const saved = this.host.getState<SavedState>();
+    this.teardown();
+    this.payload = payload;
+    this.root.dataset.state = 'ready';
+    document.title = payload.fileName;
+
+    const workspace = document.createElement('div');
+    workspace.className = 'workspace';
+    const graphArea = document.createElement('section');
+    graphArea.className = 'graph-area';
+    graphArea.setAttribute('aria-label', 'Model graph');
+    const toolbar = document.createElement('div');
+    toolbar.className = 'toolbar';
+    toolbar.setAttribute('role', 'toolbar');
+    const graphEl = document.createElement('div');
+    graphEl.id = 'graph';
+    graphEl.tabIndex = 0;
+    graphEl.setAttribute('aria-label', `Graph of ${payload.fileName}`);
+    graphArea.append(toolbar, graphEl);
+    workspace.append(graphArea);
+    this.root.replaceChildren(workspace);
+
+    const model = new ViewModel(payload);
+    this.timings.modelMs = performance.now() - this.timings.received;
+    const view = new GraphView(graphEl, model, this.theme, {
+      hover: (h) => {
+        if (!h || !this.tooltip) return this.tooltip?.hide();
+        const el = view.cy.getElementById(h.id);
+        if (el.empty()) return this.tooltip.hide();
+        if (h.kind === 'edge') {
+          if (el.hasClass('group-link')) return this.tooltip.hide();
+          this.tooltip.show('edge', h.id, h.x, h.y + toolbar.offsetHeight, {
+            values: String(el.data('values') ?? ''), count: Number(el.data('count') ?? 1), source: el.data('source'), target: el.data('target'),
+          });
+        } else this.tooltip.show('node', h.id, h.x, h.y + toolbar.offsetHeight);
+      },
+      groupClicked: (index) => this.selectGroup(index),
+      redrawn: (info) => {
+        if (this.statusLine) this.statusLine.textContent = `${model.stats.operators} operators · ${info.nodes} drawn · ${view.lastEngine} ${Math.round(info.layoutMs)} ms`;
+        this.saveState();
+      },
+    });
+    this.view = view;
+    view.layoutEngine = settings.layout ?? 'auto';
+    this.tooltip = new Tooltip(graphArea, model, () => this.theme);
+
+    this.search = new Search(model, {
+      show: (matches, current) => view.showMatches(matches, current),
+      clear: () => view.clearMatches(),
+    });
+    this.statusLine = document.createElement('span');
+    this.statusLine.className = 'status-line muted';
+    this.statusLine.id = 'status-line';
+    toolbar.append(
+      this.search.field.element,
+      button('Fit', { title: 'Fit the graph to the view', id: 'fit', appearance: 'secondary', onClick: () => view.fit() }),
+      button('−', { title: 'Zoom out', id: 'zoom-out', appearance: 'secondary', onClick: () => view.zoomBy(1 / 1.25) }),
+      button('+', { title: 'Zoom in', id: 'zoom-in', appearance: 'secondary', onClick: () => view.zoomBy(1.25) }),
+    );
+    if (model.scopes.size > 1) {
+      toolbar.append(
+        button('Expand all', { title: 'Open every scope (slow on big graphs)', id: 'expand-all', appearance: 'secondary', onClick: () => view.expandAll() }),
+        button('Collapse all', { title: 'Close every scope', id: 'collapse-all', appearance: 'secondary', onClick: () => view.collapseAll() }),
+      );
+    }
+    toolbar.append(this.statusLine);
+
+    this.panel = new SidePanel(payload, this.theme, {
+      selectGroup: (index) => {
+        view.focusGroup(index);
+        this.saveState();
+      },
+      applySharing: (groupIndices) => this.run(this.host.request({ method: 'applySharing', groupIndices }), 'Apply sharing'),
+      showReport: () => this.run(this.host.request({ method: 'showReport' }), 'Show report'),
+      openOutline: () => this.run(this.host.request({ method: 'openOutline' }), 'Open outline'),
+    }, settings.minBytes);
+    workspace.append(this.panel.element);
+
+    const restored = saved && saved.filePath === payload.filePath ? saved : undefined;
+    const timings = view.renderInitial(settings.collapseThreshold);
+    if (restored) view.setExpanded(restored.expanded);
+    this.timings.setupMs = performance.now() - this.timings.received;
+    this.timings.buildMs = timings.buildMs;
+    this.timings.layoutMs = timings.layoutMs;
+    view.cy.one('render', () => {
+      requestAnimationFrame(() => {
+        this.timings.firstPaint = performance.now();
+        setTimeout(() => { this.timings.interactive = performance.now(); }, 0);
+      });
+    });
+    if (restored && restored.group !== null && restored.group < payload.groups.length) this.selectGroup(restored.group);
+  }
+
+  private run(p: Promise<unknown>, what: string): void {
+    p.then(
+      () => { if (this.statusLine) this.statusLine.textContent = `${what}: done`; },
+      (e: unknown) => { if (this.statusLine) this.statusLine.textContent = `${what} failed: ${e instanceof Error ? e.message : String(e)}`; },
+    );
+  }
+
+  private saveState(): void {
+    if (!this.view || !this.payload) return;
+    const group = this.root.querySelector<HTMLElement>('li.group.selected')?.dataset.index;
+    this.host.setState<SavedState>({
+      filePath: this.payload.filePath,
+      expanded: [...this.view.expandedScopes],
+      group: group === undefined ? null : Number(group),
+    });
+  }
+
+  private teardown(): void {
+    this.view?.destroy();
+    this.view = null;
+    this.panel = null;
+    this.tooltip = null;
+    this.search = null;
+    this.statusLine = null;
+  }
+}

@@ -1,0 +1,67 @@
+// Colours derived from the theme: muted fills for operator families, strong
+// distinct colours for sharing groups (so "these are one weight" reads at a
+// glance), and a readable text colour on top of each.
+import { FAMILIES, type Family } from './families.js';
+import { isLight, type Theme } from './theme.js';
+
+export interface FamilyColors {
+  fill: string;
+  border: string;
+}
+
+export function familyColors(theme: Theme): Record<Family, FamilyColors> {
+  const light = isLight(theme);
+  const out = {} as Record<Family, FamilyColors>;
+  for (const { family, hue } of FAMILIES) {
+    if (theme.contrastBorder !== null) {
+      out[family] = { fill: theme.background, border: hsl(hue, 70, light ? 30 : 70) };
+    } else {
+      out[family] = light
+        ? { fill: hsl(hue, 60, 90), border: hsl(hue, 40, 58) }
+        : { fill: hsl(hue, 28, 24), border: hsl(hue, 35, 45) };
+    }
+  }
+  return out;
+}
+
+/** Hues picked to stay apart from each other; groups beyond them cycle with a shift. */
+const GROUP_HUES = [0, 140, 290, 48, 190, 320, 100, 25, 220, 165];
+
+export function groupColor(index: number, theme: Theme): string {
+  const hue = (GROUP_HUES[index % GROUP_HUES.length] + 13 * Math.floor(index / GROUP_HUES.length)) % 360;
+  return isLight(theme) ? hsl(hue, 85, 40) : hsl(hue, 85, 62);
+}
+
+/** Black or white, whichever reads better on `color` (an hsl() string from this module or #rrggbb). */
+export function textOn(color: string): string {
+  const [r, g, b] = toRgb(color);
+  const lum = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  return lum > 0.22 ? '#000000' : '#ffffff';
+}
+
+export function hsl(h: number, s: number, l: number): string {
+  return `hsl(${h}, ${s}%, ${l}%)`;
+}
+
+function lin(c: number): number {
+  const v = c / 255;
+  return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+}
+
+function toRgb(color: string): [number, number, number] {
+  const m = /^hsl\((\d+(?:\.\d+)?),\s*(\d+(?:\.\d+)?)%,\s*(\d+(?:\.\d+)?)%\)$/.exec(color);
+  if (m) return hslToRgb(Number(m[1]), Number(m[2]) / 100, Number(m[3]) / 100);
+  const hex = /^#([0-9a-f]{6})/i.exec(color);
+  if (hex) {
+    const n = parseInt(hex[1], 16);
+    return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+  }
+  return [128, 128, 128];
+}
+
+function hslToRgb(h: number, s: number, l: number): [number, number, number] {
+  const k = (n: number) => (n + h / 30) % 12;
+  const a = s * Math.min(l, 1 - l);
+  const f = (n: number) => l - a * Math.max(-1, Math.min(k(n) - 3, Math.min(9 - k(n), 1)));
+  return [Math.round(f(0) * 255), Math.round(f(8) * 255), Math.round(f(4) * 255)];
+}

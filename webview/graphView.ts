@@ -1,0 +1,298 @@
+// Owns the cytoscape instance: draws what the view model says is visible,
+// lays it out (dagre, top to bottom), expands and collapses scopes, selects
+// and frames sharing groups and search hits, and follows theme changes.
+import cytoscape from 'cytoscape';
+import dagre from 'cytoscape-dagre';
+import { ViewModel } from './viewModel.js';
+import { buildElements, buildGroupLinks, fontsFor } from './elements.js';
+import { buildStyle } from './style.js';
+import { dagreCost, layeredLayout, type LayoutEdge, type LayoutNode } from './layered.js';
+import type { Theme } from './theme.js';
+
+cytoscape.use(dagre);
+
+export interface GraphViewEvents {
+  /** Pointer over a node or edge (null when it leaves). */
+  hover(target: { kind: 'node' | 'edge'; id: string; x: number; y: number } | null): void;
+  /** A weight of a group was clicked. */
+  groupClicked(index: number): void;
+  /** The drawing changed (expand/collapse); counts for the status line. */
+  redrawn(info: { nodes: number; edges: number; layoutMs: number }): void;
+}
+
+export interface RenderTimings {
+  buildMs: number;
+  layoutMs: number;
+}
+
+/** dagreCost() up to which dagre lays out (about half a second here). */
+const DAGRE_BUDGET = 1200;
+
+export type LayoutEngine = 'auto' | 'dagre' | 'layered';
+
+/** Below this zoom labels are unreadable, so the overview shows the top instead. */
+const MIN_OVERVIEW_ZOOM = 0.45;
+const READABLE_ZOOM = 0.8;
+
+/** Largest zoom used when framing a few nodes, so they do not fill the screen. */
+const MAX_FRAME_ZOOM = 1.4;
+
+export class GraphView {
+  readonly cy: cytoscape.Core;
+  private expanded = new Set<string>();
+  private nameBoxes = false;
+  private focusedGroup: number | null = null;
+  /** Which layout to use; 'auto' picks by cost. */
+  layoutEngine: LayoutEngine = 'auto';
+  lastEngine: Exclude<LayoutEngine, 'auto'> = 'dagre';
+
+  constructor(
+    container: HTMLElement,
+    readonly model: ViewModel,
+    private theme: Theme,
+    private readonly events: GraphViewEvents,
+  ) {
+    this.cy = cytoscape({
+      container,
+      style: buildStyle(theme),
+      layout: { name: 'preset' },
+      minZoom: 0.03,
+      maxZoom: 4,
+      boxSelectionEnabled: false,
+      selectionType: 'single',
+      autoungrabify: true,
+      // Large drawings pan smoothly only as a texture.
+      textureOnViewport: model.items.size > 1500,
+      hideEdgesOnViewport: model.items.size > 1500,
+    });
+    this.wireEvents();
+  }
+
+  /** First drawing: everything for small graphs, a budget of scopes for large ones. */
+  renderInitial(collapseThreshold: number, budget = 220): RenderTimings {
+    this.expanded = this.model.initialExpansion(collapseThreshold, budget);
+    this.nameBoxes = this.model.items.size > collapseThreshold;
+    const timings = this.redraw();
+    this.overview();
+    return timings;
+  }
+
+  get expandedScopes(): ReadonlySet<string> {
+    return this.expanded;
+  }
+
+  setExpanded(scopes: Iterable<string>): void {
+    this.expanded = new Set([...scopes].filter((s) => this.model.scopes.has(s)));
+    this.redraw();
+  }
+
+  expand(scopeId: string): void {
+    if (this.expanded.has(scopeId)) return;
+    this.expanded.add(scopeId);
+    this.redraw();
+    this.frame(this.cy.getElementById(scopeId));
+  }
+
+  collapse(scopeId: string): void {
+    if (!this.expanded.delete(scopeId)) return;
+    this.redraw();
+    this.frame(this.cy.getElementById(scopeId));
+  }
+
+  expandAll(): void {
+    this.expanded = new Set([...this.model.scopes.keys()].filter((s) => s !== ''));
+    this.redraw();
+    this.overview();
+  }
+
+  collapseAll(): void {
+    this.expanded = new Set();
+    this.redraw();
+    this.overview();
+  }
+
+  setTheme(theme: Theme): void {
+    this.theme = theme;
+    this.cy.style(buildStyle(theme));
+  }
+
+  fit(): void {
+    this.cy.fit(undefined, 24);
+  }
+
+  /**
+   * Fits the whole drawing when that leaves labels readable; a tall graph
+   * instead starts at its top, at a readable zoom, like a document.
+   */
+  overview(): void {
+    const cy = this.cy;
+    cy.fit(undefined, 24);
+    if (cy.zoom() >= MIN_OVERVIEW_ZOOM) return;
+    const bb = cy.elements().boundingBox();
+    const zoom = READABLE_ZOOM;
+    cy.zoom(zoom);
+    cy.pan({ x: cy.width() / 2 - ((bb.x1 + bb.x2) / 2) * zoom, y: 24 - bb.y1 * zoom });
+  }
+
+  zoomBy(factor: number): void {
+    const c = this.cy;
+    c.zoom({ level: c.zoom() * factor, renderedPosition: { x: c.width() / 2, y: c.height() / 2 } });
+  }
+
+  /** The drawn element that stands for an item (itself, or the collapsed scope holding it). */
+  drawnFor(itemId: string): string {
+    return this.model.representative(itemId, this.expanded);
+  }
+
+  /** Selects a group's tensors and their readers, dims the rest, and frames them. */
+  focusGroup(index: number | null): void {
+    const cy = this.cy;
+    cy.elements().removeClass('focus faded');
+    cy.elements().unselect();
+    this.focusedGroup = index;
+    if (index === null) return;
+    const group = this.model.payload.groups[index];
+    if (!group) return;
+    const members = group.tensorIds.map((t) => this.model.weightOfTensor.get(t)).filter((id): id is string => id !== undefined);
+    if (this.reveal(members)) this.focusedGroup = index;
+    const ids = new Set<string>();
+    for (const id of members) ids.add(this.drawnFor(id));
+    for (const id of group.consumerNodeIds) if (this.model.items.has(id)) ids.add(this.drawnFor(id));
+    let focus = cy.collection();
+    for (const id of ids) focus = focus.union(cy.getElementById(id));
+    const edges = focus.edgesWith(focus).filter((e) => e.hasClass('shared') || e.hasClass('group-link'));
+    focus = focus.union(edges);
+    const context = focus.union(focus.ancestors());
+    cy.elements().not(context).addClass('faded');
+    focus.addClass('focus');
+    focus.nodes().select();
+    this.frame(focus);
+  }
+
+  /** Makes items drawn as themselves; true when the drawing changed. */
+  reveal(itemIds: string[]): boolean {
+    const needed = this.model.scopesToReveal(itemIds).filter((s) => !this.expanded.has(s));
+    if (needed.length === 0) return false;
+    for (const s of needed) this.expanded.add(s);
+    this.redraw();
+    return true;
+  }
+
+  /** Highlights search hits; the current one is revealed, selected and centred. */
+  showMatches(itemIds: string[], current: number): void {
+    const cy = this.cy;
+    cy.elements().removeClass('match match-current');
+    if (itemIds.length === 0) return;
+    const target = itemIds[current];
+    this.reveal([target]);
+    for (const id of itemIds) cy.getElementById(this.drawnFor(id)).addClass('match');
+    const el = cy.getElementById(target);
+    el.addClass('match-current');
+    cy.elements().unselect();
+    el.select();
+    cy.animate({ center: { eles: el }, zoom: Math.max(cy.zoom(), 0.9) }, { duration: 150 });
+  }
+
+  clearMatches(): void {
+    this.cy.elements().removeClass('match match-current');
+  }
+
+  /** Visible counts, for tests and the status line. */
+  counts(): Record<string, number> {
+    const cy = this.cy;
+    return {
+      nodes: cy.nodes().length,
+      edges: cy.edges().length,
+      operators: cy.nodes('.op').length,
+      weights: cy.nodes('.weight').length,
+      grouped: cy.nodes('.grouped').length,
+      sharedEdges: cy.edges('.shared').length,
+      groupLinks: cy.edges('.group-link').length,
+      scopes: cy.nodes('.scope').length,
+      boxes: cy.nodes('.box').length,
+      selected: cy.nodes(':selected').length,
+    };
+  }
+
+  destroy(): void {
+    this.cy.destroy();
+  }
+
+  private redraw(): RenderTimings {
+    const cy = this.cy;
+    const t0 = performance.now();
+    const graph = this.model.visible(this.expanded, this.nameBoxes);
+    const elements = buildElements(this.model, graph, fontsFor(this.theme.fontFamily));
+    cy.batch(() => {
+      cy.elements().remove();
+      cy.add(elements);
+    });
+    const t1 = performance.now();
+    this.runLayout();
+    const drawn = new Set(cy.nodes().map((n) => n.id()));
+    cy.add(buildGroupLinks(this.model, drawn, (id) => this.drawnFor(id)));
+    const t2 = performance.now();
+    this.events.redrawn({ nodes: cy.nodes().length, edges: cy.edges().length, layoutMs: t2 - t1 });
+    return { buildMs: t1 - t0, layoutMs: t2 - t1 };
+  }
+
+  /**
+   * dagre (network-simplex) when affordable: it routes long edges around
+   * nodes. Otherwise the fast layered layout (layered.ts), whose cost does
+   * not grow with edge length.
+   */
+  private runLayout(): void {
+    const cy = this.cy;
+    const nodes: LayoutNode[] = cy.nodes().map((n) => {
+      const parent = n.data('parent') as string | undefined;
+      const ln: LayoutNode = { id: n.id(), width: Number(n.data('w') ?? 0), height: Number(n.data('h') ?? 0) };
+      if (parent !== undefined) ln.parent = parent;
+      return ln;
+    });
+    const edges: LayoutEdge[] = cy.edges().map((e) => ({ source: e.source().id(), target: e.target().id() }));
+    const engine = this.layoutEngine === 'auto' ? (dagreCost(nodes, edges) <= DAGRE_BUDGET ? 'dagre' : 'layered') : this.layoutEngine;
+    this.lastEngine = engine;
+    if (engine === 'dagre') {
+      cy.layout({
+        name: 'dagre', rankDir: 'TB', nodeSep: 22, rankSep: 34, edgeSep: 8, ranker: 'network-simplex', fit: false, animate: false,
+      } as cytoscape.LayoutOptions).run();
+      return;
+    }
+    const positions = layeredLayout(nodes, edges, { nodeSep: 22, rankSep: 36, boxPadding: 14, boxLabel: 16 });
+    cy.batch(() => {
+      for (const [id, p] of positions) cy.getElementById(id).position(p);
+    });
+  }
+
+  private frame(eles: cytoscape.CollectionReturnValue | cytoscape.CollectionArgument): void {
+    const cy = this.cy;
+    if (eles.length === 0) return;
+    cy.fit(eles, 60);
+    if (cy.zoom() > MAX_FRAME_ZOOM) {
+      cy.zoom(MAX_FRAME_ZOOM);
+      cy.center(eles);
+    }
+  }
+
+  private wireEvents(): void {
+    const cy = this.cy;
+    cy.on('mouseover', 'node, edge', (e) => {
+      const p = e.renderedPosition ?? { x: 0, y: 0 };
+      this.events.hover({ kind: e.target.isNode() ? 'node' : 'edge', id: e.target.id(), x: p.x, y: p.y });
+    });
+    cy.on('mousemove', 'node, edge', (e) => {
+      const p = e.renderedPosition ?? { x: 0, y: 0 };
+      this.events.hover({ kind: e.target.isNode() ? 'node' : 'edge', id: e.target.id(), x: p.x, y: p.y });
+    });
+    cy.on('mouseout', 'node, edge', () => this.events.hover(null));
+    cy.on('pan zoom', () => this.events.hover(null));
+    cy.on('tap', 'node.scope', (e) => this.expand(e.target.id()));
+    cy.on('dbltap', 'node.box', (e) => {
+      if (e.target.hasClass('box')) this.collapse(e.target.id());
+    });
+    cy.on('tap', 'node.grouped', (e) => this.events.groupClicked(Number(e.target.data('g'))));
+    cy.on('tap', (e) => {
+      if (e.target === cy && this.focusedGroup !== null) this.focusGroup(null);
+    });
+  }
+}

@@ -1,0 +1,118 @@
+// One inference check in the webview: make the inputs, run the model (and
+// the model to compare with) on the chosen backend, compare outputs with the
+// shared comparison code (extension/check/compare.ts): against the test
+// data's expected outputs and against the second model.
+import { compareOutputs, type RunComparison } from '../../extension/check/compare.js';
+import type { GraphPayload, InferenceSetup } from '../../extension/protocol.js';
+import { resolveBackend, type BackendChoice, type BackendName, type GpuProbe } from './backend.js';
+import { loadTestData, synthesize, type CheckInputs, type InputSummary } from './inputs.js';
+import { loadRuntime, type RuntimeProgress } from './runtime.js';
+import { InferenceFailure, runModel, type RunTimings } from './session.js';
+
+export interface CheckRequest {
+  backend: BackendChoice;
+  /** Index into setup.testData, or 'synthesized'. */
+  inputs: number | 'synthesized';
+  batch: number;
+  sequence: number;
+  seed: number;
+  /** Timed runs after the warm-up. */
+  runs: number;
+  /** Also run setup.compareWith (when set). */
+  compare: boolean;
+}
+
+export interface OutputShape {
+  name: string;
+  dtype: string;
+  dims: number[];
+}
+
+export interface ModelRunSummary {
+  name: string;
+  path: string;
+  role: 'model' | 'compared';
+  outputs: OutputShape[];
+  timings: RunTimings;
+}
+
+export interface ComparisonSummary {
+  /** 'reference': the test data's expected outputs; 'model': the second model's outputs. */
+  against: 'reference' | 'model';
+  /** e.g. 'test_data_set_0 expected outputs' or 'model.shared.onnx'. */
+  label: string;
+  result: RunComparison;
+}
+
+export interface CheckReport {
+  backend: BackendName;
+  gpu: GpuProbe;
+  runtime: { loadMs: number; wasmBytes: number };
+  inputs: { kind: CheckInputs['kind']; label: string; tensors: InputSummary[] };
+  runs: ModelRunSummary[];
+  comparisons: ComparisonSummary[];
+  /** undefined when there was nothing to compare with. */
+  pass?: boolean;
+  tolerance: number;
+  totalMs: number;
+}
+
+export interface CheckEvents {
+  stage(message: string): void;
+  runtimeProgress(p: RuntimeProgress): void;
+}
+
+export class CheckUsageError extends Error {}
+
+export async function runCheck(setup: InferenceSetup, payload: GraphPayload | null, req: CheckRequest, events: CheckEvents): Promise<CheckReport> {
+  const t0 = performance.now();
+  events.stage('Loading onnxruntime-web…');
+  const runtime = await loadRuntime(setup.ortBaseUrl, (p) => events.runtimeProgress(p));
+  const { backend, gpu } = await resolveBackend(req.backend);
+
+  let inputs: CheckInputs;
+  try {
+    if (req.inputs === 'synthesized') {
+      if (!payload) throw new CheckUsageError('the model has not been read yet, so its input types are unknown');
+      events.stage('Synthesising inputs…');
+      inputs = synthesize(payload, { batch: req.batch, sequence: req.sequence, seed: req.seed });
+    } else {
+      const ref = setup.testData[req.inputs];
+      if (!ref) throw new CheckUsageError(`no test data set #${req.inputs}`);
+      events.stage(`Reading ${ref.name}…`);
+      inputs = await loadTestData(ref);
+    }
+  } catch (err) {
+    if (err instanceof InferenceFailure) throw err;
+    throw new InferenceFailure(setup.model.name, 'inputs', err instanceof Error ? err.message : String(err));
+  }
+
+  const opsets = payload?.opsets;
+  const a = await runModel(runtime.ort, setup.model, inputs.feeds, { backend, runs: req.runs, opsets, onStage: events.stage });
+  const runs: ModelRunSummary[] = [summaryOf(a.model.name, a.model.path, 'model', a.outputs, a.timings)];
+  const comparisons: ComparisonSummary[] = [];
+  const options = { tolerance: setup.tolerance, maxPositions: 5 };
+  if (inputs.expected.length > 0) {
+    comparisons.push({ against: 'reference', label: `${inputs.label} expected outputs`, result: compareOutputs(inputs.expected, a.outputs, options) });
+  }
+  if (req.compare && setup.compareWith) {
+    // The second model's opsets are not known here; hints still name the attribute.
+    const b = await runModel(runtime.ort, setup.compareWith, inputs.feeds, { backend, runs: req.runs, onStage: events.stage });
+    runs.push(summaryOf(b.model.name, b.model.path, 'compared', b.outputs, b.timings));
+    comparisons.push({ against: 'model', label: setup.compareWith.name, result: compareOutputs(a.outputs, b.outputs, options) });
+  }
+  return {
+    backend, gpu,
+    runtime: { loadMs: runtime.loadMs, wasmBytes: runtime.wasmBytes },
+    inputs: { kind: inputs.kind, label: inputs.label, tensors: inputs.summary },
+    runs,
+    comparisons,
+    pass: comparisons.length ? comparisons.every((c) => c.result.pass) : undefined,
+    tolerance: setup.tolerance,
+    totalMs: performance.now() - t0,
+  };
+}
+
+function summaryOf(name: string, path: string, role: ModelRunSummary['role'], outputs: Array<{ name: string; dtype: string; dims: number[] }>, timings: RunTimings): ModelRunSummary {
+  return { name, path, role, outputs: outputs.map((o) => ({ name: o.name, dtype: o.dtype, dims: o.dims })), timings };
+}

@@ -1,0 +1,140 @@
+// Runs one model with onnxruntime-web in the webview: the model and its
+// external data by URL (onnxruntime fetches them), one warm-up run and then
+// timed runs on the same feeds; outputs come back as TensorValues through the
+// same conversion the Node runner uses (extension/check/ortValues.ts).
+import type * as Ort from 'onnxruntime-web';
+import { hintForRuntimeError } from '../../extension/check/hints.js';
+import { cleanReason, fromOrtTensor, toOrtTensor, type OrtModule } from '../../extension/check/ortValues.js';
+import type { TensorValue } from '../../extension/check/tensorProto.js';
+import type { InferenceModelRef } from '../../extension/protocol.js';
+import type { BackendName } from './backend.js';
+
+/** onnxruntime rejected a model or a run; names the model, gives its reason and a hint when the cause is known. */
+export class InferenceFailure extends Error {
+  constructor(
+    readonly model: string,
+    readonly stage: 'load' | 'run' | 'inputs',
+    readonly reason: string,
+    readonly hint?: string,
+  ) {
+    super(`${model}: ${stage === 'load' ? 'onnxruntime-web rejected the model' : stage === 'run' ? 'onnxruntime-web failed to run the model' : 'cannot make inputs'}: ${reason}`);
+    this.name = 'InferenceFailure';
+  }
+}
+
+export interface RunTimings {
+  /** Session creation (the first one on a page includes compiling the WebAssembly). */
+  createMs: number;
+  warmupMs: number;
+  /** Each timed run after the warm-up. */
+  runsMs: number[];
+  medianMs: number;
+}
+
+export interface ModelRun {
+  model: InferenceModelRef;
+  backend: BackendName;
+  inputNames: string[];
+  outputs: TensorValue[];
+  timings: RunTimings;
+}
+
+export interface RunOptions {
+  backend: BackendName;
+  /** Timed runs after the warm-up (at least 1). */
+  runs: number;
+  /** Opsets, for hints on rejected attributes. */
+  opsets?: Array<{ domain: string; version: number }>;
+  onStage?: (message: string) => void;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const MISSING_EXTERNAL = /Failed to load external data file "+([^"]+)"+/;
+
+async function createSession(ort: OrtModule, model: InferenceModelRef, o: RunOptions): Promise<{ session: Ort.InferenceSession; createMs: number }> {
+  const external = new Map(model.externalData.map((e) => [e.path, e.url]));
+  for (let attempt = 0; ; attempt++) {
+    const t0 = performance.now();
+    try {
+      const session = await ort.InferenceSession.create(model.url, {
+        executionProviders: [o.backend],
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+        externalData: [...external].map(([path, data]) => ({ path, data })),
+      });
+      return { session, createMs: performance.now() - t0 };
+    } catch (err) {
+      const reason = cleanReason(err instanceof Error ? err.message : String(err));
+      // A location the host did not list: it sits beside the model, resolve it against the model's URL.
+      const missing = MISSING_EXTERNAL.exec(reason)?.[1];
+      if (missing && !external.has(missing) && attempt < 16 && !/^[a-z]+:|^\/|\.\./i.test(missing)) {
+        external.set(missing, new URL(missing, model.url).href);
+        continue;
+      }
+      throw new InferenceFailure(model.name, 'load', reason, hintForRuntimeError(reason, o.opsets ? { opsets: o.opsets } : undefined));
+    }
+  }
+}
+
+/** Feeds by name; by position when the names differ (test data files often carry no names). */
+function bindFeeds(ort: OrtModule, session: Ort.InferenceSession, feeds: readonly TensorValue[], model: string): Record<string, Ort.Tensor> {
+  const byName = new Map(feeds.map((f) => [f.name, f]));
+  const useNames = session.inputNames.every((n) => byName.has(n));
+  if (!useNames && feeds.length !== session.inputNames.length) {
+    throw new InferenceFailure(model, 'run', `the model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}), ${feeds.length} were given (${feeds.map((f) => f.name || '?').join(', ')})`);
+  }
+  const out: Record<string, Ort.Tensor> = {};
+  session.inputNames.forEach((n, i) => { out[n] = toOrtTensor(ort, useNames ? byName.get(n)! : feeds[i]); });
+  return out;
+}
+
+async function runOnce(session: Ort.InferenceSession, feeds: Record<string, Ort.Tensor>, model: string): Promise<Ort.InferenceSession.OnnxValueMapType> {
+  try {
+    return await session.run(feeds);
+  } catch (err) {
+    const reason = cleanReason(err instanceof Error ? err.message : String(err));
+    throw new InferenceFailure(model, 'run', reason, hintForRuntimeError(reason));
+  }
+}
+
+function dispose(results: Ort.InferenceSession.OnnxValueMapType): void {
+  for (const v of Object.values(results)) (v as Ort.Tensor).dispose?.();
+}
+
+/**
+ * Creates a session, runs once to warm up (the first WebGPU run compiles its
+ * shaders), then `runs` timed runs. Outputs are those of the last run.
+ */
+export async function runModel(ort: OrtModule, model: InferenceModelRef, feeds: readonly TensorValue[], o: RunOptions): Promise<ModelRun> {
+  o.onStage?.(`Creating a ${o.backend === 'webgpu' ? 'WebGPU' : 'WASM'} session for ${model.name}…`);
+  const { session, createMs } = await createSession(ort, model, o);
+  try {
+    const bound = bindFeeds(ort, session, feeds, model.name);
+    o.onStage?.(`Running ${model.name} (warm-up)…`);
+    let t0 = performance.now();
+    let results = await runOnce(session, bound, model.name);
+    const warmupMs = performance.now() - t0;
+    const runsMs: number[] = [];
+    for (let i = 0; i < Math.max(1, o.runs); i++) {
+      o.onStage?.(`Running ${model.name} (${i + 1} of ${Math.max(1, o.runs)})…`);
+      dispose(results);
+      t0 = performance.now();
+      results = await runOnce(session, bound, model.name);
+      runsMs.push(performance.now() - t0);
+    }
+    const outputs = session.outputNames.map((n) => fromOrtTensor(n, results[n] as Ort.Tensor));
+    dispose(results);
+    return {
+      model, backend: o.backend, inputNames: [...session.inputNames], outputs,
+      timings: { createMs, warmupMs, runsMs, medianMs: median(runsMs) },
+    };
+  } finally {
+    await session.release();
+  }
+}

@@ -1,0 +1,263 @@
+// The side panel: tabs (Sharing, Model; the inference check adds its own),
+// the totals, and the sharing groups sorted by bytes saved. Each group is a
+// focusable list item: click, Enter or Space selects it in the graph;
+// arrow keys move between groups.
+import type { GraphPayload, GroupInfo, TensorInfo } from '../extension/protocol.js';
+import { groupColor } from './colors.js';
+import { FAMILIES } from './families.js';
+import { familyColors } from './colors.js';
+import { formatBytes, formatBytesExact, formatCount, formatShape } from './format.js';
+import type { Theme } from './theme.js';
+import { button, divider, tabs, tag, type Tabs } from './toolkit.js';
+
+export interface SidePanelEvents {
+  selectGroup(index: number | null): void;
+  applySharing(groupIndices: number[]): void;
+  showReport(): void;
+  openOutline(): void;
+}
+
+export class SidePanel {
+  readonly element: HTMLElement;
+  readonly tabs: Tabs;
+  private readonly list: HTMLElement;
+  private readonly legend: HTMLElement;
+  private selected: number | null = null;
+  private readonly tensorsById: Map<string, TensorInfo>;
+
+  constructor(private readonly payload: GraphPayload, private theme: Theme, private readonly events: SidePanelEvents, minBytes: number) {
+    this.tensorsById = new Map(payload.tensors.map((t) => [t.id, t]));
+    this.element = document.createElement('aside');
+    this.element.id = 'side-panel';
+    this.element.setAttribute('aria-label', 'Sharing groups');
+
+    const sharing = document.createElement('section');
+    sharing.className = 'sharing';
+    sharing.append(this.totals(), this.actions());
+    const heading = document.createElement('h2');
+    heading.className = 'groups-heading';
+    heading.textContent = payload.groups.length === 0
+      ? 'No shared or shareable weights'
+      : `${payload.groups.length} sharing group${payload.groups.length === 1 ? '' : 's'}, by bytes saved`;
+    const note = document.createElement('p');
+    note.className = 'muted small';
+    note.textContent = `Groups of tensors under ${formatBytes(minBytes)} are not listed.`;
+    this.list = document.createElement('ul');
+    this.list.className = 'groups';
+    this.list.id = 'groups';
+    this.list.setAttribute('role', 'listbox');
+    this.list.setAttribute('aria-label', 'Sharing groups');
+    this.list.addEventListener('keydown', (e) => this.onKey(e));
+    sharing.append(heading, note, this.list);
+    this.renderGroups();
+
+    const info = document.createElement('section');
+    info.className = 'model-info';
+    info.append(this.modelInfo());
+    this.legend = document.createElement('div');
+    this.legend.className = 'legend';
+    info.append(this.legend);
+    this.renderLegend();
+
+    this.tabs = tabs([
+      { id: 'sharing', title: 'Sharing', view: sharing },
+      { id: 'model', title: 'Model', view: info },
+    ]);
+    this.element.append(this.tabs.element);
+  }
+
+  /** Marks a group selected (from the graph or the host) without re-emitting. */
+  setSelected(index: number | null): void {
+    this.selected = index;
+    for (const li of this.list.querySelectorAll<HTMLElement>('li.group')) {
+      const on = Number(li.dataset.index) === index;
+      li.classList.toggle('selected', on);
+      li.setAttribute('aria-selected', String(on));
+      if (on) li.scrollIntoView({ block: 'nearest' });
+    }
+  }
+
+  setTheme(theme: Theme): void {
+    this.theme = theme;
+    for (const sw of this.list.querySelectorAll<HTMLElement>('.swatch')) sw.style.background = groupColor(Number(sw.dataset.group), theme);
+    this.renderLegend();
+  }
+
+  private totals(): HTMLElement {
+    const t = this.payload.totals;
+    const saved = t.storedBytes - t.uniqueBytes;
+    const dl = document.createElement('dl');
+    dl.className = 'totals';
+    dl.id = 'totals';
+    const add = (k: string, v: string, title?: string) => {
+      const dt = document.createElement('dt');
+      dt.textContent = k;
+      const dd = document.createElement('dd');
+      dd.textContent = v;
+      if (title) dd.title = title;
+      dl.append(dt, dd);
+    };
+    add('Stored', formatBytes(t.storedBytes), formatBytesExact(t.storedBytes));
+    add('Unique', `${formatBytes(t.uniqueBytes)}${saved > 0 ? ` (−${formatBytes(saved)}, ${pct(saved, t.storedBytes)})` : ''}`, formatBytesExact(t.uniqueBytes));
+    add('Parameters', formatCount(t.parameters), t.parameters.toLocaleString('en-US'));
+    add('Unique parameters', formatCount(t.uniqueParameters), t.uniqueParameters.toLocaleString('en-US'));
+    return dl;
+  }
+
+  private actions(): HTMLElement {
+    const div = document.createElement('div');
+    div.className = 'actions';
+    const lossless = this.payload.groups.filter((g) => g.lossless && g.kind !== 'tied').map((g) => g.index);
+    const apply = button('Apply sharing…', {
+      appearance: 'primary',
+      title: 'Write a copy of the model that stores each weight once',
+      onClick: () => this.events.applySharing(lossless),
+    });
+    if (lossless.length === 0) apply.setAttribute('disabled', '');
+    div.append(
+      apply,
+      button('Report', { appearance: 'secondary', title: 'Show the sharing report', onClick: () => this.events.showReport() }),
+      button('Outline', { appearance: 'secondary', title: 'Open the model outline', onClick: () => this.events.openOutline() }),
+    );
+    return div;
+  }
+
+  private renderGroups(): void {
+    const items = this.payload.groups.map((g) => this.groupItem(g));
+    this.list.replaceChildren(...items);
+    if (items[0]) items[0].tabIndex = 0;
+  }
+
+  private groupItem(g: GroupInfo): HTMLElement {
+    const li = document.createElement('li');
+    li.className = 'group';
+    li.dataset.index = String(g.index);
+    li.tabIndex = -1;
+    li.setAttribute('role', 'option');
+    li.setAttribute('aria-selected', 'false');
+    const head = document.createElement('div');
+    head.className = 'group-head';
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.dataset.group = String(g.index);
+    swatch.style.background = groupColor(g.index, this.theme);
+    const kind = tag(g.kind);
+    kind.classList.add('kind');
+    const saved = document.createElement('span');
+    saved.className = 'saved';
+    saved.textContent = g.kind === 'tied' ? 'already stored once' : `saves ${formatBytes(g.bytesSaved)}`;
+    saved.title = formatBytesExact(g.bytesSaved);
+    saved.dataset.bytes = String(g.bytesSaved);
+    head.append(swatch, kind);
+    if (!g.lossless) {
+      const warn = tag('not lossless');
+      warn.classList.add('warn');
+      head.append(warn);
+    }
+    head.append(saved);
+    li.append(head);
+    const members = document.createElement('ul');
+    members.className = 'members';
+    g.tensorIds.forEach((id, i) => {
+      const t = this.tensorsById.get(id);
+      if (!t) return;
+      const m = document.createElement('li');
+      const name = document.createElement('span');
+      name.className = 'member-name';
+      name.textContent = t.name;
+      name.title = t.name;
+      const meta = document.createElement('span');
+      meta.className = 'member-meta';
+      const keptCount = g.kind === 'quantized' ? 3 : 1;
+      meta.textContent = `${t.dtype} ${formatShape(t.shape)} · ${formatBytes(t.bytes)}${g.kind !== 'tied' && i < keptCount ? ' · kept' : ''}${g.kind === 'tied' ? ` · ${t.consumers} readers` : ''}`;
+      m.append(name, meta);
+      members.append(m);
+    });
+    for (const o of g.otherMembers ?? []) {
+      const m = document.createElement('li');
+      m.className = 'other-file';
+      m.textContent = `${o.name} in ${o.file.split(/[\\/]/).pop()} · ${o.dtype} ${formatShape(o.shape)} · ${formatBytes(o.bytes)}`;
+      members.append(m);
+    }
+    li.append(members);
+    if (g.reason) {
+      const r = document.createElement('p');
+      r.className = 'reason muted small';
+      r.textContent = g.reason;
+      li.append(r);
+    }
+    li.addEventListener('click', () => this.choose(g.index));
+    return li;
+  }
+
+  private choose(index: number): void {
+    const next = this.selected === index ? null : index;
+    this.setSelected(next);
+    this.events.selectGroup(next);
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const items = [...this.list.querySelectorAll<HTMLElement>('li.group')];
+    const at = items.indexOf(document.activeElement as HTMLElement);
+    if (at < 0) return;
+    let next = at;
+    if (e.key === 'ArrowDown') next = Math.min(items.length - 1, at + 1);
+    else if (e.key === 'ArrowUp') next = Math.max(0, at - 1);
+    else if (e.key === 'Home') next = 0;
+    else if (e.key === 'End') next = items.length - 1;
+    else if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      this.choose(Number(items[at].dataset.index));
+      return;
+    } else return;
+    e.preventDefault();
+    items[at].tabIndex = -1;
+    items[next].tabIndex = 0;
+    items[next].focus();
+  }
+
+  private modelInfo(): HTMLElement {
+    const p = this.payload;
+    const dl = document.createElement('dl');
+    dl.className = 'totals';
+    const add = (k: string, v: string) => {
+      const dt = document.createElement('dt');
+      dt.textContent = k;
+      const dd = document.createElement('dd');
+      dd.textContent = v;
+      dl.append(dt, dd);
+    };
+    add('File', p.fileName);
+    add('Format', p.format);
+    if (p.producer) add('Producer', p.producer);
+    add('Opsets', p.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ') || '—');
+    add('Operators', String(p.nodes.length));
+    add('Weights', String(p.tensors.length));
+    add('Inputs', p.inputs.map((i) => i.name).join(', ') || '—');
+    add('Outputs', p.outputs.map((i) => i.name).join(', ') || '—');
+    const wrap = document.createElement('div');
+    wrap.append(dl, divider());
+    return wrap;
+  }
+
+  private renderLegend(): void {
+    const colors = familyColors(this.theme);
+    const h = document.createElement('h2');
+    h.textContent = 'Operator colours';
+    const ul = document.createElement('ul');
+    for (const f of FAMILIES) {
+      const li = document.createElement('li');
+      const sw = document.createElement('span');
+      sw.className = 'swatch';
+      sw.style.background = colors[f.family].fill;
+      sw.style.borderColor = colors[f.family].border;
+      li.append(sw, document.createTextNode(f.label));
+      ul.append(li);
+    }
+    this.legend.replaceChildren(h, ul);
+  }
+}
+
+function pct(part: number, whole: number): string {
+  return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '0%';
+}

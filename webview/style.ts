@@ -1,0 +1,170 @@
+// The cytoscape stylesheet, rebuilt from the theme whenever it changes.
+// Operators: muted family fills. Weights: small outlined boxes. Members of a
+// sharing group: filled with the group's colour, with a halo, and their
+// edges drawn thick in the same colour, so one weight read by many nodes, or
+// two copies of one weight, look like one thing.
+import type cytoscape from 'cytoscape';
+import { FAMILIES } from './families.js';
+import { familyColors, groupColor, textOn } from './colors.js';
+import { FONT_SIZE } from './elements.js';
+import type { Theme } from './theme.js';
+
+type Block = cytoscape.StylesheetJsonBlock;
+
+export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
+  const fam = familyColors(theme);
+  const hc = theme.contrastBorder !== null;
+  const g = (ele: cytoscape.SingularElementArgument) => groupColor(Number(ele.data('g') ?? 0), theme);
+  const gText = (ele: cytoscape.SingularElementArgument) => textOn(g(ele));
+  const blocks: Block[] = [
+    {
+      selector: 'node',
+      style: {
+        'font-family': theme.fontFamily,
+        'font-size': FONT_SIZE.small,
+        color: theme.foreground,
+        'text-valign': 'center',
+        'text-halign': 'center',
+        'text-wrap': 'wrap',
+        'text-max-width': '1000px',
+        label: 'data(label)',
+        shape: 'round-rectangle',
+        'background-color': theme.widgetBackground,
+        'border-width': hc ? 2 : 1,
+        'border-color': hc ? theme.contrastBorder! : theme.border,
+        'min-zoomed-font-size': 5,
+      },
+    },
+    { selector: 'node[w]', style: { width: 'data(w)', height: 'data(h)' } },
+    {
+      selector: 'node.op',
+      style: { 'font-size': FONT_SIZE.op, 'font-weight': 600, 'corner-radius': '4' },
+    },
+  ];
+  for (const { family } of FAMILIES) {
+    blocks.push({ selector: `node.fam-${family}`, style: { 'background-color': fam[family].fill, 'border-color': fam[family].border } });
+  }
+  blocks.push(
+    { selector: 'node.owner', style: { 'border-width': 2, 'border-style': 'double' } },
+    {
+      selector: 'node.weight',
+      style: {
+        'background-color': theme.background,
+        'border-color': theme.muted,
+        'border-width': hc ? 2 : 1,
+        color: theme.foreground,
+        shape: 'round-rectangle',
+        'corner-radius': '8',
+      },
+    },
+    { selector: 'node.weight.overridable', style: { 'border-style': 'dashed' } },
+    {
+      selector: 'node.grouped',
+      style: {
+        'background-color': g,
+        'border-color': g,
+        'border-width': 3,
+        color: gText,
+        'font-weight': 600,
+        'underlay-color': g,
+        'underlay-opacity': 0.35,
+        'underlay-padding': 6,
+        'underlay-shape': 'round-rectangle',
+      },
+    },
+    {
+      selector: 'node.graph-input, node.graph-output',
+      style: { shape: 'round-rectangle', 'corner-radius': '15', 'background-color': theme.background, 'border-color': theme.foreground, 'border-width': hc ? 2 : 1.5 },
+    },
+    {
+      selector: 'node.scope',
+      style: {
+        'font-size': FONT_SIZE.op,
+        'background-color': theme.widgetBackground,
+        'border-color': hc ? theme.contrastBorder! : theme.muted,
+        'border-width': 2,
+        'border-style': 'double',
+        'corner-radius': '6',
+      },
+    },
+    { selector: 'node.scope.has-groups', style: { 'border-color': g, 'border-width': 3, 'border-style': 'solid', 'underlay-color': g, 'underlay-opacity': 0.25, 'underlay-padding': 5 } },
+    {
+      selector: 'node.box',
+      style: {
+        shape: 'round-rectangle',
+        'background-color': theme.foreground,
+        'background-opacity': 0.035,
+        'border-color': theme.muted,
+        'border-width': 1,
+        'border-style': 'dashed',
+        'text-valign': 'top',
+        'text-halign': 'center',
+        'text-margin-y': -4,
+        color: theme.muted,
+        'font-size': FONT_SIZE.small,
+        padding: '14px',
+        'compound-sizing-wrt-labels': 'include',
+      },
+    },
+    { selector: 'node.box.subgraph', style: { 'border-style': 'solid', 'border-width': 1.5, 'border-color': fam.control.border } },
+    {
+      selector: 'edge',
+      style: {
+        width: 1.2,
+        'line-color': theme.muted,
+        'target-arrow-color': theme.muted,
+        'target-arrow-shape': 'triangle',
+        'arrow-scale': 0.8,
+        'curve-style': 'bezier',
+        opacity: 0.85,
+      },
+    },
+    { selector: 'edge.bundle', style: { width: 2 } },
+    { selector: 'edge.weight', style: { 'line-style': 'solid', width: 1, opacity: 0.7 } },
+    { selector: 'edge.body', style: { 'line-style': 'dotted', 'target-arrow-shape': 'vee' } },
+    {
+      selector: 'edge.shared',
+      style: { 'line-color': g, 'target-arrow-color': g, width: 3, opacity: 1, 'z-index': 5 },
+    },
+    {
+      selector: 'edge.group-link',
+      style: {
+        'line-color': g,
+        'line-style': 'dashed',
+        'line-dash-pattern': [7, 4],
+        width: 2.5,
+        'target-arrow-shape': 'none',
+        'curve-style': 'unbundled-bezier',
+        'control-point-distances': [60],
+        'control-point-weights': [0.5],
+        label: 'data(label)',
+        'font-family': theme.fontFamily,
+        'font-size': FONT_SIZE.small,
+        color: theme.foreground,
+        'text-background-color': theme.background,
+        'text-background-opacity': 0.9,
+        'text-background-padding': '2px',
+        'text-background-shape': 'roundrectangle',
+        'z-index': 6,
+      },
+    },
+    // Selection and focus: the chosen group stands out, the rest recedes.
+    { selector: '.faded', style: { opacity: 0.18 } },
+    { selector: 'node.box.faded', style: { opacity: 0.4 } },
+    {
+      selector: 'node:selected, node.focus',
+      style: {
+        'overlay-color': theme.focus,
+        'overlay-opacity': 0.18,
+        'overlay-padding': 5,
+        'border-color': theme.focus,
+        'border-width': 3,
+      },
+    },
+    { selector: 'node.grouped:selected, node.grouped.focus', style: { 'border-color': theme.focus, 'border-width': 4 } },
+    { selector: 'edge:selected, edge.focus', style: { width: 3.5, opacity: 1 } },
+    { selector: 'node.match', style: { 'border-color': theme.focus, 'border-width': 3, 'border-style': 'solid' } },
+    { selector: 'node.match-current', style: { 'overlay-color': theme.focus, 'overlay-opacity': 0.3, 'overlay-padding': 8 } },
+  );
+  return blocks;
+}
