@@ -1,8 +1,8 @@
 // Identical quantized weights: two (weight, scale, zero point) triplets whose
 // three parts are byte-identical, so one triplet can serve both consumers.
 // Triplets are found through the operators that read them and by the
-// quantizer's names; the byte classes
-// (already verified) decide identity, so nothing more is read here.
+// quantizer's names; the byte classes (already verified) decide identity, so
+// nothing more is read here.
 import type { Entry, ShapeClass } from './entries';
 import { droppedMembers, makeGroup } from './groups';
 import type { SharingGroup } from './types';
