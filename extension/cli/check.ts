@@ -1,7 +1,8 @@
 // `weight-sharing check A [B] [--inputs DIR] [--tolerance T] [--json]`:
 // runs models with onnxruntime-web (WASM, in Node) and compares outputs.
 // Exit 0: every output within tolerance; 1: a difference beyond it; 2: error.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkModels, CheckUsageError, type CheckOptions, type CheckReport } from '../check/check';
 import type { TensorComparison } from '../check/compare';
 import { findTestDataDirs } from '../check/testData';
@@ -105,6 +106,14 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** `--inputs` may name a backend-test folder (model.onnx + test_data_set_0/) instead of the data set itself. */
+function testDataFolder(dir: string): string {
+  let names: string[];
+  try { names = readdirSync(dir); } catch { return dir; } // readTestDataDir reports the problem
+  if (names.some((n) => /^(input|output)_\d+\.pb$/.test(n))) return dir;
+  return names.includes('test_data_set_0') ? join(dir, 'test_data_set_0') : dir;
+}
+
 export async function runCheck(args: string[]): Promise<number> {
   const { models, options, json } = parseCheckArgs(args);
   if (models.length === 1 && options.inputsDir === undefined) {
@@ -113,6 +122,7 @@ export async function runCheck(args: string[]): Promise<number> {
     if (!dir) throw new CliError(`${models[0]}: nothing to compare with: give a second model, or --inputs DIR with output_K.pb files`);
     options.inputsDir = dir;
   }
+  if (options.inputsDir !== undefined) options.inputsDir = testDataFolder(options.inputsDir);
   let report: CheckReport;
   try {
     report = await checkModels(models[0], models[1], options);

@@ -82,3 +82,12 @@ test('usage errors exit 2 with one line', () => {
   }
   assert.match(run(join(corpus, 'gpt2-tiny.onnx')).stderr, /nothing to compare with/);
 });
+
+test('the ONNX backend-test layout: model.onnx with test_data_set_0/ beside it, or its folder as --inputs', () => {
+  const dir = join(root, 'test/fixtures/onnx-backend/pytorch-converted/test_Conv2d');
+  const alone = run(join(dir, 'model.onnx'));
+  assert.equal(alone.code, 0, alone.stderr);
+  assert.match(alone.stdout, /vs reference outputs in .*test_Conv2d\/test_data_set_0/);
+  const folder = run(join(dir, 'model.onnx'), '--inputs', dir);
+  assert.equal(folder.code, 0, folder.stderr);
+});
