@@ -175,3 +175,16 @@ test('a folder: external data that looks like a model (weights.bin) is data of t
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a transposed copy whose source lives only in another file: one cross-file transposed group', async () => {
+  const enc = await openModel(at('t5-tiny-split/encoder_model.onnx'));
+  const dec = await openModel(at('t5-tiny-split/decoder_model.onnx'));
+  // The decoder without its own embedding: only the transposed copy remains there.
+  const decOnlyCopy = { ...dec, tensors: dec.tensors.filter((t) => t.id !== 'm.shared.weight') };
+  const r = await scanModels([enc, decOnlyCopy], { minBytes: 0 });
+  const tr = r.groups.filter((g) => g.kind === 'transposed');
+  assert.equal(tr.length, 1);
+  assert.ok(tr[0].crossFile);
+  assert.deepEqual(tr[0].members.map((m) => `${path.basename(m.path)}:${m.tensor.id}`), ['encoder_model.onnx:m.shared.weight', 'decoder_model.onnx:onnx::MatMul_573']);
+  assert.equal(tr[0].bytesSaved, 256000);
+});
