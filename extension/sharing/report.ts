@@ -5,6 +5,8 @@ import type { ScanReport, SharingGroup } from './types';
 
 export interface JsonTensor {
   path: string;
+  /** The file as the report names it: relative to the folder all scanned files share (`decoder_model.onnx`). */
+  file: string;
   name: string;
   /** Unique within its model (subgraph initializers: `Node/name`). */
   id: string;
@@ -46,6 +48,7 @@ export interface JsonReport {
 }
 
 export function toJson(report: ScanReport): JsonReport {
+  const labels = fileLabels(report.models.map((m) => m.path));
   return {
     schema: 1,
     models: report.models.map((m) => ({
@@ -65,6 +68,7 @@ export function toJson(report: ScanReport): JsonReport {
       ...(g.transposed === undefined ? {} : { transposed: g.transposed }),
       tensors: g.members.map(({ path: p, tensor: t }) => ({
         path: p,
+        file: labels.get(p) ?? path.basename(p),
         name: t.name,
         id: t.id,
         role: t.role,

@@ -52,7 +52,7 @@ test('--json: the documented schema', () => {
     assert.equal(typeof g.lossless, 'boolean');
     assert.equal(typeof g.bytesSaved, 'number');
     for (const t of g.tensors) {
-      for (const k of ['path', 'name', 'dtype']) assert.equal(typeof t[k], 'string', k);
+      for (const k of ['path', 'name', 'dtype', 'file']) assert.equal(typeof t[k], 'string', k);
       for (const k of ['bytes', 'consumers']) assert.equal(typeof t[k], 'number', k);
       assert.ok(Array.isArray(t.shape));
     }
@@ -63,6 +63,7 @@ test('--json: the documented schema', () => {
   const unsafe = doc.groups.find((g) => g.kind === 'exact' && g.lossless === false);
   assert.ok(unsafe && typeof unsafe.reason === 'string');
   assert.equal(doc.bytesSaved, 64000, 'the graph-input duplicate is not counted');
+  assert.equal(cast.tensors[0].file, 'half-copy.onnx');
 });
 
 test('--fail-over: exit 1 above the threshold, 0 at or below it', () => {
