@@ -80,7 +80,7 @@ export function toApplyText(res: ApplyResult): string {
     const saved = res.bytesBefore - res.bytesAfter;
     lines.push(`bytes: ${res.bytesBefore} -> ${res.bytesAfter} (${humanBytes(res.bytesBefore)} -> ${humanBytes(res.bytesAfter)}, ${saved} saved, ${((100 * saved) / Math.max(1, res.bytesBefore)).toFixed(1)}%; planned ${plan.bytesSaved})`);
     lines.push(res.remaining.length === 0
-      ? 'verified: re-read the output and scanned it again: no lossless group of the applied kinds remains.'
+      ? `verified: re-read the output and scanned it again: no lossless group of the applied kinds remains${plan.skipped.length ? ` except the ${plan.skipped.length} not applied above` : ''}.`
       : `WARNING: the output still has ${res.remaining.length} lossless group(s) of the applied kinds (${humanBytes(res.remainingBytes)}).`);
   }
   return `${lines.join('\n')}\n`;

@@ -52,6 +52,10 @@ export interface PlanOptions {
   kinds?: readonly SharingKind[];
 }
 
+/** Rough encoded size of one inserted node and of a shape tensor (names included). */
+const NODE_BYTES = 96;
+const SHAPE_TENSOR_BYTES = 48;
+
 export const APPLICABLE_KINDS: readonly SharingKind[] = ['exact', 'transposed', 'reshaped', 'cast', 'quantized'];
 
 /** Where graphs sit: parent graph and the index of the owning node in it. */
@@ -130,7 +134,11 @@ function definedAt(index: GraphIndex, t: TensorRef): number | undefined {
  * Checks that `kept` can stand in for `dropped` and works out how. Returns
  * the replacement, or a reason when the graph does not allow it.
  */
-function replacementFor(index: GraphIndex, group: SharingGroup, kept: TensorRef, dropped: TensorRef, ops: DerivationOp[], castTo?: DType): Replacement | string {
+function replacementFor(
+  index: GraphIndex, group: SharingGroup, kept: TensorRef, dropped: TensorRef, ops: DerivationOp[], castTo?: DType,
+  /** Other readers were already pointed at the dropped name (it kept an earlier group): it must keep existing. */
+  keepName = false,
+): Replacement | string {
   if (dropped.isGraphInput || kept.isGraphInput) return `'${dropped.isGraphInput ? dropped.id : kept.id}' is also a graph input: a caller may override it`;
   if (dropped.role === 'sparse' || kept.role === 'sparse') return 'sparse initializers are not merged';
   const keptAt = definedAt(index, kept);
@@ -169,7 +177,13 @@ function replacementFor(index: GraphIndex, group: SharingGroup, kept: TensorRef,
     gemmFlips = dropped.consumers.filter((c) => c.opType === 'Gemm' && (c.inputIndex === 0 || c.inputIndex === 1) && gemmIsDefaultDomain(index, c));
   }
   const others = dropped.consumers.length - gemmFlips.length;
-  const needsNode = ops.length > 0 ? (others > 0 || isGraphOutput) : isGraphOutput;
+  const needsNode = ops.length > 0 ? (others > 0 || isGraphOutput || keepName) : isGraphOutput;
+  if (needsNode && ops.length > 0) {
+    // Tiny tensors (shape constants and the like): the inserted nodes would
+    // take more bytes than the copy they replace.
+    const overhead = ops.length * NODE_BYTES + (ops.includes('Reshape') ? SHAPE_TENSOR_BYTES + 8 * dropped.shape.length : 0);
+    if (dropped.byteLength <= overhead) return `not worth it: the inserted ${ops.join(' + ')} would take more bytes (~${overhead}) than the ${dropped.byteLength}-byte copy`;
+  }
   return { group, kept, dropped, ops, castTo, gemmFlips, needsNode };
 }
 
@@ -179,17 +193,19 @@ function gemmIsDefaultDomain(index: GraphIndex, c: ConsumerRef): boolean {
 }
 
 /** The (kept, dropped, ops) pairs a group asks for, members reordered where any member may stay. */
-function pairsOf(index: GraphIndex, g: SharingGroup): Array<{ kept: TensorRef; dropped: TensorRef; ops: DerivationOp[]; castTo?: DType }> {
+function pairsOf(index: GraphIndex, g: SharingGroup, alreadyKept: (t: TensorRef) => boolean): Array<{ kept: TensorRef; dropped: TensorRef; ops: DerivationOp[]; castTo?: DType }> {
   switch (g.kind) {
     case 'exact':
     case 'reshaped': {
       // Any member may stay: keep the one visible from the most places,
       // i.e. an initializer of the outermost graph, earliest defined.
       const members = g.members.map((m) => m.tensor);
-      const rank = (t: TensorRef): [number, number, number] => [index.chain(t.graphPath).length, t.role === 'initializer' ? 0 : 1, definedAt(index, t) ?? 1e9];
+      // A member an earlier group already keeps comes first: fewer inserted nodes.
+      const rank = (t: TensorRef): number[] => [alreadyKept(t) ? 0 : 1, index.chain(t.graphPath).length, t.role === 'initializer' ? 0 : 1, definedAt(index, t) ?? 1e9];
       const kept = [...members].sort((a, b) => {
         const ra = rank(a), rb = rank(b);
-        return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2];
+        for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i]! - rb[i]!;
+        return 0;
       })[0]!;
       return members.filter((t) => t !== kept).map((dropped) => ({
         kept, dropped,
@@ -243,7 +259,8 @@ export function planSharing(model: ModelFile, report: ScanReport, options: PlanO
       plan.skipped.push({ group: g, reason: g.reason ?? 'not lossless' });
       continue;
     }
-    const pairs = pairsOf(index, g);
+    const keptSet = new Set([...droppedBy.values()].map((r) => r.kept));
+    const pairs = pairsOf(index, g, (t) => keptSet.has(t));
     const made: Replacement[] = [];
     let reason: string | undefined;
     for (const p of pairs) {
@@ -255,11 +272,10 @@ export function planSharing(model: ModelFile, report: ScanReport, options: PlanO
         if (viaKept.ops.length > 0) { reason = `'${kept.id}' is already rebuilt from '${viaKept.kept.id}' by an earlier group`; break; }
         kept = viaKept.kept;
       }
-      if ([...droppedBy.values()].some((r) => r.kept === p.dropped) && p.ops.length > 0) {
-        reason = `'${p.dropped.id}' is the kept tensor of an earlier group`;
-        break;
-      }
-      const r = replacementFor(index, g, kept, p.dropped, p.ops, p.castTo);
+      // When earlier groups keep the tensor this one drops, a derived copy
+      // keeps its name (they read it); an exact one re-points them below.
+      const keepName = p.ops.length > 0 && keptSet.has(p.dropped);
+      const r = replacementFor(index, g, kept, p.dropped, p.ops, p.castTo, keepName);
       if (typeof r === 'string') { reason = r; break; }
       made.push(r);
     }
@@ -271,7 +287,7 @@ export function planSharing(model: ModelFile, report: ScanReport, options: PlanO
     for (const r of made) {
       // Earlier exact replacements that kept this now-dropped tensor follow it to the new kept one.
       for (const [d, prev] of droppedBy) {
-        if (prev.kept === r.dropped) {
+        if (prev.kept === r.dropped && r.ops.length === 0) {
           const again = replacementFor(index, prev.group, r.kept, d, prev.ops, prev.castTo);
           if (typeof again === 'string') throw new Error(`internal: re-pointing '${d.id}': ${again}`);
           droppedBy.set(d, again);

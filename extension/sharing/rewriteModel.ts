@@ -18,6 +18,11 @@ export interface ApplyOptions {
   output?: string;
   kinds?: readonly SharingKind[];
   minBytes?: number;
+  /**
+   * Only groups this accepts are applied (the extension's quick pick of
+   * groups); it also narrows the re-scan's `remaining` check. Default: all.
+   */
+  groupFilter?: (group: SharingGroup) => boolean;
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
 }
@@ -87,7 +92,8 @@ export async function applySharing(input: string, options: ApplyOptions = {}): P
   const model = await openOnnx(input, { signal: options.signal });
   progress('finding shareable weights', 0.1);
   const report = await scanModels([model], { minBytes, signal: options.signal });
-  const plan = planSharing(model, report, { kinds });
+  const selected = options.groupFilter ? { ...report, groups: report.groups.filter(options.groupFilter) } : report;
+  const plan = planSharing(model, selected, { kinds });
   const sources = filesOf(model);
   const bytesBefore = totalSize(sources);
   const base: ApplyResult = {
@@ -109,7 +115,10 @@ export async function applySharing(input: string, options: ApplyOptions = {}): P
   progress('checking the output', 0.85);
   const written = await openOnnx(output, { signal: options.signal });
   const again = await scanModels([written], { minBytes, signal: options.signal });
-  const remaining = again.groups.filter((g) => g.lossless && g.kind !== 'tied' && kinds.includes(g.kind));
+  // What the planner would still apply to the output. Groups it declines
+  // with a reason (e.g. not worth an inserted node) are not counted here.
+  const againSelected = options.groupFilter ? { ...again, groups: again.groups.filter(options.groupFilter) } : again;
+  const remaining = planSharing(written, againSelected, { kinds }).groups;
   progress('done', 1);
   return {
     ...base,

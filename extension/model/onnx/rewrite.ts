@@ -8,6 +8,7 @@
 // data are laid out in a new data file beside the output.
 import * as path from 'node:path';
 import type { ModelFile, ModelGraph, TensorRef } from '../types';
+import { FileSet } from '../../io/fileSet';
 import type { Replacement, SharingPlan } from '../../sharing/plan';
 import { WireFile, listFields, int64Value, WIRE_LEN, type WireField } from './wire';
 import {
@@ -151,7 +152,44 @@ export function rewriteOnnx(model: ModelFile, plan: SharingPlan, outputPath: str
     return false;
   };
 
-  for (const r of plan.replacements) applyReplacement(r);
+  const droppedTensors = new Set(plan.replacements.map((r) => r.dropped));
+  const shapeNames = new Map<string, string>();
+  const files = new FileSet();
+  /**
+   * The int64 shape tensor a Reshape reads: an equal one the graph already
+   * has (so the output holds no new duplicate), else one new initializer per
+   * graph and shape.
+   */
+  const shapeTensor = (graphPath: string, position: number, shape: number[], safe: string): string => {
+    const key = `${graphPath}\u0000${shape.join(',')}`;
+    const known = shapeNames.get(key);
+    if (known !== undefined) return known;
+    const want = Buffer.from(new BigInt64Array(shape.map((d) => BigInt(d))).buffer);
+    const existing = model.tensors.find((t) => {
+      if (t.dtype !== 'int64' || t.shape.length !== 1 || t.shape[0] !== shape.length || t.isGraphInput || droppedTensors.has(t)) return false;
+      if (t.graphPath !== graphPath) return false;
+      if (t.role === 'constant' ? constantNodeIndex(model, t) >= position : t.role !== 'initializer') return false;
+      if (t.data.kind === 'unavailable') return false;
+      const have = Buffer.alloc(t.byteLength);
+      files.readTensor(t, 0, have);
+      return have.equals(want);
+    });
+    let name: string;
+    if (existing) {
+      name = existing.name;
+    } else {
+      name = names.fresh(`WeightSharing/shape/${safe}`);
+      edit(graphPath).newInitializers.push(encodeTensor({ name, dtype: 'int64', dims: [shape.length], data: { int64: shape } }));
+    }
+    shapeNames.set(key, name);
+    return name;
+  };
+
+  try {
+    for (const r of plan.replacements) applyReplacement(r);
+  } finally {
+    files.close();
+  }
 
   function applyReplacement(r: Replacement): void {
     const { kept, dropped } = r;
@@ -204,9 +242,7 @@ export function rewriteOnnx(model: ModelFile, plan: SharingPlan, outputPath: str
       } else if (op === 'Cast') {
         insertNode(g, position, { name, opType: 'Cast', inputs: [input], outputs: [output], attributes: [{ name: 'to', kind: 'int', value: ONNX_DATA_TYPE[r.castTo ?? dropped.dtype] }] });
       } else {
-        const shapeName = names.fresh(`WeightSharing/shape/${safe}`);
-        e.newInitializers.push(encodeTensor({ name: shapeName, dtype: 'int64', dims: [dropped.shape.length], data: { int64: dropped.shape } }));
-        insertNode(g, position, { name, opType: 'Reshape', inputs: [input, shapeName], outputs: [output] });
+        insertNode(g, position, { name, opType: 'Reshape', inputs: [input, shapeTensor(g, position, dropped.shape, safe)], outputs: [output] });
       }
       input = output;
     });
