@@ -3,7 +3,7 @@
 import { openOnnx } from '../model/onnx/reader';
 import type { ModelFile } from '../model/types';
 import { compareOutputs, DEFAULT_TOLERANCE, type RunComparison } from './compare';
-import { synthesizeInputs, type InputDescription, type SynthesisOptions } from './inputs';
+import { feedableInputs, synthesizeInputs, type InputDescription, type SynthesisOptions } from './inputs';
 import { createSession, firstSessionCreateMs, loadRuntime, runSession } from './runner';
 import { readTestDataDir } from './testData';
 import type { DType } from '../model/types';
@@ -78,11 +78,13 @@ export async function checkModels(a: string, b: string | undefined, options: Che
   let inputs: CheckReport['inputs'];
   if (options.inputsDir !== undefined) {
     const data = readTestDataDir(options.inputsDir);
-    feeds = data.inputs;
+    // Old backend-test files carry no names: they list the model's inputs in order.
+    const expectedInputs = feedableInputs(modelA);
+    feeds = data.inputs.map((t, i) => (t.name === '' && expectedInputs[i] ? { ...t, name: expectedInputs[i].name } : t));
     reference = data.outputs;
     inputs = {
       source: 'dir', dir: data.dir,
-      tensors: data.inputs.map((t, i) => ({ name: t.name, dtype: t.dtype, dims: t.dims, source: `input_${i}.pb` })),
+      tensors: feeds.map((t, i) => ({ name: t.name, dtype: t.dtype, dims: t.dims, source: `input_${i}.pb` })),
     };
   } else {
     const synthesized = synthesizeInputs(modelA, options);

@@ -88,6 +88,7 @@ test('the ONNX backend-test layout: model.onnx with test_data_set_0/ beside it, 
   const alone = run(join(dir, 'model.onnx'));
   assert.equal(alone.code, 0, alone.stderr);
   assert.match(alone.stdout, /vs reference outputs in .*test_Conv2d\/test_data_set_0/);
+  assert.match(alone.stdout, /\n  0  float32\[2,3,7,5\]  input_0.pb\n/, 'unnamed input files take the model input names');
   const folder = run(join(dir, 'model.onnx'), '--inputs', dir);
   assert.equal(folder.code, 0, folder.stderr);
 });
