@@ -109,8 +109,8 @@ function elementBitsEqual(a: TensorValue, b: TensorValue, i: number): boolean {
   const x = a.data[i];
   const y = b.data[i];
   if (typeof x === 'number' && typeof y === 'number' && (a.data instanceof Float32Array || a.data instanceof Float64Array)) {
-    // Float arrays: compare bit patterns (±0 differ, NaN payloads count), as bytes would.
-    return Object.is(x, y) && (x !== 0 || 1 / x === 1 / y);
+    // Float arrays: Object.is tells ±0 apart and takes NaN as equal to NaN, as a byte comparison would.
+    return Object.is(x, y);
   }
   return x === y;
 }

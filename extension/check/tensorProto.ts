@@ -230,7 +230,7 @@ export function floatToHalf(value: number): number {
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;
@@ -244,9 +244,9 @@ export function floatToHalf(value: number): number {
   }
   let half = (e << 10) | (mant >> 13);
   const rem = mant & 0x1fff;
+  // Round half to even; a carry out of the mantissa correctly bumps the exponent (up to Inf).
   if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++;
-  e = half; // rounding may carry into the exponent, which is still correct
-  return sign | e;
+  return sign | half;
 }
 
 export function bfloat16ToFloat(b: number): number {
