@@ -1,6 +1,7 @@
 // Runs ONNX models with onnxruntime-web's WASM backend in Node (the CLI and
 // the tests). The webview runs the same runtime in the browser with its own
-// loader; what both share is tensorProto.ts, inputs.ts and compare.ts.
+// loader; what both share is tensorProto.ts, inputs.ts, compare.ts, hints.ts
+// and ortValues.ts (all browser-safe).
 //
 // How onnxruntime-web 1.30 loads in Node: `import('onnxruntime-web')` resolves
 // through the package's `exports` "node" condition to dist/ort.node.min.js
