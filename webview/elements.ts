@@ -15,7 +15,7 @@ export interface ElementFonts {
   small: string;
 }
 
-export const FONT_SIZE = { op: 12, small: 10.5 };
+export const FONT_SIZE = { op: 12, small: 11 };
 
 export function fontsFor(family: string): ElementFonts {
   return { op: `600 ${FONT_SIZE.op}px ${family}`, small: `${FONT_SIZE.small}px ${family}` };

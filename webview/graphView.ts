@@ -32,7 +32,7 @@ export type LayoutEngine = 'auto' | 'dagre' | 'layered';
 
 /** Below this zoom labels are unreadable, so the overview shows the top instead. */
 const MIN_OVERVIEW_ZOOM = 0.45;
-const READABLE_ZOOM = 0.8;
+const READABLE_ZOOM = 0.9;
 
 /** Largest zoom used when framing a few nodes, so they do not fill the screen. */
 const MAX_FRAME_ZOOM = 1.4;
@@ -114,6 +114,8 @@ export class GraphView {
   setTheme(theme: Theme): void {
     this.theme = theme;
     this.cy.style(buildStyle(theme));
+    this.lastHalo = 0;
+    this.updateHalo();
   }
 
   fit(): void {
@@ -131,7 +133,12 @@ export class GraphView {
     const bb = cy.elements().boundingBox();
     const zoom = READABLE_ZOOM;
     cy.zoom(zoom);
-    cy.pan({ x: cy.width() / 2 - ((bb.x1 + bb.x2) / 2) * zoom, y: 24 - bb.y1 * zoom });
+    // Start where the data enters: centred on the graph inputs, else on the drawing.
+    const inputs = cy.nodes('.graph-input');
+    const cx = inputs.nonempty() ? inputs.boundingBox().x1 + inputs.boundingBox().w / 2 : (bb.x1 + bb.x2) / 2;
+    const left = Math.max(bb.x1 * zoom - 24, Math.min(cx * zoom - cy.width() / 2, bb.x2 * zoom + 24 - cy.width()));
+    cy.pan({ x: -left, y: 24 - bb.y1 * zoom });
+    this.updateHalo();
   }
 
   zoomBy(factor: number): void {
@@ -264,6 +271,26 @@ export class GraphView {
     });
   }
 
+  /**
+   * Keeps the halo around shared weights and the width of their edges about
+   * constant on screen, so a group stays visible when zoomed far out.
+   */
+  private updateHalo(): void {
+    const z = this.cy.zoom();
+    const halo = Math.round(Math.max(6, 9 / z));
+    const width = Math.max(3, 2.5 / z);
+    if (halo === this.lastHalo) return;
+    this.lastHalo = halo;
+    this.cy.style()
+      .selector('node.grouped').style({ 'underlay-padding': halo })
+      .selector('node.scope.has-groups').style({ 'underlay-padding': halo })
+      .selector('edge.shared').style({ width })
+      .selector('edge.group-link').style({ width })
+      .update();
+  }
+
+  private lastHalo = 0;
+
   private frame(eles: cytoscape.CollectionReturnValue | cytoscape.CollectionArgument): void {
     const cy = this.cy;
     if (eles.length === 0) return;
@@ -272,6 +299,7 @@ export class GraphView {
       cy.zoom(MAX_FRAME_ZOOM);
       cy.center(eles);
     }
+    this.updateHalo();
   }
 
   private wireEvents(): void {
@@ -286,6 +314,7 @@ export class GraphView {
     });
     cy.on('mouseout', 'node, edge', () => this.events.hover(null));
     cy.on('pan zoom', () => this.events.hover(null));
+    cy.on('zoom', () => this.updateHalo());
     cy.on('tap', 'node.scope', (e) => this.expand(e.target.id()));
     cy.on('dbltap', 'node.box', (e) => {
       if (e.target.hasClass('box')) this.collapse(e.target.id());

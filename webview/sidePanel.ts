@@ -164,7 +164,7 @@ export class SidePanel {
       const m = document.createElement('li');
       const name = document.createElement('span');
       name.className = 'member-name';
-      name.textContent = t.name;
+      name.append(...breakable(t.name));
       name.title = t.name;
       const meta = document.createElement('span');
       meta.className = 'member-meta';
@@ -256,6 +256,16 @@ export class SidePanel {
     }
     this.legend.replaceChildren(h, ul);
   }
+}
+
+/** The name with line-break opportunities after separators, so long names wrap at dots, not mid-word. */
+function breakable(name: string): Node[] {
+  const out: Node[] = [];
+  for (const part of name.split(/(?<=[./:_])/)) {
+    if (out.length) out.push(document.createElement('wbr'));
+    out.push(document.createTextNode(part));
+  }
+  return out;
 }
 
 function pct(part: number, whole: number): string {

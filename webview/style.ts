@@ -149,7 +149,7 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
       },
     },
     // Selection and focus: the chosen group stands out, the rest recedes.
-    { selector: '.faded', style: { opacity: 0.18 } },
+    { selector: '.faded', style: { opacity: 0.25 } },
     { selector: 'node.box.faded', style: { opacity: 0.4 } },
     {
       selector: 'node:selected, node.focus',

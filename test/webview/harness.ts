@@ -117,7 +117,13 @@ function preludeFor(theme: ThemeName): string {
 export class WebviewHarness {
   private constructor(readonly browser: Browser, private readonly server: Server, readonly origin: string) {}
 
-  static async start(): Promise<WebviewHarness> {
+  /**
+   * `args`: extra Chromium switches (the inference tests add
+   * `--enable-unsafe-webgpu` for the SwiftShader WebGPU adapter). `serve`:
+   * extra folders served read-only under `/<prefix>/` (models written by a
+   * test, e.g. a shared copy in a temp folder).
+   */
+  static async start(o: { args?: string[]; serve?: Record<string, string> } = {}): Promise<WebviewHarness> {
     const webviewJs = join(ROOT, 'dist', 'webview.js');
     if (!existsSync(webviewJs)) throw new Error(`${webviewJs} is missing: run \`npm run build\` first`);
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
@@ -141,6 +147,18 @@ export class WebviewHarness {
       }
       // Static files under dist/, media/ and the test fixtures only.
       const rel = normalize(decodeURIComponent(url.pathname)).replace(/^[/\\]+/, '');
+      const [prefix, ...restParts] = rel.split(sep);
+      const extraDir = o.serve?.[prefix];
+      if (extraDir !== undefined) {
+        const extraFile = join(extraDir, ...restParts);
+        if (!extraFile.startsWith(extraDir + sep) || !existsSync(extraFile) || !statSync(extraFile).isFile()) {
+          res.writeHead(404).end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': MIME[extname(extraFile)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+        res.end(readFileSync(extraFile));
+        return;
+      }
       const allowed = ['dist', 'media', join('test', 'fixtures')].some((d) => rel === d || rel.startsWith(d + sep));
       const file = join(ROOT, rel);
       if (!allowed || !file.startsWith(ROOT + sep) || !existsSync(file) || !statSync(file).isFile()) {
@@ -154,7 +172,7 @@ export class WebviewHarness {
     const port = (server.address() as AddressInfo).port;
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-gpu'],
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-gpu', ...(o.args ?? [])],
     });
     return new WebviewHarness(browser, server, `http://127.0.0.1:${port}`);
   }

@@ -1,0 +1,329 @@
+// The model editor's webview in headless Chromium: the built bundle, the
+// production HTML and CSP, payloads built by the real reader and scan from
+// corpus models. Counts are checked against the corpus manifest's facts;
+// screenshots go to test-results/ for a human to look at.
+import { after, before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openOnnx } from '../../extension/model/onnx/reader';
+import { scanModels } from '../../extension/sharing/scan';
+import { buildGraphPayload } from '../../extension/view/payload';
+import type { GraphPayload, ViewSettings } from '../../extension/protocol';
+import { DEFAULT_MIN_BYTES } from '../../extension/sharing/types';
+import { RESULTS, WebviewHarness, type ThemeName, type WebviewPage } from './harness';
+import { syntheticTransformer } from './synthetic';
+
+const corpus = path.join(__dirname, '../fixtures/corpus');
+const manifest = JSON.parse(fs.readFileSync(path.join(corpus, 'manifest.json'), 'utf8')) as Array<{
+  file: string;
+  facts?: { nodes?: number; multi_use_all?: Record<string, number> };
+}>;
+const facts = (file: string) => manifest.find((e) => e.file === file)!.facts!;
+
+let harness: WebviewHarness;
+before(async () => {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  harness = await WebviewHarness.start();
+});
+after(async () => {
+  await harness?.close();
+});
+
+async function payloadOf(file: string, minBytes = DEFAULT_MIN_BYTES): Promise<GraphPayload> {
+  const model = await openOnnx(path.join(corpus, file));
+  const report = await scanModels([model], { minBytes });
+  return buildGraphPayload(model, report);
+}
+
+const settings = (o: Partial<ViewSettings> = {}): ViewSettings => ({ collapseThreshold: 2000, minBytes: DEFAULT_MIN_BYTES, ...o });
+
+async function show(file: string, o: { theme?: ThemeName; minBytes?: number; settings?: Partial<ViewSettings> } = {}): Promise<{ page: WebviewPage; payload: GraphPayload }> {
+  const payload = await payloadOf(file, o.minBytes);
+  const page = await harness.open({ theme: o.theme ?? 'dark', title: file });
+  await page.showModel({ type: 'model', graph: payload, settings: settings({ minBytes: o.minBytes ?? DEFAULT_MIN_BYTES, ...o.settings }) });
+  return { page, payload };
+}
+
+/** No CSP violation, no console error or warning, no uncaught exception. */
+async function assertClean(page: WebviewPage): Promise<void> {
+  assert.deepEqual(await page.cspViolations(), [], 'CSP violations');
+  assert.deepEqual(page.consoleErrors, [], 'console errors and warnings');
+  assert.deepEqual(page.pageErrors, [], 'page errors');
+}
+
+/** Tensors of all groups, each once. */
+const groupedTensors = (p: GraphPayload) => new Set(p.groups.flatMap((g) => g.tensorIds));
+
+/** Readers of a tensor in the drawing: the targets of its drawn edges. */
+async function drawnReaders(page: WebviewPage, itemId: string): Promise<Array<{ target: string; shared: boolean }>> {
+  return page.page.evaluate((id) => {
+    const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
+    return cy.getElementById(id).outgoers('edge').not('.group-link').map((e) => ({ target: e.target().id(), shared: e.hasClass('shared') }));
+  }, itemId);
+}
+
+for (const file of ['bert-tiny-mlm-trained.onnx', 'siamese-cnn-dynamo.onnx', 'gpt2-tiny-op18-int8.onnx', 'cond-branches.onnx', 'loop-rnn.onnx', 'mlp-init-as-inputs.onnx', 'gpt2-tiny.onnx']) {
+  test(`${file}: every operator accounted for, every group member drawn in its colour`, async () => {
+    const { page, payload } = await show(file);
+    const c = await page.counts();
+    const mainOps = payload.nodes.filter((n) => n.graphPath === '').length;
+    assert.equal(mainOps, facts(file).nodes, 'payload main-graph operators = manifest');
+    assert.equal(c['model.operators'], payload.nodes.length);
+    // Each operator is drawn, or drawn as the weight it holds, or folded into its reader (tiny Constant).
+    assert.equal(c.operators + c['model.constantWeights'] + c['model.foldedConstants'], payload.nodes.length, 'operators accounted for');
+    assert.equal(c.operators, c['model.operatorItems'], 'flat drawing: every operator item is drawn');
+    assert.equal(c.grouped, groupedTensors(payload).size, 'one highlighted node per group member');
+    // Every reader of a group member is reached by a highlighted edge.
+    let expectedShared = 0;
+    for (const id of groupedTensors(payload)) expectedShared += new Set(payload.tensors.find((t) => t.id === id)!.consumerIds).size;
+    assert.equal(c.sharedEdges, expectedShared, 'highlighted edges = readers of group members');
+    const nonTiedCopies = payload.groups.filter((g) => g.kind !== 'tied').reduce((a, g) => a + g.tensorIds.length - (g.kind === 'quantized' ? 3 : 1), 0);
+    assert.equal(c.groupLinks, nonTiedCopies, 'one dashed link per copy');
+    const listed = await page.page.locator('#groups li.group').count();
+    assert.equal(listed, payload.groups.length, 'side panel lists every group');
+    await assertClean(page);
+    await page.close();
+  });
+}
+
+test('bert-tiny-mlm-trained: the transposed embedding pair is highlighted, listed with its bytes, selectable, and explained on hover', async () => {
+  const { page, payload } = await show('bert-tiny-mlm-trained.onnx', { theme: 'dark' });
+  const group = payload.groups.find((g) => g.kind === 'transposed')!;
+  assert.ok(group, 'scan found the transposed pair');
+  const names = group.tensorIds.map((id) => payload.tensors.find((t) => t.id === id)!.name).sort();
+  assert.deepEqual(names, ['m.bert.embeddings.word_embeddings.weight', 'onnx::MatMul_377']);
+  const copy = payload.tensors.find((t) => t.name === 'onnx::MatMul_377')!;
+  await page.screenshot('bert-tiny-dark');
+
+  // Listed with kind, names, shapes and bytes.
+  const item = page.page.locator(`#groups li.group[data-index="${group.index}"]`);
+  const text = await item.innerText();
+  assert.match(text, /transposed/i);
+  for (const n of names) assert.ok(text.replace(/\s+/g, '').includes(n), `${n} listed`);
+  assert.match(text, /1000×64/);
+  assert.match(text, /64×1000/);
+  assert.equal(await item.locator('.saved').getAttribute('data-bytes'), String(copy.bytes));
+  assert.match(await item.locator('.saved').innerText(), /saves 256 kB/);
+
+  // Both copies drawn in the group's colour, each with its reader.
+  const members = await Promise.all(group.tensorIds.map((id) => page.weightItemOf(id)));
+  for (const id of members) {
+    assert.ok(id);
+    assert.equal(await page.drawnFor(id), id, 'drawn as itself');
+    const readers = await drawnReaders(page, id);
+    assert.equal(readers.length, 1);
+    assert.ok(readers[0].shared, 'its edge is highlighted');
+  }
+
+  // Clicking the group selects both tensors and their readers.
+  await item.click();
+  const selected = new Set(await page.selectedIds());
+  for (const id of members) assert.ok(selected.has(id!), `${id} selected`);
+  for (const id of group.consumerNodeIds) assert.ok(selected.has(id), `reader ${id} selected`);
+  assert.equal(await item.getAttribute('aria-selected'), 'true');
+  await page.screenshot('bert-tiny-dark-group-selected');
+  // Clicking again clears it.
+  await item.click();
+  assert.deepEqual(await page.selectedIds(), []);
+
+  // Hovering the copy shows its card.
+  await page.page.locator('#graph').focus();
+  const copyItem = (await page.weightItemOf(copy.id))!;
+  await page.page.evaluate((id) => {
+    const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
+    cy.center(cy.getElementById(id));
+  }, copyItem);
+  const pos = (await page.position(copyItem))!;
+  await page.page.mouse.move(pos.x, pos.y);
+  const tooltip = page.page.locator('#tooltip');
+  await tooltip.waitFor({ state: 'visible', timeout: 5000 });
+  const card = await tooltip.innerText();
+  for (const want of ['onnx::MatMul_377', 'float32', '64×1000', `${copy.bytes.toLocaleString('en-US')} B`, 'Group 1: transposed']) {
+    assert.ok(card.includes(want), `tooltip shows ${want}: ${card}`);
+  }
+  await page.screenshot('bert-tiny-dark-tooltip');
+  await page.page.mouse.move(5, 300);
+  await tooltip.waitFor({ state: 'hidden', timeout: 5000 });
+  await assertClean(page);
+  await page.close();
+});
+
+test('bert-tiny-mlm-trained in the light theme, and a theme switch restyles the canvas', async () => {
+  const { page } = await show('bert-tiny-mlm-trained.onnx', { theme: 'light' });
+  await page.screenshot('bert-tiny-light');
+  const colour = () => page.page.evaluate(() => {
+    const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
+    return { weight: cy.nodes('.weight').not('.grouped').first().style('background-color') as string, label: cy.nodes('.op').first().style('color') as string };
+  });
+  const light = await colour();
+  await page.setTheme('dark');
+  const dark = await colour();
+  assert.notDeepEqual(light, dark, 'styles follow the theme');
+  assert.equal(dark.weight, 'rgb(31,31,31)', 'weights take the dark editor background');
+  await page.setTheme('high-contrast');
+  await page.screenshot('bert-tiny-high-contrast');
+  await assertClean(page);
+  await page.close();
+});
+
+test('keyboard: groups are reachable and selectable from the keyboard; / and Enter search', async () => {
+  const { page, payload } = await show('siamese-cnn-dynamo.onnx');
+  const first = page.page.locator('#groups li.group').first();
+  await first.focus();
+  await page.page.keyboard.press('ArrowDown');
+  const second = page.page.locator('#groups li.group').nth(1);
+  assert.equal(await second.evaluate((el) => el === document.activeElement), true, 'ArrowDown moves focus');
+  await page.page.keyboard.press('Enter');
+  assert.equal(await second.getAttribute('aria-selected'), 'true');
+  const g = payload.groups[1];
+  const selected = new Set(await page.selectedIds());
+  for (const id of g.tensorIds) assert.ok(selected.has((await page.weightItemOf(id))!));
+  await page.page.keyboard.press('Escape');
+  assert.deepEqual(await page.selectedIds(), []);
+
+  // '/' focuses the search box; typing finds both Conv weights of the exact pair; Enter steps.
+  await page.page.locator('#graph').focus();
+  await page.page.keyboard.press('/');
+  await page.page.keyboard.type('2.weight');
+  const end = page.page.locator('#search .field-end');
+  assert.equal(await end.innerText(), '1/2');
+  await page.page.keyboard.press('Enter');
+  assert.equal(await end.innerText(), '2/2');
+  const sel = await page.selectedIds();
+  assert.equal(sel.length, 1);
+  assert.ok(['w:a.2.weight', 'w:b.2.weight'].includes(sel[0]), sel[0]);
+  await page.screenshot('siamese-search');
+  await assertClean(page);
+  await page.close();
+});
+
+test('siamese-cnn-dynamo: the exact pair is linked, a tied weight fans out to both branches', async () => {
+  const { page, payload } = await show('siamese-cnn-dynamo.onnx', { theme: 'light' });
+  const exact = payload.groups.find((g) => g.kind === 'exact')!;
+  const ids = await Promise.all(exact.tensorIds.map((t) => page.weightItemOf(t)));
+  const link = await page.page.evaluate(([a, b]) => {
+    const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
+    return cy.edges('.group-link').filter((e) => [e.source().id(), e.target().id()].sort().join() === [a, b].sort().join()).length;
+  }, ids as [string, string]);
+  assert.equal(link, 1, 'a dashed link joins the two copies');
+  for (const [name, uses] of Object.entries(facts('siamese-cnn-dynamo.onnx').multi_use_all!)) {
+    const t = payload.tensors.find((x) => x.name === name)!;
+    if (t.groups.length === 0) continue;
+    const readers = await drawnReaders(page, (await page.weightItemOf(t.id))!);
+    assert.equal(readers.length, uses, `${name}: one edge per reader`);
+    assert.ok(readers.every((r) => r.shared), `${name}: all highlighted`);
+  }
+  await page.screenshot('siamese-light');
+  await page.close();
+});
+
+test('gpt2-tiny-op18-int8: the tied quantized triplet is drawn once, each part fanning out to both readers', async () => {
+  const { page, payload } = await show('gpt2-tiny-op18-int8.onnx', { minBytes: 0 });
+  const multi = facts('gpt2-tiny-op18-int8.onnx').multi_use_all!;
+  for (const part of ['_quantized', '_scale', '_zero_point']) {
+    const name = `m.lm_head.weight${part}`;
+    const t = payload.tensors.find((x) => x.name === name)!;
+    assert.ok(t.groups.some((g) => payload.groups[g].kind === 'tied'), `${name} is in a tied group`);
+    const item = (await page.weightItemOf(t.id))!;
+    assert.ok(item, `${name} drawn (tiny, but shared)`);
+    const readers = await drawnReaders(page, item);
+    assert.equal(readers.length, multi[name], `${name} fans out to ${multi[name]} readers`);
+    assert.ok(readers.every((r) => r.shared));
+  }
+  await page.screenshot('gpt2-int8-dark');
+  await assertClean(page);
+  await page.close();
+});
+
+test('cond-branches: branches are boxes; the copy read in one branch is highlighted inside it', async () => {
+  const { page, payload } = await show('cond-branches.onnx');
+  const c = await page.counts();
+  assert.equal(c.boxes, 2, 'then and else branches');
+  const group = payload.groups.find((g) => g.kind === 'exact')!;
+  const parents = await page.page.evaluate((ids) => {
+    const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
+    return ids.map((id) => ({ id, parent: cy.getElementById(id).parent().id() ?? null, grouped: cy.getElementById(id).hasClass('grouped') }));
+  }, await Promise.all(group.tensorIds.map(async (t) => (await page.weightItemOf(t))!)));
+  for (const p of parents) {
+    assert.ok(p.grouped, `${p.id} highlighted`);
+    assert.match(String(p.parent), /^g:/, `${p.id} sits in the branch that reads it`);
+  }
+  assert.notEqual(parents[0].parent, parents[1].parent, 'w and w_copy in different branches');
+  await page.screenshot('cond-branches-dark');
+  await assertClean(page);
+  await page.close();
+});
+
+test('a model the reader rejects shows its error, not a blank page; progress shows while scanning', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsi-webview-'));
+  const broken = path.join(dir, 'broken.onnx');
+  const bytes = fs.readFileSync(path.join(corpus, 'siamese-cnn.onnx'));
+  fs.writeFileSync(broken, bytes.subarray(0, Math.floor(bytes.length / 3)));
+  let message = '';
+  try {
+    const model = await openOnnx(broken);
+    await scanModels([model]);
+  } catch (e) {
+    message = e instanceof Error ? e.message : String(e);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.ok(message.includes('broken.onnx'), `the reader names the file: ${message}`);
+
+  const page = await harness.open({ theme: 'dark', title: 'broken.onnx' });
+  await page.post({ type: 'progress', message: 'Scanning broken.onnx', fraction: 0.4 });
+  const status = page.page.locator('#status');
+  await status.waitFor({ state: 'visible' });
+  assert.match(await status.innerText(), /Scanning broken\.onnx \(40%\)/);
+  await page.post({ type: 'loadError', message });
+  const box = page.page.locator('#load-error');
+  await box.waitFor({ state: 'visible' });
+  assert.equal(await box.getAttribute('role'), 'alert');
+  assert.ok((await box.innerText()).includes(message));
+  await page.screenshot('load-error-dark');
+  await assertClean(page);
+  await page.close();
+});
+
+test('a 5,000-operator graph starts collapsed by scope, expands on click, and reveals a group', async () => {
+  const graph = syntheticTransformer({ operators: 5000 });
+  const page = await harness.open({ theme: 'dark', title: graph.fileName });
+  await page.showModel({ type: 'model', graph, settings: settings({ collapseThreshold: 400 }) });
+  const c = await page.counts();
+  assert.ok(c['model.operators'] >= 5000);
+  assert.ok(c.nodes <= 250, `collapsed drawing stays small (${c.nodes} nodes)`);
+  assert.ok(c.scopes > 50, 'layers drawn as collapsed scopes');
+  const t = await page.timings();
+  assert.ok(t.firstPaint! > t.received!, 'painted');
+  await page.screenshot('synthetic-5000-collapsed');
+
+  // Clicking a layer opens it.
+  const layer = 's:|/model/encoder/layer.3';
+  const pos = await page.position(layer);
+  assert.ok(pos, 'layer.3 is drawn collapsed');
+  await page.page.evaluate((id) => {
+    const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
+    cy.center(cy.getElementById(id));
+  }, layer);
+  const at = (await page.position(layer))!;
+  await page.page.mouse.click(at.x, at.y);
+  await page.page.waitForFunction((id) => {
+    const w = window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } };
+    return w.weightSharingView.app.view.cy.getElementById(id).hasClass('box');
+  }, layer);
+  const opened = await page.counts();
+  assert.ok(opened.nodes > c.nodes, 'more drawn after expanding');
+  await page.screenshot('synthetic-5000-layer3-open');
+
+  // Selecting the exact group opens the scopes of both copies (layer 0 and the last layer).
+  await page.page.locator('#groups li.group').nth(1).click();
+  const group = graph.groups[1];
+  for (const tid of group.tensorIds) {
+    const id = (await page.weightItemOf(tid))!;
+    assert.equal(await page.drawnFor(id), id, `${tid} revealed`);
+  }
+  await page.screenshot('synthetic-5000-group');
+  await assertClean(page);
+  await page.close();
+});
