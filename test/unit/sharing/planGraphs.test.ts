@@ -1,0 +1,235 @@
+// Graph situations the corpus does not have, built with the project's writer
+// and applied end to end: Gemm transB flips, quantized triplets, a copy that
+// is a graph output, copies declared inside subgraphs, shadowed names,
+// reshaped and cast copies, value_info of a dropped name. Each output is run
+// with onnxruntime-web against the original.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  encodeGraph, encodeModel, encodeNode, encodeTensor, encodeValueInfo, writeOnnx,
+  type Encoded, type NodeSpec, type ValueInfoSpec,
+} from '../../../extension/model/onnx/writer';
+import type { DType } from '../../../extension/model/types';
+import { applySharing } from '../../../extension/sharing/rewriteModel';
+import { openOnnx } from '../../../extension/model/onnx/reader';
+import { checkModels } from '../../../extension/check/check';
+import { f32ToF16Bits } from '../../../extension/sharing/floatCast';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-graphs-'));
+
+function random(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  });
+}
+
+function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c]!;
+  return t;
+}
+
+function tensor(name: string, dtype: DType, dims: number[], data: ArrayBufferView): Encoded {
+  return encodeTensor({ name, dtype, dims, data: { raw: [new Uint8Array(data.buffer, data.byteOffset, data.byteLength)] } });
+}
+
+interface Graph {
+  nodes: NodeSpec[];
+  initializers: Encoded[];
+  inputs: ValueInfoSpec[];
+  outputs: ValueInfoSpec[];
+  valueInfo?: ValueInfoSpec[];
+}
+
+async function model(name: string, g: Graph, opset = 17): Promise<string> {
+  const file = path.join(dir, `${name}.onnx`);
+  await writeOnnx(file, encodeModel({
+    irVersion: 8, opsets: [{ domain: '', version: opset }], producerName: 'planGraphs test',
+    graph: encodeGraph({
+      name, nodes: g.nodes.map(encodeNode), initializers: g.initializers,
+      inputs: g.inputs.map(encodeValueInfo), outputs: g.outputs.map(encodeValueInfo), valueInfo: (g.valueInfo ?? []).map(encodeValueInfo),
+    }),
+  }));
+  return file;
+}
+
+async function applyAndCheck(file: string, expectIdentical: boolean, minBytes?: number) {
+  const res = await applySharing(file, { output: file.replace(/\.onnx$/, '.shared.onnx'), minBytes });
+  assert.ok(res.output, `something applied: ${res.plan.skipped.map((s) => s.reason).join('; ')}`);
+  assert.deepEqual(res.remaining, []);
+  const report = await checkModels(file, res.output, { tolerance: 1e-6 });
+  assert.ok(report.pass, report.comparison.failures.join('\n'));
+  if (expectIdentical) for (const o of report.comparison.outputs) assert.ok(o.bitIdentical, `${o.name} bit-identical`);
+  return { res, out: await openOnnx(res.output) };
+}
+
+const x = (cols: number): ValueInfoSpec => ({ name: 'x', dtype: 'float32', shape: [2, cols] });
+
+test('a transposed copy read only by Gemm: transB is flipped, no Transpose node is inserted', async () => {
+  const w = random(48 * 32, 1);
+  const file = await model('gemm', {
+    nodes: [
+      { name: 'g1', opType: 'Gemm', inputs: ['x', 'W'], outputs: ['y1'], attributes: [{ name: 'transB', kind: 'int', value: 1 }] },
+      { name: 'g2', opType: 'Gemm', inputs: ['x', 'WT'], outputs: ['y2'] },
+    ],
+    initializers: [tensor('W', 'float32', [48, 32], w), tensor('WT', 'float32', [32, 48], transpose(w, 48, 32))],
+    inputs: [x(32)],
+    outputs: [{ name: 'y1', dtype: 'float32', shape: [2, 48] }, { name: 'y2', dtype: 'float32', shape: [2, 48] }],
+  });
+  const { res, out } = await applyAndCheck(file, true);
+  assert.equal(res.gemmFlips, 1);
+  assert.deepEqual(res.inserted, []);
+  assert.equal(out.tensors.filter((t) => t.role === 'initializer').length, 1);
+  const gemms = out.graph.nodes.filter((n) => n.opType === 'Gemm');
+  const kept = out.tensors[0]!.name;
+  assert.ok(gemms.every((n) => n.inputs[1] === kept));
+  // Both now read one tensor; the one that read the transposed copy had its
+  // transB flipped, so both read it the same way.
+  const transB = gemms.map((n) => n.attributes.transB ?? 0);
+  assert.deepEqual(transB, kept === 'W' ? [1, 1] : [0, 0]);
+});
+
+test('a transposed copy read by MatMul and Gemm: one Transpose node for the MatMul, a flip for the Gemm', async () => {
+  const w = random(48 * 32, 2);
+  const file = await model('gemm-mixed', {
+    nodes: [
+      { name: 'mm', opType: 'MatMul', inputs: ['x', 'WT'], outputs: ['y1'] },
+      { name: 'g', opType: 'Gemm', inputs: ['x', 'WT'], outputs: ['y2'] },
+      { name: 'g0', opType: 'Gemm', inputs: ['x', 'W'], outputs: ['y3'], attributes: [{ name: 'transB', kind: 'int', value: 1 }] },
+    ],
+    initializers: [tensor('W', 'float32', [48, 32], w), tensor('WT', 'float32', [32, 48], transpose(w, 48, 32))],
+    inputs: [x(32)],
+    outputs: ['y1', 'y2', 'y3'].map((name) => ({ name, dtype: 'float32' as const, shape: [2, 48] })),
+  });
+  const { res } = await applyAndCheck(file, false);
+  assert.equal(res.inserted.length, 1);
+  assert.equal(res.inserted[0]!.opType, 'Transpose');
+});
+
+test('identical quantized triplets: weight, scale and zero point are rewired together', async () => {
+  const wq = Uint8Array.from(random(32 * 48, 3), (v) => Math.floor((v + 0.5) * 255));
+  const scale = new Float32Array([0.02]);
+  const zero = new Uint8Array([128]);
+  const triplet = (k: number) => [
+    tensor(`w${k}_quantized`, 'uint8', [32, 48], wq), tensor(`w${k}_scale`, 'float32', [], scale), tensor(`w${k}_zero_point`, 'uint8', [], zero),
+  ];
+  const file = await model('quantized', {
+    nodes: [1, 2].flatMap((k) => [
+      { name: `dq${k}`, opType: 'DequantizeLinear', inputs: [`w${k}_quantized`, `w${k}_scale`, `w${k}_zero_point`], outputs: [`w${k}`] },
+      { name: `mm${k}`, opType: 'MatMul', inputs: ['x', `w${k}`], outputs: [`y${k}`] },
+    ]),
+    initializers: [...triplet(1), ...triplet(2)],
+    inputs: [x(32)],
+    outputs: ['y1', 'y2'].map((name) => ({ name, dtype: 'float32' as const, shape: [2, 48] })),
+  });
+  const { res, out } = await applyAndCheck(file, true);
+  assert.deepEqual(res.plan.replacements.map((r) => r.dropped.name).sort(), ['w2_quantized', 'w2_scale', 'w2_zero_point']);
+  assert.ok(res.plan.groups.some((g) => g.kind === 'quantized'), res.plan.groups.map((g) => g.kind).join());
+  const dq2 = out.graph.nodes.find((n) => n.name === 'dq2')!;
+  assert.deepEqual(dq2.inputs, ['w1_quantized', 'w1_scale', 'w1_zero_point']);
+});
+
+test('a copy that is itself a graph output keeps its name (Identity), the output list is unchanged', async () => {
+  const w = random(32 * 48, 4);
+  const file = await model('graph-output', {
+    nodes: [
+      { name: 'mm1', opType: 'MatMul', inputs: ['x', 'W'], outputs: ['y1'] },
+      { name: 'mm2', opType: 'MatMul', inputs: ['x', 'Wc'], outputs: ['y2'] },
+    ],
+    initializers: [tensor('W', 'float32', [32, 48], w), tensor('Wc', 'float32', [32, 48], w)],
+    inputs: [x(32)],
+    outputs: [{ name: 'y1', dtype: 'float32', shape: [2, 48] }, { name: 'y2', dtype: 'float32', shape: [2, 48] }, { name: 'Wc', dtype: 'float32', shape: [32, 48] }],
+  });
+  const { res, out } = await applyAndCheck(file, true);
+  assert.deepEqual(res.inserted.map((n) => [n.opType, n.inputs, n.output]), [['Identity', ['W'], 'Wc']]);
+  assert.deepEqual(out.graph.outputs.map((o) => o.name), ['y1', 'y2', 'Wc']);
+  assert.deepEqual(out.graph.initializerNames, ['W']);
+});
+
+function ifModel(name: string, thenInit: Encoded[], thenReads: string, w: Float32Array, mainInits: Encoded[]): Promise<string> {
+  const branch = (reads: string, inits: Encoded[], tag: string) => encodeGraph({
+    name: `${tag}_branch`, nodes: [encodeNode({ name: `${tag}_mm`, opType: 'MatMul', inputs: ['x', reads], outputs: [`${tag}_out`] })],
+    initializers: inits, inputs: [], outputs: [encodeValueInfo({ name: `${tag}_out`, dtype: 'float32', shape: [2, 48] })],
+  });
+  void w;
+  return model(name, {
+    nodes: [
+      { name: 'cond', opType: 'Greater', inputs: ['s', 'zero'], outputs: ['c'] },
+      { name: 'if', opType: 'If', inputs: ['c'], outputs: ['y'], attributes: [
+        { name: 'then_branch', kind: 'graph', value: branch(thenReads, thenInit, 'then') },
+        { name: 'else_branch', kind: 'graph', value: branch('W', [], 'else') },
+      ] },
+    ],
+    initializers: [...mainInits, tensor('zero', 'float32', [], new Float32Array([0]))],
+    inputs: [x(32), { name: 's', dtype: 'float32', shape: [] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: [2, 48] }],
+  });
+}
+
+test('a copy declared inside a subgraph is dropped and its readers read the outer tensor', async () => {
+  const w = random(32 * 48, 5);
+  const file = await ifModel('subgraph-copy', [tensor('W_local', 'float32', [32, 48], w)], 'W_local', w, [tensor('W', 'float32', [32, 48], w)]);
+  const { res, out } = await applyAndCheck(file, true);
+  assert.deepEqual(res.plan.replacements.map((r) => [r.dropped.id, r.kept.id]), [['if/W_local', 'W']]);
+  const then = out.graph.nodes[1]!.subgraphs.find((s) => s.path === 'if/then_branch')!;
+  assert.deepEqual(then.initializerNames, []);
+  assert.deepEqual(then.nodes[0]!.inputs, ['x', 'W']);
+});
+
+test('a kept name shadowed inside a subgraph is not used there: the group is skipped with the reason', async () => {
+  const w = random(32 * 48, 6);
+  // Main graph: W and its exact copy Wc; the then branch reads Wc but declares its own, different, W.
+  const file = await ifModel('shadowed', [tensor('W', 'float32', [32, 48], random(32 * 48, 7))], 'Wc', w, [tensor('W', 'float32', [32, 48], w), tensor('Wc', 'float32', [32, 48], w)]);
+  const res = await applySharing(file, { output: path.join(dir, 'shadowed.shared.onnx') });
+  assert.equal(res.output, undefined);
+  assert.deepEqual(res.plan.skipped.map((s) => s.reason), ["'W' is shadowed in subgraph 'if/then_branch'"]);
+  assert.equal(fs.existsSync(path.join(dir, 'shadowed.shared.onnx')), false);
+});
+
+test('a reshaped copy gets one Reshape node, reusing an equal shape tensor the graph already has', async () => {
+  const w = random(32 * 48, 8);
+  const file = await model('reshaped', {
+    nodes: [
+      { name: 'mm1', opType: 'MatMul', inputs: ['x', 'W'], outputs: ['y1'] },
+      { name: 'mm2', opType: 'MatMul', inputs: ['x48', 'Wr'], outputs: ['y2'] },
+      { name: 'rs', opType: 'Reshape', inputs: ['y1', 'shape_48_2'], outputs: ['y3'] },
+    ],
+    initializers: [
+      tensor('W', 'float32', [32, 48], w), tensor('Wr', 'float32', [48, 32], w),
+      tensor('shape_48_32', 'int64', [2], new BigInt64Array([48n, 32n])), tensor('shape_48_2', 'int64', [2], new BigInt64Array([48n, 2n])),
+    ],
+    inputs: [x(32), { name: 'x48', dtype: 'float32', shape: [2, 48] }],
+    outputs: [{ name: 'y2', dtype: 'float32', shape: [2, 32] }, { name: 'y3', dtype: 'float32', shape: [48, 2] }],
+  });
+  const { res, out } = await applyAndCheck(file, true, 0);
+  assert.deepEqual(res.inserted.map((n) => [n.opType, n.inputs, n.output]), [['Reshape', ['W', 'shape_48_32'], 'Wr']]);
+  assert.deepEqual(out.graph.initializerNames.sort(), ['W', 'shape_48_2', 'shape_48_32']);
+});
+
+test('a float16 copy of a float32 tensor gets one Cast node; a dropped name\'s value_info goes with it', async () => {
+  const w = random(32 * 48, 9);
+  const bits = new Uint32Array(w.buffer, w.byteOffset, w.length);
+  const half = Uint16Array.from(bits, (b) => f32ToF16Bits(b));
+  const file = await model('cast', {
+    nodes: [
+      { name: 'mm', opType: 'MatMul', inputs: ['x', 'W'], outputs: ['y1'] },
+      { name: 'tohalf', opType: 'Cast', inputs: ['x'], outputs: ['xh'], attributes: [{ name: 'to', kind: 'int', value: 10 }] },
+      { name: 'mmh', opType: 'MatMul', inputs: ['xh', 'Wh'], outputs: ['y2'] },
+      { name: 'mmc', opType: 'MatMul', inputs: ['x', 'Wc'], outputs: ['y3'] },
+    ],
+    initializers: [tensor('W', 'float32', [32, 48], w), tensor('Wh', 'float16', [32, 48], half), tensor('Wc', 'float32', [32, 48], w)],
+    inputs: [x(32)],
+    outputs: [{ name: 'y1', dtype: 'float32', shape: [2, 48] }, { name: 'y2', dtype: 'float16', shape: [2, 48] }, { name: 'y3', dtype: 'float32', shape: [2, 48] }],
+    valueInfo: [{ name: 'Wc', dtype: 'float32', shape: [32, 48] }, { name: 'Wh', dtype: 'float16', shape: [32, 48] }, { name: 'xh', dtype: 'float16', shape: [2, 32] }],
+  });
+  const { res, out } = await applyAndCheck(file, true);
+  assert.deepEqual(res.inserted.map((n) => [n.opType, n.inputs, n.output]), [['Cast', ['W'], 'Wh']]);
+  // Wc was rewired away (gone); Wh is recomputed under its own name (kept).
+  assert.deepEqual(out.graph.valueInfo.map((v) => v.name), ['Wh', 'xh']);
+  assert.deepEqual(out.graph.initializerNames, ['W']);
+});
