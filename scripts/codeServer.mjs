@@ -2,7 +2,7 @@
 // `npm start` and the end-to-end tests, so both run the extension the same
 // way on a fresh machine. Recipe and pitfalls: GUIDE.md section 3.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -93,17 +93,27 @@ export function extensionFolderName() {
 }
 
 /**
- * Makes `extensionsDir/publisher.name-version` a real folder whose
- * package.json, dist/ and media/ link to the project, so a rebuild shows up
- * on reload and code-server sees exactly what the .vsix would hold.
+ * Makes `extensionsDir/publisher.name-version` hold what the .vsix would:
+ * package.json, README, dist/ and media/. Files are hard links where the
+ * file system allows (an in-place rebuild shows up on reload), else copies.
+ * Not symlinks: VS Code maps a running module to its extension by path, and
+ * a symlinked dist/ makes it attribute the extension's messages to nobody.
  */
 export function linkExtension(extensionsDir) {
   const dir = join(extensionsDir, extensionFolderName());
   rmSync(dir, { recursive: true, force: true });
+  const place = (src, dst) => {
+    if (statSync(src).isDirectory()) {
+      mkdirSync(dst, { recursive: true });
+      for (const name of readdirSync(src)) place(join(src, name), join(dst, name));
+      return;
+    }
+    try { linkSync(src, dst); } catch { copyFileSync(src, dst); }
+  };
   mkdirSync(dir, { recursive: true });
-  for (const name of ['package.json', 'dist', 'media', 'README.md', 'LICENSE']) {
+  for (const name of ['package.json', 'README.md', 'LICENSE', 'dist', 'media']) {
     const src = join(root, name);
-    if (existsSync(src)) symlinkSync(src, join(dir, name), lstatSync(src).isDirectory() ? 'dir' : 'file');
+    if (existsSync(src)) place(src, join(dir, name));
   }
   return dir;
 }

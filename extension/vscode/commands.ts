@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SharingGroup } from '../sharing/types';
 import { formatBytes, memberNames } from '../sharing/groupText';
-import { type ModelAnalyses, isAbort } from './analysis';
+import { type Analysis, type ModelAnalyses, isAbort } from './analysis';
 import { applyGroups } from './core';
 import { Disposable } from './disposable';
 import { VIEW_TYPE, type ModelEditorActions } from './modelEditor';
@@ -104,7 +104,10 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
     return this.applySharing(uri);
   }
 
-  private scanWithProgress(uri: vscode.Uri) {
+  private scanWithProgress(uri: vscode.Uri): Thenable<Analysis> {
+    // Already scanned (the editor or outline is open): no notification flashing by.
+    const ready = this.analyses.peek(uri);
+    if (ready) return Promise.resolve(ready);
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Scanning ${path.basename(uri.fsPath)}`, cancellable: true },
       (progress, token) => {
@@ -176,6 +179,7 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
         token.onCancellationRequested(() => controller.abort());
         let last = 0;
         return applyGroups(uri.fsPath, target.fsPath, chosen, {
+          minBytes: analysis.minBytes,
           signal: controller.signal,
           onProgress: (fraction, message) => {
             const pct = Math.round(fraction * 100);
@@ -186,6 +190,8 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
       },
     );
     this.log.info(`${uri.fsPath} → ${outcome.output}: ${outcome.inputBytes} → ${outcome.outputBytes} bytes`);
+    if (outcome.skipped.length) void vscode.window.showWarningMessage(`Not applied: ${outcome.skipped.join('; ')}`);
+    if (outcome.remaining) void vscode.window.showWarningMessage(`${path.basename(outcome.output)}: the re-scan still finds ${outcome.remaining} of the applied groups.`);
     void this.announce(uri, outcome.output, outcome.inputBytes, outcome.outputBytes, outcome.bytesSaved);
     return outcome.output;
   }

@@ -5,26 +5,52 @@ export { scanModels } from '../sharing/scan';
 export { buildGraphPayload } from '../view/payload';
 export { renderWebviewHtml } from '../view/html';
 
+import { applySharing } from '../sharing/rewriteModel';
 import type { SharingGroup } from '../sharing/types';
 
 /** What writing a shared copy produced. */
 export interface ApplyOutcome {
   output: string;
+  /** Model plus external data, before and after. */
   inputBytes: number;
   outputBytes: number;
   bytesSaved: number;
+  /** Groups the user picked that the rewrite could not apply, with why. */
+  skipped: string[];
+  /** Lossless groups of the picked ones still found in the output (should be none). */
+  remaining: number;
 }
 
-export interface ApplyOptions {
+export interface ApplyGroupsOptions {
+  /** The minimum size of the scan the groups came from (the rewrite rescans with it). */
+  minBytes: number;
   signal?: AbortSignal;
   onProgress?: (fraction: number, message: string) => void;
 }
 
-/**
- * Writes `output`, a copy of the model at `input` storing each group once.
- * Placeholder until the rewrite (extension/sharing/plan.ts) lands.
- */
-export async function applyGroups(input: string, output: string, groups: SharingGroup[], _options: ApplyOptions = {}): Promise<ApplyOutcome> {
-  void input; void output; void groups;
-  throw new Error('Apply Sharing is not available yet: the rewrite has not landed');
+/** A group's identity across scans of one file: kind and member ids. */
+function groupKey(g: SharingGroup): string {
+  return `${g.kind}:${g.members.map((m) => `${m.path}\u0000${m.tensor.id}`).sort().join('\u0001')}`;
+}
+
+/** Writes `output`, a copy of the model at `input` storing each of `groups` once. */
+export async function applyGroups(input: string, output: string, groups: SharingGroup[], options: ApplyGroupsOptions): Promise<ApplyOutcome> {
+  const wanted = new Set(groups.map(groupKey));
+  const res = await applySharing(input, {
+    output,
+    minBytes: options.minBytes,
+    groupFilter: (g) => wanted.has(groupKey(g)),
+    signal: options.signal,
+    onProgress: (message, fraction) => options.onProgress?.(fraction, message),
+  });
+  const skipped = res.plan.skipped.map((s) => `${s.group.kind} ${s.group.members.map((m) => m.tensor.name).join(', ')}: ${s.reason}`);
+  if (!res.output) throw new Error(`nothing to apply in ${input}${skipped.length ? `: ${skipped.join('; ')}` : ''}`);
+  return {
+    output: res.output,
+    inputBytes: res.bytesBefore,
+    outputBytes: res.bytesAfter,
+    bytesSaved: res.bytesBefore - res.bytesAfter,
+    skipped,
+    remaining: res.remaining.length,
+  };
 }

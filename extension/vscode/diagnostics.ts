@@ -55,6 +55,7 @@ export class ModelDiagnostics extends Disposable {
   }
 
   clear(uri: vscode.Uri): void {
+    if (this.isDisposed) return;
     this.collection.delete(uri);
     this.published.delete(uri.toString());
   }

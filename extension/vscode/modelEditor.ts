@@ -22,6 +22,18 @@ export interface ModelEditorActions {
   showReport(uri: vscode.Uri): Promise<void>;
 }
 
+/**
+ * Extension points for features built on the editor (the inference check of
+ * issue 5): requests and messages the editor does not handle itself go to
+ * the registered hooks, in order, until one takes them.
+ */
+export interface ModelEditorHooks {
+  /** Returns undefined when the request is not this hook's; else its result (errors become error replies). */
+  request?(uri: vscode.Uri, request: WebviewRequest, webview: vscode.Webview): Promise<unknown> | undefined;
+  /** Returns true when it handled the message. */
+  message?(uri: vscode.Uri, message: WebviewToHost, webview: vscode.Webview): boolean;
+}
+
 type DocumentState =
   | { kind: 'loading'; progress: ScanProgress }
   | { kind: 'ready'; analysis: Analysis; payload: GraphPayload }
@@ -120,6 +132,9 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
   }
 
   readonly webviews = new WebviewCollection();
+  private readonly hooks: ModelEditorHooks[] = [];
+  /** Panels whose webview said 'ready', with the model they show. */
+  private readonly readyPanels = new Map<vscode.WebviewPanel, vscode.Uri>();
   private readonly documents = new Set<ModelDocument>();
   private readonly closed = this.register(new vscode.EventEmitter<vscode.Uri>());
   /** Fires when the last editor of a model closes. */
@@ -139,6 +154,25 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
     }));
   }
 
+  addHooks(hooks: ModelEditorHooks): vscode.Disposable {
+    this.hooks.push(hooks);
+    return new vscode.Disposable(() => {
+      const i = this.hooks.indexOf(hooks);
+      if (i >= 0) this.hooks.splice(i, 1);
+    });
+  }
+
+  /** Posts to every ready panel showing `uri`; returns how many got it. */
+  post(uri: vscode.Uri, message: HostToWebview): number {
+    let n = 0;
+    for (const [panel, u] of this.readyPanels) {
+      if (u.toString() !== uri.toString()) continue;
+      void panel.webview.postMessage(message);
+      n++;
+    }
+    return n;
+  }
+
   /** The model in the focused (else a visible) model editor. */
   activeModel(): vscode.Uri | undefined {
     return this.webviews.active() ?? this.webviews.visible();
@@ -149,7 +183,7 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
     this.documents.add(doc);
     doc.onDidDispose(() => {
       this.documents.delete(doc);
-      if (![...this.documents].some((d) => d.uri.toString() === uri.toString())) this.closed.fire(uri);
+      if (!this.isDisposed && ![...this.documents].some((d) => d.uri.toString() === uri.toString())) this.closed.fire(uri);
     });
     return doc;
   }
@@ -198,6 +232,7 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
       switch (raw?.type) {
         case 'ready':
           ready = true;
+          this.readyPanels.set(panel, document.uri);
           postState();
           return;
         case 'log':
@@ -206,7 +241,7 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
         case 'request': {
           const controller = new AbortController();
           pending.add(controller);
-          this.handleRequest(document, raw).then(
+          this.handleRequest(document, raw, webview).then(
             (result) => { if (!controller.signal.aborted) post({ type: 'reply', id: raw.id, ok: true, result }); },
             (err: unknown) => {
               if (controller.signal.aborted) return;
@@ -216,17 +251,19 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
           return;
         }
         default:
+          if (this.hooks.some((h) => h.message?.(document.uri, raw, webview))) return;
           this.log.warn(`webview sent an unknown message: ${JSON.stringify(raw).slice(0, 200)}`);
       }
     }));
     panel.onDidDispose(() => {
+      this.readyPanels.delete(panel);
       for (const c of pending) c.abort();
       pending.clear();
       for (const d of disposables) d.dispose();
     });
   }
 
-  private async handleRequest(document: ModelDocument, request: WebviewRequest): Promise<unknown> {
+  private async handleRequest(document: ModelDocument, request: WebviewRequest, webview: vscode.Webview): Promise<unknown> {
     switch (request.method) {
       case 'applySharing': {
         const groups = request.groupIndices ? document.groupsForPayloadIndices(request.groupIndices) : undefined;
@@ -240,15 +277,20 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
         await this.actions.showReport(document.uri);
         return undefined;
       default: {
-        const unknown: never = request;
-        throw new Error(`unknown request ${JSON.stringify(unknown)}`);
+        for (const h of this.hooks) {
+          const result = h.request?.(document.uri, request, webview);
+          if (result !== undefined) return result;
+        }
+        throw new Error(`unknown request '${(request as { method: string }).method}'`);
       }
     }
   }
 
   override dispose(): void {
-    for (const d of this.documents) d.dispose();
+    const docs = [...this.documents];
     this.documents.clear();
     super.dispose();
+    // After super.dispose(): closing documents now fires nothing.
+    for (const d of docs) d.dispose();
   }
 }

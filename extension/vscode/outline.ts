@@ -13,6 +13,7 @@ import { Disposable } from './disposable';
 import { readSettings } from './settings';
 
 export const OUTLINE_SCHEME = 'weight-sharing-outline';
+const APPLY_COMMAND = 'weightSharing.applySharing';
 const SUFFIX = '.outline';
 
 export function outlineUri(model: vscode.Uri): vscode.Uri {
@@ -35,7 +36,7 @@ interface OpenOutline {
   outline: OutlineText;
 }
 
-export class ModelOutlines extends Disposable implements vscode.TextDocumentContentProvider, vscode.HoverProvider, vscode.CodeActionProvider {
+export class ModelOutlines extends Disposable implements vscode.TextDocumentContentProvider, vscode.HoverProvider, vscode.CodeActionProvider, vscode.CodeLensProvider {
   private readonly open = new Map<string, OpenOutline>();
   private readonly changed = this.register(new vscode.EventEmitter<vscode.Uri>());
   readonly onDidChange = this.changed.event;
@@ -48,7 +49,11 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
     const selector: vscode.DocumentSelector = { scheme: OUTLINE_SCHEME };
     this.register(vscode.workspace.registerTextDocumentContentProvider(OUTLINE_SCHEME, this));
     this.register(vscode.languages.registerHoverProvider(selector, this));
+    // VS Code offers quick fixes of a read-only document only from the
+    // Problems panel; code lenses and hover links put the same action in
+    // the outline itself.
     this.register(vscode.languages.registerCodeActionsProvider(selector, this, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }));
+    this.register(vscode.languages.registerCodeLensProvider(selector, this));
     // A rescan (file changed, setting changed) refreshes an open outline.
     this.register(analyses.onDidAnalyze((a) => {
       const uri = outlineUri(a.uri);
@@ -131,9 +136,18 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
       md.appendMarkdown(`bytes unavailable: ${escapeMd(tensor.data.reason)}\n\n`);
     }
     md.appendMarkdown(`read by ${tensor.consumers.length} node input${tensor.consumers.length === 1 ? '' : 's'}${tensor.isGraphInput ? ' · also a graph input' : ''}\n\n`);
+    const links: string[] = [];
     for (const gi of entry.outline.groupsOfTensor.get(tensor.id) ?? []) {
       const g = report.groups[gi];
       md.appendMarkdown(`Group #${gi + 1} (${g.kind}${g.lossless ? '' : ', not lossless'}): ${escapeMd(describeGroup(g))}\n\n`);
+      if (g.lossless && g.kind !== 'tied') {
+        const args: ApplyGroupsArgs = { model: entry.analysis.uri.toString(), reportGroups: [gi] };
+        links.push(`[Apply sharing for group #${gi + 1}](command:${APPLY_COMMAND}?${encodeURIComponent(JSON.stringify([args]))})`);
+      }
+    }
+    if (links.length) {
+      md.isTrusted = { enabledCommands: [APPLY_COMMAND] };
+      md.appendMarkdown(links.join(' · '));
     }
     const range = new vscode.Range(mention.line, mention.start, mention.line, mention.end);
     return new vscode.Hover(md, range);
@@ -153,7 +167,7 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
           seen.add(gi);
           const action = new vscode.CodeAction(`Apply sharing for this group (#${gi + 1} ${group.kind}, saves ${formatBytes(group.bytesSaved)})`, vscode.CodeActionKind.QuickFix);
           const args: ApplyGroupsArgs = { model: analysis.uri.toString(), reportGroups: [gi] };
-          action.command = { command: 'weightSharing.applySharing', title: 'Apply sharing for this group', arguments: [args] };
+          action.command = { command: APPLY_COMMAND, title: 'Apply sharing for this group', arguments: [args] };
           action.diagnostics = context.diagnostics.filter((d) => d.range.start.line === line);
           action.isPreferred = true;
           actions.push(action);
@@ -161,6 +175,23 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
       }
     }
     return actions;
+  }
+
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    const entry = this.open.get(document.uri.toString());
+    if (!entry) return [];
+    const lenses: vscode.CodeLens[] = [];
+    for (const [gi, line] of entry.outline.groupLines) {
+      const group = entry.analysis.report.groups[gi];
+      if (group.kind === 'tied' || !group.lossless) continue;
+      const args: ApplyGroupsArgs = { model: entry.analysis.uri.toString(), reportGroups: [gi] };
+      lenses.push(new vscode.CodeLens(new vscode.Range(line, 0, line, 0), {
+        title: `Apply sharing for this group (saves ${formatBytes(group.bytesSaved)})`,
+        command: APPLY_COMMAND,
+        arguments: [args],
+      }));
+    }
+    return lenses;
   }
 
   /** The model behind an open outline document, if `uri` is one. */

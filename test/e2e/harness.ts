@@ -5,11 +5,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
-import {
-  buildExtension, chromiumPath, ensureCodeServer, root, startCodeServer, type CodeServer,
-} from '../../scripts/codeServer.mjs';
+import { chromium, type Browser, type Frame, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import type { CodeServer } from '../../scripts/codeServer.mjs' with { 'resolution-mode': 'import' };
 
+// scripts/codeServer.mjs is an ES module (npm start runs it without a build);
+// these tests compile as CommonJS, so it is loaded with import().
+const codeServer = () => import('../../scripts/codeServer.mjs');
+
+export const root = path.join(__dirname, '..', '..');
 export const resultsDir = path.join(root, 'test-results');
 export const corpusDir = path.join(root, 'test', 'fixtures', 'corpus');
 
@@ -47,6 +50,7 @@ async function timed<T>(timings: Record<string, number>, name: string, run: () =
 /** Builds the extension, installs code-server if needed, starts it and a browser on a fresh workspace. */
 export async function startSession(options: SessionOptions = {}): Promise<Session> {
   const timings: Record<string, number> = {};
+  const { buildExtension, chromiumPath, ensureCodeServer, startCodeServer } = await codeServer();
   await timed(timings, 'install (code-server, chromium)', () => ensureCodeServer());
   await timed(timings, 'build', () => buildExtension());
   fs.mkdirSync(resultsDir, { recursive: true });
@@ -106,11 +110,28 @@ export async function startSession(options: SessionOptions = {}): Promise<Sessio
   };
 }
 
+/**
+ * Opens the quick input with `keys` and returns its input box. Keystrokes
+ * can be lost while focus moves into a webview, so it retries.
+ */
+async function quickInput(page: Page, keys: string): Promise<Locator> {
+  const input = page.locator('.quick-input-widget input');
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press(keys);
+    try {
+      await input.waitFor({ state: 'visible', timeout: 3000 });
+      return input;
+    } catch (err) {
+      if (attempt >= 4) throw err;
+      // Give focus back to the workbench (not a webview) and try again.
+      await page.locator('.statusbar').click({ position: { x: 600, y: 5 } }).catch(() => undefined);
+    }
+  }
+}
+
 /** Opens a workspace file by name through Quick Open (Ctrl+P). */
 export async function openFile(page: Page, name: string): Promise<void> {
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
+  const input = await quickInput(page, 'Control+P');
   await input.fill(name);
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
   await row.waitFor({ timeout: 20_000 });
@@ -119,9 +140,7 @@ export async function openFile(page: Page, name: string): Promise<void> {
 
 /** Runs a command from the palette by its title. */
 export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('Control+Shift+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
+  const input = await quickInput(page, 'Control+Shift+P');
   await input.fill(`>${title}`);
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ timeout: 20_000 });
@@ -131,6 +150,20 @@ export async function runCommand(page: Page, title: string): Promise<void> {
 /** The document inside the visible custom editor's webview. */
 export function webview(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+/**
+ * The webview's document as a Frame (for evaluate), and where its viewport
+ * sits on the page (to turn its coordinates into page coordinates).
+ */
+export async function webviewFrame(page: Page): Promise<{ frame: Frame; offset: { x: number; y: number } }> {
+  const inner = page.frameLocator('iframe.webview.ready').locator('#active-frame');
+  await inner.waitFor({ timeout: 30_000 });
+  const handle = await inner.elementHandle();
+  const frame = await handle?.contentFrame();
+  const box = await handle?.boundingBox();
+  if (!frame || !box) throw new Error('the webview frame has no content');
+  return { frame, offset: { x: box.x, y: box.y } };
 }
 
 /** The visible notification toast containing `text`. */
