@@ -15,6 +15,9 @@ export interface ElementFonts {
   small: string;
 }
 
+/** Readers beyond which a value's edges are drawn faint. */
+const FAN_OUT = 6;
+
 export const FONT_SIZE = { op: 12, small: 11 };
 
 export function fontsFor(family: string): ElementFonts {
@@ -77,8 +80,13 @@ export function buildElements(model: ViewModel, graph: VisibleGraph, fonts: Elem
     }
     out.push({ group: 'nodes', data: withParent(data, parent), classes: classes.join(' ') });
   }
+  // A value read by many (an attention mask reaching every layer) would paint
+  // a broom of lines; its edges recede unless they belong to a group.
+  const fanOut = new Map<string, number>();
+  for (const e of graph.edges) fanOut.set(e.source, (fanOut.get(e.source) ?? 0) + 1);
   for (const e of graph.edges) {
     const classes: string[] = [e.kind];
+    if ((fanOut.get(e.source) ?? 0) > FAN_OUT && e.groups.length === 0) classes.push('fanout');
     const data: Record<string, unknown> = { id: e.id, source: e.source, target: e.target, values: e.values.join(', '), count: e.count };
     if (e.groups.length > 0) {
       classes.push('shared');

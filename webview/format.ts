@@ -14,12 +14,18 @@ export function formatBytes(bytes: number): string {
 
 /** "36,864 B (36.9 kB)": exact figure first, since tests and users compare bytes. */
 export function formatBytesExact(bytes: number): string {
-  const exact = `${bytes.toLocaleString('en-US')} B`;
+  const exact = `${thousands(bytes)} B`;
   return bytes < 1000 ? exact : `${exact} (${formatBytes(bytes)})`;
 }
 
+/** 1234567 → "1,234,567" (toLocaleString costs an Intl set-up on first use). */
+export function thousands(n: number): string {
+  const s = String(Math.trunc(n));
+  return s.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
 export function formatCount(n: number): string {
-  if (n < 10_000) return n.toLocaleString('en-US');
+  if (n < 10_000) return thousands(n);
   if (n < 1_000_000) return `${(n / 1000).toFixed(1)}k`;
   if (n < 1_000_000_000) return `${(n / 1_000_000).toFixed(2)}M`;
   return `${(n / 1_000_000_000).toFixed(2)}B`;

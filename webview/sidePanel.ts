@@ -6,7 +6,7 @@ import type { GraphPayload, GroupInfo, TensorInfo } from '../extension/protocol.
 import { groupColor } from './colors.js';
 import { FAMILIES } from './families.js';
 import { familyColors } from './colors.js';
-import { formatBytes, formatBytesExact, formatCount, formatShape } from './format.js';
+import { formatBytes, formatBytesExact, formatCount, formatShape, thousands } from './format.js';
 import type { Theme } from './theme.js';
 import { button, divider, tabs, tag, type Tabs } from './toolkit.js';
 
@@ -99,8 +99,8 @@ export class SidePanel {
     };
     add('Stored', formatBytes(t.storedBytes), formatBytesExact(t.storedBytes));
     add('Unique', `${formatBytes(t.uniqueBytes)}${saved > 0 ? ` (−${formatBytes(saved)}, ${pct(saved, t.storedBytes)})` : ''}`, formatBytesExact(t.uniqueBytes));
-    add('Parameters', formatCount(t.parameters), t.parameters.toLocaleString('en-US'));
-    add('Unique parameters', formatCount(t.uniqueParameters), t.uniqueParameters.toLocaleString('en-US'));
+    add('Parameters', formatCount(t.parameters), thousands(t.parameters));
+    add('Unique parameters', formatCount(t.uniqueParameters), thousands(t.uniqueParameters));
     return dl;
   }
 

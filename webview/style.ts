@@ -120,6 +120,7 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
       },
     },
     { selector: 'edge.bundle', style: { width: 2 } },
+    { selector: 'edge.fanout', style: { opacity: 0.3, width: 1 } },
     { selector: 'edge.weight', style: { 'line-style': 'solid', width: 1, opacity: 0.7 } },
     { selector: 'edge.body', style: { 'line-style': 'dotted', 'target-arrow-shape': 'vee' } },
     {

@@ -60,7 +60,7 @@ const groupedTensors = (p: GraphPayload) => new Set(p.groups.flatMap((g) => g.te
 async function drawnReaders(page: WebviewPage, itemId: string): Promise<Array<{ target: string; shared: boolean }>> {
   return page.page.evaluate((id) => {
     const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
-    return cy.getElementById(id).outgoers('edge').not('.group-link').map((e) => ({ target: e.target().id(), shared: e.hasClass('shared') }));
+    return cy.getElementById(id).outgoers('edge').not('.group-link').map((e) => ({ target: e.data('target') as string, shared: e.hasClass('shared') }));
   }, itemId);
 }
 
@@ -244,7 +244,7 @@ test('cond-branches: branches are boxes; the copy read in one branch is highligh
   const group = payload.groups.find((g) => g.kind === 'exact')!;
   const parents = await page.page.evaluate((ids) => {
     const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
-    return ids.map((id) => ({ id, parent: cy.getElementById(id).parent().id() ?? null, grouped: cy.getElementById(id).hasClass('grouped') }));
+    return ids.map((id) => ({ id, parent: (cy.getElementById(id).data('parent') as string | undefined) ?? null, grouped: cy.getElementById(id).hasClass('grouped') }));
   }, await Promise.all(group.tensorIds.map(async (t) => (await page.weightItemOf(t))!)));
   for (const p of parents) {
     assert.ok(p.grouped, `${p.id} highlighted`);
