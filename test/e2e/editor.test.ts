@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe, test as nodeTest } from 'node:test';
-import { type Session, notification, openFile, runCommand, screenshot, skipReason, startSession, webview, webviewFrame } from './harness';
+import { type Session, hoverWeight, notification, openFile, readmeScreenshot, runCommand, screenshot, skipReason, startSession, webview, webviewFrame } from './harness';
 
 const MODEL = 'bert-tiny-mlm-trained.onnx';
 const COPY = 'onnx::MatMul_377';
@@ -84,25 +84,18 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
   });
 
   test('hovering a weight in the graph shows its tooltip', async () => {
-    const { frame, offset } = await webviewFrame(s.page);
-    const copyItem = await frame.evaluate((copy) => {
-      const probe = window.weightSharingView!;
-      const id = probe.weightItemOf(copy)!;
-      const cy = probe.app.view!.cy;
-      cy.center(cy.getElementById(id));
-      return id;
-    }, COPY);
-    const pos = await frame.evaluate((id) => window.weightSharingView!.pagePosition(id), copyItem);
-    assert.ok(pos, 'the copy is drawn');
-    await s.page.mouse.move(offset.x + pos.x, offset.y + pos.y);
-    const tooltip = webview(s.page).locator('#tooltip');
-    await tooltip.waitFor({ state: 'visible', timeout: 10_000 });
+    const tooltip = await hoverWeight(s.page, COPY);
     const card = await tooltip.innerText();
     for (const want of [COPY, 'float32', '64×1000', '256,000 B', 'transposed']) {
       assert.ok(card.includes(want), `tooltip shows ${want}: ${card}`);
     }
     await screenshot(s.page, 'e2e-graph-tooltip');
-    await s.page.mouse.move(offset.x + 5, offset.y + 300);
+    // The README picture: the same view without the explorer.
+    await s.page.keyboard.press('Control+B');
+    await hoverWeight(s.page, COPY);
+    await readmeScreenshot(s.page, 'model-editor-dark');
+    await s.page.keyboard.press('Control+B');
+    await s.page.mouse.move(5, 300);
   });
 
   test('the Problems panel shows the transposed copy as a warning', async () => {

@@ -149,7 +149,7 @@ export async function runCommand(page: Page, title: string): Promise<void> {
 
 /** The document inside the visible custom editor's webview. */
 export function webview(page: Page): FrameLocator {
-  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+  return page.frameLocator('iframe.webview.ready:visible').frameLocator('#active-frame');
 }
 
 /**
@@ -157,13 +157,36 @@ export function webview(page: Page): FrameLocator {
  * sits on the page (to turn its coordinates into page coordinates).
  */
 export async function webviewFrame(page: Page): Promise<{ frame: Frame; offset: { x: number; y: number } }> {
-  const inner = page.frameLocator('iframe.webview.ready').locator('#active-frame');
+  const inner = page.frameLocator('iframe.webview.ready:visible').locator('#active-frame');
   await inner.waitFor({ timeout: 30_000 });
   const handle = await inner.elementHandle();
   const frame = await handle?.contentFrame();
   const box = await handle?.boundingBox();
   if (!frame || !box) throw new Error('the webview frame has no content');
   return { frame, offset: { x: box.x, y: box.y } };
+}
+
+/**
+ * Centres the graph on a weight tensor and moves the mouse over it; returns
+ * the webview's tooltip (visible).
+ */
+export async function hoverWeight(page: Page, tensorId: string): Promise<Locator> {
+  const { frame, offset } = await webviewFrame(page);
+  const item = await frame.evaluate((t) => {
+    const probe = window.weightSharingView!;
+    const id = probe.weightItemOf(t);
+    if (!id) return null;
+    const cy = probe.app.view!.cy;
+    cy.center(cy.getElementById(id));
+    return id;
+  }, tensorId);
+  if (!item) throw new Error(`${tensorId} is not drawn as a weight`);
+  const pos = await frame.evaluate((id) => window.weightSharingView!.pagePosition(id), item);
+  if (!pos) throw new Error(`${item} has no position`);
+  await page.mouse.move(offset.x + pos.x, offset.y + pos.y);
+  const tooltip = webview(page).locator('#tooltip');
+  await tooltip.waitFor({ state: 'visible', timeout: 10_000 });
+  return tooltip;
 }
 
 /** The visible notification toast containing `text`. */
@@ -175,6 +198,21 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(resultsDir, `${name}.png`);
   await page.screenshot({ path: file });
   log(`screenshot ${path.relative(root, file)}`);
+  return file;
+}
+
+/**
+ * A screenshot for the README: always in test-results/, and also in
+ * media/screenshots/ (committed) when WEIGHT_SHARING_UPDATE_SCREENSHOTS=1.
+ */
+export async function readmeScreenshot(page: Page, name: string): Promise<string> {
+  const file = await screenshot(page, name);
+  if (process.env.WEIGHT_SHARING_UPDATE_SCREENSHOTS === '1') {
+    const dir = path.join(root, 'media', 'screenshots');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(file, path.join(dir, `${name}.png`));
+    log(`updated media/screenshots/${name}.png`);
+  }
   return file;
 }
 

@@ -1,0 +1,84 @@
+// The extension under a light theme with a raised diagnostics threshold, and
+// a model the reader rejects: the setting silences the Problems entry, the
+// broken file shows the reader's error in the editor (never a blank page).
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test as nodeTest } from 'node:test';
+import { type Session, hoverWeight, openFile, readmeScreenshot, screenshot, skipReason, startSession, webview, webviewFrame } from './harness';
+
+const MODEL = 'bert-tiny-mlm-trained.onnx';
+const BROKEN = 'broken-truncated.onnx';
+
+describe('settings and unreadable models in code-server (light theme)', { skip: skipReason(), timeout: 15 * 60_000 }, () => {
+  let s: Session;
+
+  before(async () => {
+    s = await startSession({
+      theme: 'Default Light Modern',
+      files: [MODEL],
+      // Above the pair's 256 KB saving: no Problems entry for it.
+      settings: { 'weightSharing.diagnostics.minBytes': 300_000 },
+    });
+    // A real model cut short in the middle of its weights.
+    const bytes = fs.readFileSync(path.join(s.workspace, MODEL));
+    fs.writeFileSync(path.join(s.workspace, BROKEN), bytes.subarray(0, Math.floor(bytes.length / 2)));
+  }, { timeout: 12 * 60_000 });
+
+  after(async () => {
+    await s?.close();
+  });
+
+  const test = (name: string, fn: () => Promise<void>) => nodeTest(name, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      await screenshot(s.page, `e2e-FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
+      throw err;
+    }
+  });
+
+  test('the model editor in the light theme, its group selected', async () => {
+    await openFile(s.page, MODEL);
+    const group = webview(s.page).locator('#groups li.group', { hasText: 'onnx::MatMul_377' });
+    await group.waitFor({ timeout: 60_000 });
+    await group.click();
+    assert.equal(await group.getAttribute('aria-selected'), 'true');
+    const { frame } = await webviewFrame(s.page);
+    const selected = await frame.evaluate(() => window.weightSharingView!.app.view!.cy.nodes(':selected').length);
+    assert.ok(selected >= 2, `the pair and its readers selected (${selected})`);
+    await group.click();
+    assert.notEqual(await group.getAttribute('aria-selected'), 'true', 'a second click clears the selection');
+    // The README picture: the graph around the copy, its tooltip, no explorer.
+    await frame.evaluate(() => window.weightSharingView!.app.view!.cy.zoom(1));
+    await s.page.keyboard.press('Control+B');
+    const tooltip = await hoverWeight(s.page, 'onnx::MatMul_377');
+    assert.match(await tooltip.innerText(), /transposed/);
+    await readmeScreenshot(s.page, 'model-editor-light');
+    await s.page.keyboard.press('Control+B');
+    await s.page.mouse.move(5, 300);
+  });
+
+  test('weightSharing.diagnostics.minBytes above the saving leaves the Problems panel empty', async () => {
+    await s.page.keyboard.press('Control+Shift+M');
+    const panel = s.page.locator('.markers-panel');
+    await panel.waitFor();
+    // The scan is done (the group list is drawn), so diagnostics were published.
+    await s.page.waitForTimeout(1000);
+    assert.equal(await panel.locator('.monaco-list-row', { hasText: 'transposed copy' }).count(), 0);
+    assert.match(await s.page.locator('.markers-panel-container, .markers-panel').first().innerText(), /No problems have been detected/);
+    await screenshot(s.page, 'e2e-settings-no-problems');
+    await s.page.keyboard.press('Control+Shift+M');
+  });
+
+  test('a truncated model shows the reader error in the editor', async () => {
+    await openFile(s.page, BROKEN);
+    const error = webview(s.page).locator('#load-error');
+    await error.waitFor({ timeout: 30_000 });
+    const text = await error.innerText();
+    assert.match(text, /could not be opened/);
+    assert.ok(text.includes(BROKEN), `names the file: ${text}`);
+    assert.match(text, /onnx/i);
+    await screenshot(s.page, 'e2e-load-error');
+  });
+});
