@@ -38,7 +38,7 @@ const READABLE_ZOOM = 0.9;
 const MAX_NAME_BOXES = 150;
 
 /** Largest zoom used when framing a few nodes, so they do not fill the screen. */
-const MAX_FRAME_ZOOM = 1.4;
+const MAX_FRAME_ZOOM = 1.25;
 
 export class GraphView {
   readonly cy: cytoscape.Core;
@@ -132,6 +132,11 @@ export class GraphView {
   overview(): void {
     const cy = this.cy;
     cy.fit(undefined, 24);
+    // A handful of nodes would otherwise be blown up to poster size.
+    if (cy.zoom() > MAX_FRAME_ZOOM) {
+      cy.zoom(MAX_FRAME_ZOOM);
+      cy.center();
+    }
     if (cy.zoom() >= MIN_OVERVIEW_ZOOM) return;
     const bb = cy.elements().boundingBox();
     const zoom = READABLE_ZOOM;

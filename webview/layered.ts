@@ -229,12 +229,14 @@ function assignRanks(n: number, succ: number[][], pred: number[][]): number[] {
   order.forEach((v, i) => { pos[v] = i; });
   const rank = new Array<number>(n).fill(0);
   for (const v of order) for (const u of pred[v]) if (pos[u] < pos[v]) rank[v] = Math.max(rank[v], rank[u] + 1);
-  // Pull sources (weights, inputs) down next to their earliest reader.
-  for (let v = 0; v < n; v++) {
-    if (pred[v].length > 0 || succ[v].length === 0) continue;
+  // Then as late as possible: side chains (weights, inputs, shape
+  // computations) move down next to their earliest reader instead of all
+  // piling up in the first layers. Reverse topological order settles readers first.
+  for (let i = order.length - 1; i >= 0; i--) {
+    const v = order[i];
     let min = Infinity;
-    for (const u of succ[v]) min = Math.min(min, rank[u]);
-    rank[v] = Math.max(0, min - 1);
+    for (const u of succ[v]) if (pos[u] > pos[v]) min = Math.min(min, rank[u]);
+    if (min !== Infinity && min - 1 > rank[v]) rank[v] = min - 1;
   }
   return rank;
 }

@@ -1,0 +1,128 @@
+// The view model and the layered layout run in plain Node (no DOM): scopes
+// from real corpus names, folding, collapse projection, and layout geometry.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { openOnnx } from '../../extension/model/onnx/reader';
+import { scanModels } from '../../extension/sharing/scan';
+import { buildGraphPayload } from '../../extension/view/payload';
+import { ViewModel } from '../../webview/viewModel';
+import { layeredLayout, dagreCost, type LayoutNode } from '../../webview/layered';
+import { syntheticTransformer } from './synthetic';
+
+const corpus = path.join(__dirname, '../fixtures/corpus');
+
+async function modelOf(file: string): Promise<ViewModel> {
+  const m = await openOnnx(path.join(corpus, file));
+  return new ViewModel(buildGraphPayload(m, await scanModels([m])));
+}
+
+test('bert-tiny: TorchScript names become scopes; single-child chains merge; every item sits in an existing scope', async () => {
+  const vm = await modelOf('bert-tiny-mlm-trained.onnx');
+  const labels = [...vm.scopes.values()].map((s) => s.label);
+  assert.ok(labels.some((l) => l.includes('layer.0')), `a layer.0 scope among ${labels.join(', ')}`);
+  for (const s of vm.scopes.values()) {
+    if (s.id === '') continue;
+    assert.ok(vm.scopes.has(s.parent!), `${s.id} has a live parent`);
+    if (s.kind === 'name') assert.ok(s.total >= 2, `${s.id} holds at least two items (else it is dissolved)`);
+  }
+  for (const item of vm.items.values()) assert.ok(vm.scopes.has(item.scope), `${item.id} in a live scope`);
+  // All scopes open: every item is its own representative; closed: all items fold into top-level scopes.
+  const all = new Set([...vm.scopes.keys()].filter((s) => s !== ''));
+  for (const id of vm.items.keys()) assert.equal(vm.representative(id, all), id);
+  const closed = vm.visible(new Set(), true);
+  const top = vm.scopes.get('')!;
+  assert.equal(closed.nodes.length, top.children.length + top.items.length);
+  for (const e of closed.edges) assert.notEqual(e.source, e.target);
+});
+
+test('bert-tiny: the tied-embedding pair keeps both copies as weight items; tiny constants fold into their readers', async () => {
+  const vm = await modelOf('bert-tiny-mlm-trained.onnx');
+  const grouped = [...vm.items.values()].filter((i) => i.groups.length > 0).map((i) => i.tensor!.name).sort();
+  assert.deepEqual(grouped, ['m.bert.embeddings.word_embeddings.weight', 'onnx::MatMul_377']);
+  assert.equal(vm.stats.operatorItems + vm.stats.constantWeights + vm.stats.foldedConstants, vm.stats.operators);
+  for (const [reader, tensors] of vm.folded) {
+    assert.ok(vm.items.has(reader));
+    for (const t of tensors) assert.equal(t.groups.length, 0, `${t.name} folded only when unshared`);
+  }
+});
+
+test('a weight read in two branches sits above both; one read in one branch sits inside it', async () => {
+  const vm = await modelOf('cond-branches.onnx');
+  const scopeOf = (name: string) => [...vm.items.values()].find((i) => i.tensor?.name === name)!.scope;
+  assert.match(scopeOf('w'), /^g:.*then_branch$/);
+  assert.match(scopeOf('w_copy'), /^g:.*else_branch$/);
+  assert.ok(!scopeOf('b').startsWith('g:'), 'b (read by both branches) outside them');
+});
+
+test('5,000 operators: the first drawing opens whole levels within the budget', () => {
+  const vm = new ViewModel(syntheticTransformer({ operators: 5000 }));
+  const expanded = vm.initialExpansion(1000, 220);
+  const drawn = vm.visible(expanded, true);
+  assert.ok(drawn.nodes.length <= 220, `${drawn.nodes.length} nodes`);
+  const layers = [...vm.scopes.values()].filter((s) => /^layer\.\d+$/.test(s.label));
+  assert.ok(layers.length > 80);
+  // Either every layer is open or none is: the overview looks regular.
+  const open = layers.filter((s) => expanded.has(s.id)).length;
+  assert.ok(open === 0 || open === layers.length, `${open} of ${layers.length} layers open`);
+  // Revealing a member of the exact group opens exactly its chain.
+  const member = vm.weightOfTensor.get('encoder.layer.0.mlp.fc2.weight')!;
+  const needed = vm.scopesToReveal([member]);
+  for (const s of needed) expanded.add(s);
+  assert.equal(vm.representative(member, expanded), member);
+});
+
+test('layered layout: no overlaps in a row, edges run downward, boxes hold their content', () => {
+  const vm = new ViewModel(syntheticTransformer({ operators: 1200 }));
+  const expanded = new Set([...vm.scopes.keys()].filter((s) => s !== '').slice(0, 40));
+  const g = vm.visible(expanded, true);
+  const nodes: LayoutNode[] = g.nodes.map((n) => ({ id: n.id, width: 80, height: 30, ...(n.parent ? { parent: n.parent } : {}) }));
+  const boxes = new Set(g.nodes.filter((n) => n.kind === 'box').map((n) => n.id));
+  const edges = g.edges.map((e) => ({ source: e.source, target: e.target }));
+  const pos = layeredLayout(nodes, edges, { nodeSep: 20, rankSep: 30 });
+  const leaves = nodes.filter((n) => !boxes.has(n.id));
+  assert.equal(pos.size, leaves.length, 'every leaf placed');
+  // No two leaves overlap.
+  const sorted = leaves.map((n) => ({ id: n.id, ...pos.get(n.id)! })).sort((a, b) => a.y - b.y || a.x - b.x);
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1];
+    const b = sorted[i];
+    if (Math.abs(a.y - b.y) < 30) assert.ok(Math.abs(a.x - b.x) >= 80, `${a.id} and ${b.id} overlap`);
+  }
+  // Within one level, data flows down (the synthetic graph has no cycles).
+  let down = 0;
+  for (const e of edges) {
+    const s = pos.get(e.source);
+    const t = pos.get(e.target);
+    if (s && t) {
+      assert.ok(t.y > s.y, `${e.source} → ${e.target} runs downward`);
+      down++;
+    }
+  }
+  assert.ok(down > 0);
+  // Box members sit within a box-sized region around their siblings (children of one box share it).
+  const byParent = new Map<string, Array<{ x: number; y: number }>>();
+  for (const n of leaves) if (n.parent) byParent.set(n.parent, [...(byParent.get(n.parent) ?? []), pos.get(n.id)!]);
+  const extents = [...byParent.entries()].map(([box, ps]) => ({ box, x1: Math.min(...ps.map((p) => p.x)), x2: Math.max(...ps.map((p) => p.x)), y1: Math.min(...ps.map((p) => p.y)), y2: Math.max(...ps.map((p) => p.y)) }));
+  for (let i = 0; i < extents.length; i++) for (let j = i + 1; j < extents.length; j++) {
+    const a = extents[i];
+    const b = extents[j];
+    const nested = isAncestor(g.nodes, a.box, b.box) || isAncestor(g.nodes, b.box, a.box);
+    if (nested) continue;
+    const apart = a.x2 + 40 <= b.x1 || b.x2 + 40 <= a.x1 || a.y2 + 15 <= b.y1 || b.y2 + 15 <= a.y1;
+    assert.ok(apart, `boxes ${a.box} and ${b.box} do not overlap`);
+  }
+});
+
+test('dagre cost counts the dummies long edges need', () => {
+  const nodes: LayoutNode[] = ['a', 'b', 'c', 'd'].map((id) => ({ id, width: 10, height: 10 }));
+  const chain = [{ source: 'a', target: 'b' }, { source: 'b', target: 'c' }, { source: 'c', target: 'd' }];
+  assert.equal(dagreCost(nodes, chain), 4);
+  assert.equal(dagreCost(nodes, [...chain, { source: 'a', target: 'd' }]), 6, 'a→d skips two layers');
+});
+
+function isAncestor(nodes: Array<{ id: string; parent?: string }>, a: string, b: string): boolean {
+  const parent = new Map(nodes.map((n) => [n.id, n.parent]));
+  for (let p = parent.get(b); p !== undefined; p = parent.get(p)) if (p === a) return true;
+  return false;
+}
