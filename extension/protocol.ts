@@ -91,20 +91,78 @@ export interface ViewSettings {
   layout?: 'auto' | 'dagre' | 'layered';
 }
 
+// The inference check (issue 5). Model, external-data and test-data bytes
+// reach the webview by URL (asWebviewUri; the model's folder is a local
+// resource root), never through these messages.
+
+/** A model the inference check runs, by webview URL. */
+export interface InferenceModelRef {
+  /** File name, for display. */
+  name: string;
+  /** Path on the host, for messages and diagnostics. */
+  path: string;
+  url: string;
+  /** External data files: the location as the model names it, and its URL. */
+  externalData: Array<{ path: string; url: string }>;
+}
+
+/** A `test_data_set_N` folder beside the model: URLs of its input_K.pb / output_K.pb in K order. */
+export interface InferenceTestDataRef {
+  name: string;
+  inputs: string[];
+  outputs: string[];
+}
+
+export interface InferenceSetup {
+  /** URL of the extension's media/ort/ folder (ends with '/'): onnxruntime-web's .mjs and .wasm. */
+  ortBaseUrl: string;
+  model: InferenceModelRef;
+  testData: InferenceTestDataRef[];
+  /** The second model to compare with (the shared variant after Apply Sharing, or one the user picked). */
+  compareWith?: InferenceModelRef;
+  /** Largest normwise relative difference that passes (setting weightSharing.inference.tolerance). */
+  tolerance: number;
+}
+
+/** The reply to the webview's 'inferenceSetup' request; `run`: start a check at once (Run Inference Check opened the editor). */
+export interface InferenceSetupReply {
+  setup: InferenceSetup;
+  run: boolean;
+}
+
+/** What a check ended in, for the host (diagnostics, logs). */
+export interface InferenceOutcome {
+  /** Host path of the model the panel checks. */
+  model: string;
+  backend?: 'webgpu' | 'wasm';
+  status: 'pass' | 'fail' | 'ran' | 'error';
+  /** One line, e.g. "PASS on WebGPU: 2 outputs within 1e-4 of test_data_set_0". */
+  summary: string;
+  /** onnxruntime rejected a model (or its inputs could not be made). */
+  error?: { model: string; stage: 'load' | 'run' | 'inputs'; reason: string; hint?: string };
+}
+
 export type HostToWebview =
   | { type: 'model'; graph: GraphPayload; settings: ViewSettings }
   | { type: 'loadError'; message: string }
   | { type: 'progress'; message: string; fraction?: number }
   | { type: 'focusGroup'; index: number }
+  /** Configures the inference panel; `run` starts a check at once (the Run Inference Check command). */
+  | { type: 'inferenceSetup'; setup: InferenceSetup; run: boolean }
   | { type: 'reply'; id: number; ok: true; result?: unknown }
   | { type: 'reply'; id: number; ok: false; error: string };
 
 export type WebviewRequest =
   | { method: 'applySharing'; groupIndices?: number[] }
   | { method: 'openOutline' }
-  | { method: 'showReport' };
+  | { method: 'showReport' }
+  /** Asks where the model's bytes are (sent once the page is up); replies with an InferenceSetupReply. */
+  | { method: 'inferenceSetup' }
+  /** Asks the user for a second model to compare with; replies with an InferenceModelRef, or null when cancelled. */
+  | { method: 'pickComparisonModel' };
 
 export type WebviewToHost =
   | { type: 'ready' }
   | ({ type: 'request'; id: number } & WebviewRequest)
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'inferenceOutcome'; outcome: InferenceOutcome };

@@ -23,9 +23,11 @@ function copyOrtRuntime() {
   const src = join(root, 'node_modules/onnxruntime-web/dist');
   const dst = join(root, 'media/ort');
   mkdirSync(dst, { recursive: true });
-  // The webview imports the WebGPU-capable build; it needs the jsep wasm pair.
+  // The webview imports the WebGPU build (ort.webgpu.min.mjs). In 1.30 that
+  // build loads the asyncify wasm pair (the native WebGPU EP), not the jsep
+  // one: with only the jsep pair, every session fails ("no available backend").
   for (const f of readdirSync(src)) {
-    if (/^ort\.webgpu\.min\.mjs$|^ort-wasm-simd-threaded\.jsep\.(mjs|wasm)$/.test(f)) cpSync(join(src, f), join(dst, f));
+    if (/^ort\.webgpu\.min\.mjs$|^ort-wasm-simd-threaded\.asyncify\.(mjs|wasm)$/.test(f)) cpSync(join(src, f), join(dst, f));
   }
 }
 

@@ -3,6 +3,7 @@ import type { HostToWebview } from '../extension/protocol.js';
 import { App } from './app.js';
 import { Host } from './host.js';
 import { registerToolkit } from './toolkit.js';
+import { mountInference } from './inference/index.js';
 
 /** Read-only hooks for the webview tests and the benchmark. */
 export interface ViewProbe {
@@ -31,13 +32,16 @@ function fail(message: string): void {
 
 registerToolkit();
 const app = new App(root, host);
+const inference = mountInference(host);
 window.addEventListener('error', (e) => fail(e.message));
 window.addEventListener('unhandledrejection', (e) => fail(e.reason instanceof Error ? e.reason.message : String(e.reason)));
 window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
   const msg = e.data;
   if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') return;
   try {
+    if (inference.handle(msg)) return;
     app.handle(msg);
+    if (msg.type === 'model') inference.attach(app.panel?.tabs);
   } catch (err) {
     fail(err instanceof Error ? `${err.message}` : String(err));
   }

@@ -170,14 +170,25 @@ export function dropdown(o: DropdownOptions): Dropdown {
   };
   fill(o.choices);
   d.addEventListener('change', () => { current = d.value; o.onChange(current); });
+  // `current` is the truth: the element ignores a value set before its
+  // options are slotted (they arrive asynchronously after a refill).
   return {
     element: d,
-    value: () => d.value || current,
-    setValue: (v) => { current = v; d.value = v; },
+    value: () => current,
+    setValue: (v) => {
+      current = v;
+      d.value = v;
+      for (const opt of d.querySelectorAll('vscode-option')) opt.toggleAttribute('selected', opt.getAttribute('value') === v);
+    },
     setChoices: (choices, value) => {
       if (value !== undefined) current = value;
       if (!choices.some((c) => c.value === current)) current = choices[0]?.value ?? '';
-      fill(choices);
+      const existing = [...d.querySelectorAll('vscode-option')];
+      if (existing.length === choices.length && existing.every((opt, i) => opt.getAttribute('value') === choices[i].value)) {
+        // Same values: relabel in place. Refilling would re-slot the options,
+        // and the element then announces a stale selection as a 'change'.
+        existing.forEach((opt, i) => { opt.textContent = choices[i].label; opt.toggleAttribute('selected', choices[i].value === current); });
+      } else fill(choices);
       d.value = current;
     },
   };

@@ -40,6 +40,7 @@ const THEMES: Record<ThemeName, { bodyClass: string; vars: Record<string, string
       'badge-background': '#cccccc', 'badge-foreground': '#3b3b3b', 'panelTitle-activeForeground': '#3b3b3b',
       'panelTitle-activeBorder': '#005fb8', 'panelTitle-inactiveForeground': '#3b3b3b', 'panel-background': '#f8f8f8',
       errorForeground: '#f85149', 'editor-selectionBackground': '#add6ff', 'progressBar-background': '#005fb8',
+      'dropdown-background': '#ffffff', 'dropdown-foreground': '#3b3b3b', 'dropdown-border': '#cecece', 'dropdown-listBackground': '#ffffff',
     },
   },
   dark: {
@@ -56,6 +57,7 @@ const THEMES: Record<ThemeName, { bodyClass: string; vars: Record<string, string
       'badge-background': '#616161', 'badge-foreground': '#f8f8f8', 'panelTitle-activeForeground': '#cccccc',
       'panelTitle-activeBorder': '#0078d4', 'panelTitle-inactiveForeground': '#9d9d9d', 'panel-background': '#181818',
       errorForeground: '#f85149', 'editor-selectionBackground': '#264f78', 'progressBar-background': '#0078d4',
+      'dropdown-background': '#313131', 'dropdown-foreground': '#cccccc', 'dropdown-border': '#3c3c3c', 'dropdown-listBackground': '#1f1f1f',
     },
   },
   'high-contrast': {
@@ -72,6 +74,7 @@ const THEMES: Record<ThemeName, { bodyClass: string; vars: Record<string, string
       'badge-background': '#000000', 'badge-foreground': '#ffffff', 'panelTitle-activeForeground': '#ffffff',
       'panelTitle-activeBorder': '#6fc3df', 'panelTitle-inactiveForeground': '#ffffff', 'panel-background': '#000000',
       errorForeground: '#f48771', 'editor-selectionBackground': '#ffffff', 'progressBar-background': '#6fc3df',
+      'dropdown-background': '#000000', 'dropdown-foreground': '#ffffff', 'dropdown-border': '#6fc3df', 'dropdown-listBackground': '#000000',
     },
   },
 };

@@ -3,6 +3,7 @@
 // shared comparison code (extension/check/compare.ts): against the test
 // data's expected outputs and against the second model.
 import { compareOutputs, type RunComparison } from '../../extension/check/compare.js';
+import { elementAsNumber, type TensorValue } from '../../extension/check/tensorProto.js';
 import type { GraphPayload, InferenceSetup } from '../../extension/protocol.js';
 import { resolveBackend, type BackendChoice, type BackendName, type GpuProbe } from './backend.js';
 import { loadTestData, synthesize, type CheckInputs, type InputSummary } from './inputs.js';
@@ -26,6 +27,8 @@ export interface OutputShape {
   name: string;
   dtype: string;
   dims: number[];
+  /** The first few values, as numbers (strings for string tensors). */
+  preview: Array<number | string>;
 }
 
 export interface ModelRunSummary {
@@ -47,6 +50,8 @@ export interface ComparisonSummary {
 export interface CheckReport {
   backend: BackendName;
   gpu: GpuProbe;
+  /** Set when Auto tried WebGPU, it failed, and WASM ran instead. */
+  fallback?: string;
   runtime: { loadMs: number; wasmBytes: number };
   inputs: { kind: CheckInputs['kind']; label: string; tensors: InputSummary[] };
   runs: ModelRunSummary[];
@@ -68,7 +73,8 @@ export async function runCheck(setup: InferenceSetup, payload: GraphPayload | nu
   const t0 = performance.now();
   events.stage('Loading onnxruntime-web…');
   const runtime = await loadRuntime(setup.ortBaseUrl, (p) => events.runtimeProgress(p));
-  const { backend, gpu } = await resolveBackend(req.backend);
+  const resolved = await resolveBackend(req.backend);
+  const gpu = resolved.gpu;
 
   let inputs: CheckInputs;
   try {
@@ -88,7 +94,18 @@ export async function runCheck(setup: InferenceSetup, payload: GraphPayload | nu
   }
 
   const opsets = payload?.opsets;
-  const a = await runModel(runtime.ort, setup.model, inputs.feeds, { backend, runs: req.runs, opsets, onStage: events.stage });
+  let backend = resolved.backend;
+  let fallback: string | undefined;
+  let a;
+  try {
+    a = await runModel(runtime.ort, setup.model, inputs.feeds, { backend, runs: req.runs, opsets, onStage: events.stage });
+  } catch (err) {
+    // Auto: WebGPU first, WASM always. A model WebGPU cannot run still gets checked.
+    if (req.backend !== 'auto' || backend !== 'webgpu' || !(err instanceof InferenceFailure)) throw err;
+    fallback = `WebGPU failed (${err.reason.slice(0, 200)}); ran on WASM`;
+    backend = 'wasm';
+    a = await runModel(runtime.ort, setup.model, inputs.feeds, { backend, runs: req.runs, opsets, onStage: events.stage });
+  }
   const runs: ModelRunSummary[] = [summaryOf(a.model.name, a.model.path, 'model', a.outputs, a.timings)];
   const comparisons: ComparisonSummary[] = [];
   const options = { tolerance: setup.tolerance, maxPositions: 5 };
@@ -102,7 +119,7 @@ export async function runCheck(setup: InferenceSetup, payload: GraphPayload | nu
     comparisons.push({ against: 'model', label: setup.compareWith.name, result: compareOutputs(a.outputs, b.outputs, options) });
   }
   return {
-    backend, gpu,
+    backend, gpu, fallback,
     runtime: { loadMs: runtime.loadMs, wasmBytes: runtime.wasmBytes },
     inputs: { kind: inputs.kind, label: inputs.label, tensors: inputs.summary },
     runs,
@@ -113,6 +130,15 @@ export async function runCheck(setup: InferenceSetup, payload: GraphPayload | nu
   };
 }
 
-function summaryOf(name: string, path: string, role: ModelRunSummary['role'], outputs: Array<{ name: string; dtype: string; dims: number[] }>, timings: RunTimings): ModelRunSummary {
-  return { name, path, role, outputs: outputs.map((o) => ({ name: o.name, dtype: o.dtype, dims: o.dims })), timings };
+const PREVIEW = 4;
+
+function preview(t: TensorValue): Array<number | string> {
+  const n = Math.min(PREVIEW, t.data.length);
+  const out: Array<number | string> = [];
+  for (let i = 0; i < n; i++) out.push(Array.isArray(t.data) ? t.data[i] : elementAsNumber(t, i));
+  return out;
+}
+
+function summaryOf(name: string, path: string, role: ModelRunSummary['role'], outputs: TensorValue[], timings: RunTimings): ModelRunSummary {
+  return { name, path, role, outputs: outputs.map((o) => ({ name: o.name, dtype: o.dtype, dims: o.dims, preview: preview(o) })), timings };
 }

@@ -9,7 +9,7 @@
 import type { OrtModule } from '../../extension/check/ortValues.js';
 
 export const ORT_SCRIPT = 'ort.webgpu.min.mjs';
-export const ORT_WASM = 'ort-wasm-simd-threaded.jsep.wasm';
+export const ORT_WASM = 'ort-wasm-simd-threaded.asyncify.wasm';
 
 export interface RuntimeProgress {
   loadedBytes: number;

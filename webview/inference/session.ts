@@ -55,6 +55,22 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * Hints for causes that only the WebGPU backend has (the shared hints cover
+ * onnxruntime's model rejections); the shared ones first.
+ */
+export function hintFor(reason: string, backend: BackendName, opsets?: Array<{ domain: string; version: number }>): string | undefined {
+  const shared = hintForRuntimeError(reason, opsets ? { opsets } : undefined);
+  if (shared || backend !== 'webgpu') return shared;
+  if (/requires f16 but the device does not support it|shader-f16/i.test(reason)) {
+    return 'this WebGPU adapter has no 16-bit float shaders (the shader-f16 feature; software adapters such as SwiftShader lack it): run the check on WASM';
+  }
+  if (/Could not find an implementation|not supported|unsupported/i.test(reason)) {
+    return 'the WebGPU backend does not support an operator or type of this model: run the check on WASM';
+  }
+  return undefined;
+}
+
 const MISSING_EXTERNAL = /Failed to load external data file "+([^"]+)"+/;
 
 async function createSession(ort: OrtModule, model: InferenceModelRef, o: RunOptions): Promise<{ session: Ort.InferenceSession; createMs: number }> {
@@ -77,7 +93,7 @@ async function createSession(ort: OrtModule, model: InferenceModelRef, o: RunOpt
         external.set(missing, new URL(missing, model.url).href);
         continue;
       }
-      throw new InferenceFailure(model.name, 'load', reason, hintForRuntimeError(reason, o.opsets ? { opsets: o.opsets } : undefined));
+      throw new InferenceFailure(model.name, 'load', reason, hintFor(reason, o.backend, o.opsets));
     }
   }
 }
@@ -94,12 +110,12 @@ function bindFeeds(ort: OrtModule, session: Ort.InferenceSession, feeds: readonl
   return out;
 }
 
-async function runOnce(session: Ort.InferenceSession, feeds: Record<string, Ort.Tensor>, model: string): Promise<Ort.InferenceSession.OnnxValueMapType> {
+async function runOnce(session: Ort.InferenceSession, feeds: Record<string, Ort.Tensor>, model: string, backend: BackendName): Promise<Ort.InferenceSession.OnnxValueMapType> {
   try {
     return await session.run(feeds);
   } catch (err) {
     const reason = cleanReason(err instanceof Error ? err.message : String(err));
-    throw new InferenceFailure(model, 'run', reason, hintForRuntimeError(reason));
+    throw new InferenceFailure(model, 'run', reason, hintFor(reason, backend));
   }
 }
 
@@ -118,14 +134,14 @@ export async function runModel(ort: OrtModule, model: InferenceModelRef, feeds: 
     const bound = bindFeeds(ort, session, feeds, model.name);
     o.onStage?.(`Running ${model.name} (warm-up)…`);
     let t0 = performance.now();
-    let results = await runOnce(session, bound, model.name);
+    let results = await runOnce(session, bound, model.name, o.backend);
     const warmupMs = performance.now() - t0;
     const runsMs: number[] = [];
     for (let i = 0; i < Math.max(1, o.runs); i++) {
       o.onStage?.(`Running ${model.name} (${i + 1} of ${Math.max(1, o.runs)})…`);
       dispose(results);
       t0 = performance.now();
-      results = await runOnce(session, bound, model.name);
+      results = await runOnce(session, bound, model.name, o.backend);
       runsMs.push(performance.now() - t0);
     }
     const outputs = session.outputNames.map((n) => fromOrtTensor(n, results[n] as Ort.Tensor));

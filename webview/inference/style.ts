@@ -4,15 +4,18 @@
 const CSS = `
 .inference { padding: 8px 12px 16px; width: 100%; box-sizing: border-box; display: flex; flex-direction: column; gap: 10px; }
 .inference h2 { font-size: 13px; margin: 4px 0 0; font-weight: 600; }
-.inference h3 { font-size: 12px; margin: 8px 0 4px; font-weight: 600; text-transform: uppercase; letter-spacing: 0.04em; color: var(--muted, #9d9d9d); }
+.inference h3 { font-size: 12px; margin: 8px 0 4px; font-weight: 600; color: var(--fg, inherit); word-break: break-word; }
+.inference h3 .muted { font-weight: normal; }
 .inf-controls { display: grid; grid-template-columns: auto 1fr; gap: 6px 10px; align-items: center; }
 .inf-controls > label { color: var(--muted, #9d9d9d); white-space: nowrap; }
 .inf-controls vscode-dropdown, .inf-controls vscode-text-field { width: 100%; min-width: 0; }
 .inf-sizes { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 6px; grid-column: 1 / -1; }
 .inf-sizes label { display: flex; flex-direction: column; gap: 2px; color: var(--muted, #9d9d9d); font-size: 11px; }
 .inf-sizes vscode-text-field { width: 100%; min-width: 0; }
+.inf-sizes vscode-text-field::part(root) { min-width: 0; width: 100%; }
 .inf-compare { grid-column: 1 / -1; display: flex; align-items: center; gap: 6px; flex-wrap: wrap; }
 .inf-compare .name { font-family: var(--mono, monospace); word-break: break-all; }
+.inf-compare .name.none { font-family: inherit; color: var(--muted, #9d9d9d); font-style: italic; }
 .inf-actions { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
 .inf-status { display: flex; gap: 8px; align-items: center; min-height: 20px; color: var(--muted, #9d9d9d); }
 .inf-status vscode-progress-ring { width: 16px; height: 16px; }

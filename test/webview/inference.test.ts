@@ -1,0 +1,202 @@
+// The inference panel in headless Chromium with the production HTML and CSP:
+// onnxruntime-web loaded from media/ort/ by URL, corpus models (and their
+// external data) fetched by URL, compared with their test_data_set_0 on the
+// WASM backend and on WebGPU over Chromium's software adapter (SwiftShader);
+// the shared copy written by `apply` against the original; a model
+// onnxruntime rejects; the Run button; light and dark screenshots.
+//
+// One page per browser: the 26 MB runtime loads and compiles once and every
+// model after the first reuses it (as in VS Code, where a webview keeps it).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { applySharing } from '../../extension/sharing/rewriteModel';
+import { WebviewHarness, type WebviewPage } from './harness';
+import { CORPUS, openModelPage, rootUrlOf, runCheck, showInferenceTab, switchModel, WEBGPU_ARGS } from './inferenceSupport';
+
+const TOLERANCE = 1e-4;
+
+/** Models with a test_data_set_0: a BERT (tied, transposed embedding), a CNN with external data, If branches with external data, an int8-quantised GPT-2. */
+const MODELS = ['bert-tiny-mlm-trained.onnx', 'siamese-cnn-dynamo.onnx', 'cond-branches.onnx', 'gpt2-tiny-op18-int8.onnx'];
+
+async function text(page: WebviewPage, selector: string): Promise<string> {
+  return (await page.page.textContent(selector)) ?? '';
+}
+
+describe('inference panel with WebGPU available (--enable-unsafe-webgpu)', () => {
+  let h: WebviewHarness;
+  let page: WebviewPage;
+  let sharedDir: string;
+  const urlOf = () => rootUrlOf(h.origin, { shared: sharedDir });
+
+  before(async () => {
+    sharedDir = mkdtempSync(join(tmpdir(), 'wsi-inference-'));
+    h = await WebviewHarness.start({ args: WEBGPU_ARGS, serve: { shared: sharedDir } });
+    page = await openModelPage(h, join(CORPUS, MODELS[0]), { urlOf: urlOf() });
+  });
+  after(async () => {
+    await h?.close();
+    rmSync(sharedDir, { recursive: true, force: true });
+  });
+
+  test('the page offers a WebGPU adapter: SwiftShader, a fallback adapter', async () => {
+    const gpu = await page.page.evaluate(() => (window as unknown as { weightSharingInference: { gpu(): Promise<unknown> } }).weightSharingInference.gpu()) as { available: boolean; adapter?: { vendor: string; architecture: string; isFallbackAdapter: boolean } };
+    assert.equal(gpu.available, true);
+    assert.equal(gpu.adapter?.isFallbackAdapter, true);
+    assert.match(`${gpu.adapter?.vendor} ${gpu.adapter?.architecture}`, /swiftshader/i);
+  });
+
+  for (const name of MODELS) {
+    test(`${name}: WASM and WebGPU outputs match test_data_set_0 within ${TOLERANCE} relative`, async () => {
+      await switchModel(h, page, join(CORPUS, name), { urlOf: urlOf() });
+      for (const backend of ['wasm', 'webgpu'] as const) {
+        const r = await runCheck(page, { backend, inputs: 0, runs: 2, compare: false });
+        assert.ok(r.ok, `${name} on ${backend}: ${r.ok ? '' : `${r.error.reason} (${r.error.hint})`}`);
+        const rep = r.report;
+        assert.equal(rep.backend, backend);
+        if (backend === 'webgpu') assert.equal(rep.gpu.adapter?.isFallbackAdapter, true);
+        assert.equal(rep.inputs.kind, 'test-data');
+        assert.equal(rep.comparisons.length, 1);
+        const c = rep.comparisons[0];
+        assert.equal(c.against, 'reference');
+        assert.ok(c.result.pass, `${name} on ${backend}: ${c.result.failures.join('; ')}`);
+        assert.equal(c.result.missing.length, 0);
+        for (const o of c.result.outputs) {
+          assert.ok(o.maxRelDiff <= TOLERANCE, `${name} ${o.name} on ${backend}: max rel ${o.maxRelDiff}`);
+          assert.ok(o.cosine > 0.999999, `${name} ${o.name} on ${backend}: cosine ${o.cosine}`);
+        }
+        assert.equal(rep.runs[0].timings.runsMs.length, 2);
+        assert.ok(rep.runs[0].timings.medianMs > 0);
+        // The panel says the same.
+        assert.equal(await text(page, '#inf-verdict'), 'PASS');
+        assert.match(await text(page, '#inf-ran-on'), backend === 'webgpu' ? /^WebGPU · google swiftshader \(software fallback adapter\)/ : /^WASM \(1 thread\)/);
+      }
+      const outcomes = (await page.posted()).filter((m) => m.type === 'inferenceOutcome');
+      assert.ok(outcomes.length >= 2);
+      const last = outcomes[outcomes.length - 1];
+      assert.ok(last.type === 'inferenceOutcome' && last.outcome.status === 'pass' && last.outcome.backend === 'webgpu', JSON.stringify(last));
+    });
+  }
+
+  test('original and shared model (written by apply) give bit-identical outputs on WASM, and match the test data', async () => {
+    for (const name of ['bert-tiny-mlm-trained.onnx', 'cond-branches.onnx']) {
+      const input = join(CORPUS, name);
+      const output = join(sharedDir, name.replace(/\.onnx$/, '.shared.onnx'));
+      const applied = await applySharing(input, { output });
+      assert.ok(applied.output, `${name}: apply wrote nothing`);
+      assert.ok(applied.bytesAfter < applied.bytesBefore);
+      await switchModel(h, page, input, { compareWith: output, urlOf: urlOf() });
+      const r = await runCheck(page, { backend: 'wasm', inputs: 0, runs: 2, compare: true });
+      assert.ok(r.ok, r.ok ? '' : r.error.reason);
+      const models = r.report.comparisons.find((c) => c.against === 'model');
+      assert.ok(models, 'no model comparison');
+      assert.ok(models.result.pass, models.result.failures.join('; '));
+      assert.ok(models.result.outputs.length > 0);
+      for (const o of models.result.outputs) {
+        assert.equal(o.bitIdentical, true, `${name} ${o.name}: max abs ${o.maxAbsDiff}`);
+        assert.equal(o.maxAbsDiff, 0);
+      }
+      assert.equal(r.report.runs[1].role, 'compared');
+      assert.equal(r.report.runs[1].name, output.slice(sharedDir.length + 1));
+      assert.equal(r.report.pass, true);
+      assert.match(await text(page, '#inf-output'), /PASS · identical/);
+    }
+  });
+
+  test('synthesised inputs: ids inside the vocabulary, the seed control decides the values, fixed shapes keep batch and sequence off', async () => {
+    const input = join(CORPUS, 'bert-tiny-mlm-trained.onnx');
+    const output = join(sharedDir, 'bert-tiny-mlm-trained.shared.onnx');
+    await switchModel(h, page, input, { compareWith: output, urlOf: urlOf() });
+    const synth = async (seed: number) => {
+      const r = await runCheck(page, { backend: 'wasm', inputs: 'synthesized', seed, runs: 1, compare: true });
+      assert.ok(r.ok, r.ok ? '' : r.error.reason);
+      return r.report;
+    };
+    const a = await synth(7);
+    assert.equal(a.inputs.kind, 'synthesized');
+    assert.match(a.inputs.label, /seed 7/);
+    const ids = a.inputs.tensors.find((t) => t.name === 'input_ids');
+    assert.deepEqual(ids?.dims, [1, 8]);
+    assert.match(ids?.source ?? '', /ids in \[0, 1000\)/);
+    assert.match(a.inputs.tensors.find((t) => t.name === 'attention_mask')?.source ?? '', /all ones/);
+    assert.deepEqual(a.runs[0].outputs[0].dims, [1, 8, 1000]);
+    // Only the model comparison: synthesised inputs have no expected outputs.
+    assert.deepEqual(a.comparisons.map((c) => c.against), ['model']);
+    assert.ok(a.comparisons[0].result.outputs.every((o) => o.bitIdentical));
+    const again = await synth(7);
+    assert.deepEqual(again.runs[0].outputs[0].preview, a.runs[0].outputs[0].preview);
+    const other = await synth(8);
+    assert.notDeepEqual(other.runs[0].outputs[0].preview, a.runs[0].outputs[0].preview);
+    // bert-tiny was exported with fixed [1, 8] inputs: nothing for batch and sequence to set.
+    assert.equal(await page.page.getAttribute('#inf-batch', 'disabled'), '');
+    assert.equal(await page.page.getAttribute('#inf-sequence', 'disabled'), '');
+    assert.equal(await page.page.getAttribute('#inf-seed', 'disabled'), null);
+  });
+
+  test('Auto runs on WebGPU when an adapter exists; the Run button and the report in light and dark themes', async () => {
+    const input = join(CORPUS, 'bert-tiny-mlm-trained.onnx');
+    const output = join(sharedDir, 'bert-tiny-mlm-trained.shared.onnx');
+    await switchModel(h, page, input, { compareWith: output, urlOf: urlOf() });
+    await page.page.evaluate(() => (window as unknown as { weightSharingInference: { panel: { configure(o: unknown): void } } }).weightSharingInference.panel.configure({ backend: 'auto', inputs: 0, runs: 3, compare: true }));
+    await showInferenceTab(page);
+    await page.page.click('#inf-run');
+    await page.page.waitForSelector('#inf-verdict', { timeout: 120_000 });
+    assert.equal(await text(page, '#inf-verdict'), 'PASS');
+    assert.match(await text(page, '#inf-ran-on'), /^WebGPU · google swiftshader/);
+    assert.match(await text(page, '#inf-median'), /median of 3 runs after a warm-up/);
+    await page.setTheme('dark');
+    await page.screenshot('inference-pass-dark');
+    await page.setTheme('light');
+    await page.screenshot('inference-pass-light');
+    assert.deepEqual(await page.cspViolations(), []);
+    assert.deepEqual(page.pageErrors, []);
+  });
+});
+
+describe('inference panel without WebGPU (plain headless Chromium)', () => {
+  let h: WebviewHarness;
+  let page: WebviewPage;
+
+  before(async () => {
+    h = await WebviewHarness.start();
+    page = await openModelPage(h, join(CORPUS, 'gpt2-tiny.onnx'), { theme: 'light' });
+  });
+  after(async () => { await h?.close(); });
+
+  test('a model onnxruntime rejects (Split num_outputs at opset 17) shows the reason and the hint, and the host hears of it', async () => {
+    await showInferenceTab(page);
+    const r = await runCheck(page, { backend: 'auto', inputs: 'synthesized', runs: 1 });
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    assert.equal(r.error.stage, 'load');
+    assert.match(r.error.reason, /Unrecognized attribute: num_outputs for operator Split/);
+    assert.match(r.error.hint ?? '', /Split has no attribute 'num_outputs' at opset 17.*from opset 18 on/);
+    assert.match(await text(page, '#inf-error h3'), /onnxruntime-web rejected gpt2-tiny\.onnx/);
+    assert.match(await text(page, '#inf-error-reason'), /num_outputs/);
+    assert.match(await text(page, '#inf-error-hint'), /^Hint: Split has no attribute 'num_outputs'/);
+    const outcome = (await page.posted()).find((m) => m.type === 'inferenceOutcome');
+    assert.ok(outcome && outcome.type === 'inferenceOutcome');
+    assert.equal(outcome.outcome.status, 'error');
+    assert.equal(outcome.outcome.error?.model, join(CORPUS, 'gpt2-tiny.onnx'));
+    assert.match(outcome.outcome.error?.hint ?? '', /opset 18/);
+    await page.screenshot('inference-rejected-light');
+    await page.setTheme('dark');
+    await page.screenshot('inference-rejected-dark');
+  });
+
+  test('Auto falls back to WASM and says why WebGPU is missing', async () => {
+    await switchModel(h, page, join(CORPUS, 'siamese-cnn-dynamo.onnx'));
+    const r = await runCheck(page, { backend: 'auto', inputs: 0, runs: 2 });
+    assert.ok(r.ok, r.ok ? '' : r.error.reason);
+    assert.equal(r.report.backend, 'wasm');
+    assert.equal(r.report.gpu.available, false);
+    assert.equal(r.report.pass, true);
+    assert.match(await text(page, '#inf-ran-on'), /^WASM \(1 thread\) · WebGPU unavailable: /);
+    const asked = await page.page.evaluate(() => (window as unknown as { weightSharingInference: { run(o: unknown): Promise<{ ok: boolean; error?: { reason: string } }> } }).weightSharingInference.run({ backend: 'webgpu' }));
+    assert.equal(asked.ok, false);
+    assert.match(asked.error?.reason ?? '', /WebGPU was asked for/);
+    assert.deepEqual(await page.cspViolations(), []);
+  });
+});
