@@ -6,13 +6,18 @@ import * as path from 'node:path';
 import { openOnnx } from '../../extension/model/onnx/reader';
 import { scanModels } from '../../extension/sharing/scan';
 import { buildGraphPayload } from '../../extension/view/payload';
-import { ViewModel } from '../../webview/viewModel';
-import { layeredLayout, dagreCost, type LayoutNode } from '../../webview/layered';
+import type { LayoutNode } from '../../webview/layered.js' with { 'resolution-mode': 'import' };
 import { syntheticTransformer } from './synthetic';
+
+import type { ViewModel } from '../../webview/viewModel.js' with { 'resolution-mode': 'import' };
+
+// webview/ is an ES module package (its toolkit is ESM-only); this test file is CommonJS.
+const webview = async () => ({ ...(await import('../../webview/viewModel.js')), ...(await import('../../webview/layered.js')) });
 
 const corpus = path.join(__dirname, '../fixtures/corpus');
 
 async function modelOf(file: string): Promise<ViewModel> {
+  const { ViewModel } = await webview();
   const m = await openOnnx(path.join(corpus, file));
   return new ViewModel(buildGraphPayload(m, await scanModels([m])));
 }
@@ -55,7 +60,8 @@ test('a weight read in two branches sits above both; one read in one branch sits
   assert.ok(!scopeOf('b').startsWith('g:'), 'b (read by both branches) outside them');
 });
 
-test('5,000 operators: the first drawing opens whole levels within the budget', () => {
+test('5,000 operators: the first drawing opens whole levels within the budget', async () => {
+  const { ViewModel } = await webview();
   const vm = new ViewModel(syntheticTransformer({ operators: 5000 }));
   const expanded = vm.initialExpansion(1000, 220);
   const drawn = vm.visible(expanded, true);
@@ -72,7 +78,8 @@ test('5,000 operators: the first drawing opens whole levels within the budget', 
   assert.equal(vm.representative(member, expanded), member);
 });
 
-test('layered layout: no overlaps in a row, edges run downward, boxes hold their content', () => {
+test('layered layout: no overlaps in a row, edges run downward, boxes hold their content', async () => {
+  const { ViewModel, layeredLayout } = await webview();
   const vm = new ViewModel(syntheticTransformer({ operators: 1200 }));
   const expanded = new Set([...vm.scopes.keys()].filter((s) => s !== '').slice(0, 40));
   const g = vm.visible(expanded, true);
@@ -114,7 +121,8 @@ test('layered layout: no overlaps in a row, edges run downward, boxes hold their
   }
 });
 
-test('dagre cost counts the dummies long edges need', () => {
+test('dagre cost counts the dummies long edges need', async () => {
+  const { dagreCost } = await webview();
   const nodes: LayoutNode[] = ['a', 'b', 'c', 'd'].map((id) => ({ id, width: 10, height: 10 }));
   const chain = [{ source: 'a', target: 'b' }, { source: 'b', target: 'c' }, { source: 'c', target: 'd' }];
   assert.equal(dagreCost(nodes, chain), 4);
