@@ -327,3 +327,47 @@ test('a 5,000-operator graph starts collapsed by scope, expands on click, and re
   await assertClean(page);
   await page.close();
 });
+
+test('hovering an operator shows its attributes and input shapes; hovering an edge shows the value it carries; the host can focus a group', async () => {
+  const { page, payload } = await show('siamese-cnn-dynamo.onnx');
+  const conv = payload.nodes.find((n) => n.opType === 'Conv')!;
+  const hover = async (id: string) => {
+    await page.page.evaluate((i) => {
+      const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
+      cy.zoom(1.2);
+      cy.center(cy.getElementById(i));
+    }, id);
+    const pos = (await page.position(id))!;
+    await page.page.mouse.move(pos.x, pos.y);
+    const tooltip = page.page.locator('#tooltip');
+    await tooltip.waitFor({ state: 'visible', timeout: 5000 });
+    return tooltip.innerText();
+  };
+  const card = await hover(conv.id);
+  assert.ok(card.includes('Conv') && card.includes(conv.name), card);
+  for (const attr of Object.keys(conv.attributes)) assert.ok(card.includes(attr), `attribute ${attr} shown: ${card}`);
+  const weight = payload.tensors.find((t) => t.name === conv.inputs[1])!;
+  assert.ok(card.includes(`${weight.name}: ${weight.dtype} ${weight.shape.join('×')}`), `input shape shown: ${card}`);
+
+  // An edge between two operators whose value has a recorded shape.
+  const shapes = new Map(payload.valueInfo.filter((v) => v.shape).map((v) => [v.name, v]));
+  const edge = await page.page.evaluate((names) => {
+    const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
+    const e = cy.edges('.data').filter((x) => names.includes(String(x.data('values')))).first();
+    return e.empty() ? null : { id: e.id(), value: String(e.data('values')) };
+  }, [...shapes.keys()]);
+  assert.ok(edge, 'an edge carrying a value with a known shape');
+  const edgeCard = await hover(edge.id);
+  const v = shapes.get(edge.value)!;
+  assert.ok(edgeCard.includes(edge.value) && edgeCard.includes(v.shape!.map((d) => String(d ?? '?')).join('×')), edgeCard);
+  await page.screenshot('siamese-edge-tooltip');
+
+  // The host's focusGroup message (e.g. from a diagnostic) selects the group in graph and panel.
+  await page.post({ type: 'focusGroup', index: 0 });
+  const g = payload.groups[0];
+  const selected = new Set(await page.selectedIds());
+  for (const id of g.tensorIds) assert.ok(selected.has((await page.weightItemOf(id))!));
+  assert.equal(await page.page.locator('#groups li.group').first().getAttribute('aria-selected'), 'true');
+  await assertClean(page);
+  await page.close();
+});
