@@ -51,7 +51,7 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await tab.waitFor();
     const view = webview(s.page);
     const group = view.locator('#groups li.group', { hasText: COPY });
-    await group.waitFor({ timeout: 60_000 });
+    await group.waitFor({ timeout: 120_000 });
     process.stderr.write(`[e2e] graph and groups shown ${((Date.now() - t0) / 1000).toFixed(1)} s after opening\n`);
     const text = (await group.innerText()).replace(/\s+/g, ' ');
     assert.match(text, /transposed/i);
@@ -190,5 +190,15 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     const after = fs.statSync(input);
     assert.equal(after.mtimeMs, before.mtimeMs, 'input untouched');
     assert.equal(after.size, before.size);
+
+    // "Open" shows the written model in the editor: read back, nothing left to share.
+    await done.locator('a.monaco-button, .monaco-button', { hasText: 'Open' }).first().click();
+    await s.page.locator('.tabs-container .tab', { hasText: path.basename(output) }).waitFor({ timeout: 30_000 });
+    // The embedding is now stored once and read twice (through an inserted Transpose): tied, no copy left.
+    const tied = webview(s.page).locator('#groups li.group', { hasText: KEPT }).filter({ hasText: /tied/i });
+    await tied.waitFor({ timeout: 60_000 });
+    assert.match(await tied.innerText(), /already stored once/);
+    assert.equal(await webview(s.page).locator('#groups li.group', { hasText: /transposed/i }).count(), 0);
+    await screenshot(s.page, 'e2e-apply-opened');
   });
 });

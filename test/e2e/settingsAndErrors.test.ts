@@ -41,7 +41,7 @@ describe('settings and unreadable models in code-server (light theme)', { skip: 
   test('the model editor in the light theme, its group selected', async () => {
     await openFile(s.page, MODEL);
     const group = webview(s.page).locator('#groups li.group', { hasText: 'onnx::MatMul_377' });
-    await group.waitFor({ timeout: 60_000 });
+    await group.waitFor({ timeout: 120_000 });
     await group.click();
     assert.equal(await group.getAttribute('aria-selected'), 'true');
     const { frame } = await webviewFrame(s.page);
@@ -80,5 +80,16 @@ describe('settings and unreadable models in code-server (light theme)', { skip: 
     assert.ok(text.includes(BROKEN), `names the file: ${text}`);
     assert.match(text, /onnx/i);
     await screenshot(s.page, 'e2e-load-error');
+  });
+
+  test('fixing the file on disk reloads the editor', async () => {
+    // Replace the broken file with the whole model: the open editor rescans.
+    const tmp = path.join(s.workspace, `.${BROKEN}.tmp`);
+    fs.copyFileSync(path.join(s.workspace, MODEL), tmp);
+    fs.renameSync(tmp, path.join(s.workspace, BROKEN));
+    const group = webview(s.page).locator('#groups li.group', { hasText: 'onnx::MatMul_377' });
+    await group.waitFor({ timeout: 30_000 });
+    assert.equal(await webview(s.page).locator('#load-error').count(), 0);
+    await screenshot(s.page, 'e2e-reloaded');
   });
 });
