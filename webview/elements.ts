@@ -43,6 +43,7 @@ export function buildElements(model: ViewModel, graph: VisibleGraph, fonts: Elem
       if (scope.groups.length > 0) {
         classes.push('has-groups');
         data.g = scope.groups[0];
+        data.halo = 6;
       }
       out.push({ group: 'nodes', data: withParent(data, parent), classes: classes.join(' ') });
       continue;
@@ -69,6 +70,7 @@ export function buildElements(model: ViewModel, graph: VisibleGraph, fonts: Elem
       if (item.groups.length > 0) {
         classes.push('grouped');
         data.g = item.groups[0];
+        data.halo = 6;
       }
     } else {
       const value = item.value!;
@@ -91,6 +93,7 @@ export function buildElements(model: ViewModel, graph: VisibleGraph, fonts: Elem
     if (e.groups.length > 0) {
       classes.push('shared');
       data.g = e.groups[0];
+      data.hw = 3;
     }
     if (e.count > 1) classes.push('bundle');
     out.push({ group: 'edges', data, classes: classes.join(' ') });
@@ -118,7 +121,7 @@ export function buildGroupLinks(model: ViewModel, drawn: ReadonlySet<string>, re
       seen.add(key);
       out.push({
         group: 'edges',
-        data: { id: `link:${group.index}:${i}`, source: kept, target: copy, g: group.index, label: group.kind },
+        data: { id: `link:${group.index}:${i}`, source: kept, target: copy, g: group.index, label: group.kind, hw: 3 },
         classes: 'group-link',
       });
     }

@@ -68,7 +68,7 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
         'font-weight': 600,
         'underlay-color': g,
         'underlay-opacity': 0.35,
-        'underlay-padding': 6,
+        'underlay-padding': 'data(halo)',
         'underlay-shape': 'round-rectangle',
       },
     },
@@ -87,7 +87,7 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
         'corner-radius': '6',
       },
     },
-    { selector: 'node.scope.has-groups', style: { 'border-color': g, 'border-width': 3, 'border-style': 'solid', 'underlay-color': g, 'underlay-opacity': 0.25, 'underlay-padding': 5 } },
+    { selector: 'node.scope.has-groups', style: { 'border-color': g, 'border-width': 3, 'border-style': 'solid', 'underlay-color': g, 'underlay-opacity': 0.25, 'underlay-padding': 'data(halo)' } },
     {
       selector: 'node.box',
       style: {
@@ -125,7 +125,7 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
     { selector: 'edge.body', style: { 'line-style': 'dotted', 'target-arrow-shape': 'vee' } },
     {
       selector: 'edge.shared',
-      style: { 'line-color': g, 'target-arrow-color': g, width: 3, opacity: 1, 'z-index': 5 },
+      style: { 'line-color': g, 'target-arrow-color': g, width: 'data(hw)', opacity: 1, 'z-index': 5 },
     },
     {
       selector: 'edge.group-link',
@@ -133,7 +133,7 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
         'line-color': g,
         'line-style': 'dashed',
         'line-dash-pattern': [7, 4],
-        width: 2.5,
+        width: 'data(hw)',
         'target-arrow-shape': 'none',
         'curve-style': 'unbundled-bezier',
         'control-point-distances': [60],
