@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { ModelAnalyses } from './vscode/analysis';
 import { SharingCommands } from './vscode/commands';
 import { ModelDiagnostics } from './vscode/diagnostics';
+import { InferenceCheck } from './vscode/inferenceCheck';
 import { ModelEditorProvider } from './vscode/modelEditor';
 import { ModelOutlines } from './vscode/outline';
 import { SharingReports } from './vscode/report';
@@ -21,6 +22,8 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(commands);
   editor = ModelEditorProvider.register(context, analyses, commands, log);
   context.subscriptions.push(editor.onDidCloseModel((uri) => diagnostics.clear(uri)));
+  // After the editor: the check runs in its webview (and registers the command Apply Sharing offers).
+  context.subscriptions.push(new InferenceCheck(context.extensionUri, editor, log));
 }
 
 export function deactivate(): void {

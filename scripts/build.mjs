@@ -1,7 +1,7 @@
 // Bundles the extension host, the CLI and the webview with esbuild, and copies
 // the onnxruntime-web runtime files the webview loads into media/ort/.
 import * as esbuild from 'esbuild';
-import { cpSync, mkdirSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,9 +26,12 @@ function copyOrtRuntime() {
   // The webview imports the WebGPU build (ort.webgpu.min.mjs). In 1.30 that
   // build loads the asyncify wasm pair (the native WebGPU EP), not the jsep
   // one: with only the jsep pair, every session fails ("no available backend").
+  const wanted = /^ort\.webgpu\.min\.mjs$|^ort-wasm-simd-threaded\.asyncify\.(mjs|wasm)$/;
   for (const f of readdirSync(src)) {
-    if (/^ort\.webgpu\.min\.mjs$|^ort-wasm-simd-threaded\.asyncify\.(mjs|wasm)$/.test(f)) cpSync(join(src, f), join(dst, f));
+    if (wanted.test(f)) cpSync(join(src, f), join(dst, f));
   }
+  // Files an earlier build copied and nothing loads (they would ship in the .vsix).
+  for (const f of readdirSync(dst)) if (!wanted.test(f)) rmSync(join(dst, f));
 }
 
 if (watch) {

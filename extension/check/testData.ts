@@ -34,6 +34,15 @@ function indexedFiles(dir: string, names: string[], prefix: string): string[] {
   return found.map((f) => join(dir, f.n));
 }
 
+/** The input_K.pb and output_K.pb files of a test data folder, in K order, without reading them (the webview fetches them by URL). */
+export function listTestDataFiles(dir: string): { inputs: string[]; outputs: string[] } {
+  let names: string[];
+  try { names = readdirSync(dir); } catch (err) {
+    throw new TestDataError(dir, `cannot read test data folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return { inputs: indexedFiles(dir, names, 'input'), outputs: indexedFiles(dir, names, 'output') };
+}
+
 export function readTensorFile(path: string): TensorValue {
   return decodeTensorProto(new Uint8Array(readFileSync(path)), path);
 }

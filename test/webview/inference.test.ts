@@ -135,6 +135,29 @@ describe('inference panel with WebGPU available (--enable-unsafe-webgpu)', () =>
     assert.equal(await page.page.getAttribute('#inf-seed', 'disabled'), null);
   });
 
+  test('a different model (picked to compare with) FAILs with its differences and first differing positions', async () => {
+    await switchModel(h, page, join(CORPUS, 'bert-tiny-mlm-trained.onnx'), { compareWith: join(CORPUS, 'bert-tiny-mlm.onnx'), urlOf: urlOf() });
+    const r = await runCheck(page, { backend: 'wasm', inputs: 0, runs: 1, compare: true });
+    assert.ok(r.ok, r.ok ? '' : r.error.reason);
+    assert.equal(r.report.pass, false);
+    const reference = r.report.comparisons.find((c) => c.against === 'reference');
+    const models = r.report.comparisons.find((c) => c.against === 'model');
+    assert.equal(reference?.result.pass, true);
+    assert.equal(models?.result.pass, false);
+    const out = models!.result.outputs[0];
+    assert.ok(out.maxRelDiff > TOLERANCE && out.cosine < 0.999);
+    assert.equal(out.firstDifferences.length, 5);
+    assert.equal(await text(page, '#inf-verdict'), 'FAIL');
+    const positions = await page.page.$$eval('.inf-comparison[data-against="model"] .inf-positions li', (lis) => lis.map((li) => li.textContent ?? ''));
+    assert.equal(positions.length, 5);
+    assert.match(positions[0], /^\[0, 0, \d+\] expected .+, got .+/);
+    const outcome = (await page.posted()).filter((m) => m.type === 'inferenceOutcome').pop();
+    assert.ok(outcome?.type === 'inferenceOutcome' && outcome.outcome.status === 'fail', JSON.stringify(outcome));
+    await showInferenceTab(page);
+    await page.page.evaluate(() => document.querySelector('.inf-comparison[data-against="model"]')?.scrollIntoView());
+    await page.screenshot('inference-fail-dark');
+  });
+
   test('Auto runs on WebGPU when an adapter exists; the Run button and the report in light and dark themes', async () => {
     const input = join(CORPUS, 'bert-tiny-mlm-trained.onnx');
     const output = join(sharedDir, 'bert-tiny-mlm-trained.shared.onnx');

@@ -3,10 +3,10 @@
 // core, exactly as the host builds it), hands the panel its setup as the host
 // would (URLs of the model, its external data and its test_data_set_N
 // folder), and runs checks through the panel.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { externalDataFiles } from '../../extension/check/runner';
-import { findTestDataDirs } from '../../extension/check/testData';
+import { findTestDataDirs, listTestDataFiles } from '../../extension/check/testData';
 import { openModel } from '../../extension/model/registry';
 import type { InferenceModelRef, InferenceSetup, InferenceTestDataRef } from '../../extension/protocol';
 import { scanModels } from '../../extension/sharing/scan';
@@ -39,12 +39,8 @@ export async function modelRef(path: string, urlOf: UrlOf): Promise<InferenceMod
 
 export function testDataRefs(path: string, urlOf: UrlOf): InferenceTestDataRef[] {
   return findTestDataDirs(path).map((dir) => {
-    const files = readdirSync(dir);
-    const indexed = (prefix: string) => files
-      .filter((f) => new RegExp(`^${prefix}_\\d+\\.pb$`).test(f))
-      .sort((a, b) => Number(a.replace(/\D/g, '')) - Number(b.replace(/\D/g, '')))
-      .map((f) => urlOf(join(dir, f)));
-    return { name: basename(dir), inputs: indexed('input'), outputs: indexed('output') };
+    const files = listTestDataFiles(dir);
+    return { name: basename(dir), inputs: files.inputs.map(urlOf), outputs: files.outputs.map(urlOf) };
   });
 }
 

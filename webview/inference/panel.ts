@@ -153,6 +153,7 @@ export class InferencePanel {
     this.compareEnabled = reply.setup.compareWith !== undefined;
     this.renderSetup();
     if (reply.run) {
+      this.showTab = true;
       this.tabs?.activate(TAB_ID);
       void this.run();
     }
@@ -175,7 +176,8 @@ export class InferencePanel {
   attach(tabs: Tabs): void {
     this.tabs = tabs;
     tabs.add({ id: TAB_ID, title: 'Inference', view: this.element });
-    if (this.running) tabs.activate(TAB_ID);
+    // A check the host started (Run Inference Check) shows itself, even if the graph arrived after it.
+    if (this.showTab) tabs.activate(TAB_ID);
   }
 
   /** The check the controls describe. */
@@ -306,6 +308,7 @@ export class InferencePanel {
   }
 
   private inputsTouched = false;
+  private showTab = false;
 
   /** Batch and sequence apply to synthesised inputs only; test data has fixed shapes. */
   private syncSizes(): void {

@@ -97,7 +97,7 @@ export function renderReport(r: CheckReport): HTMLElement {
   const runA = r.runs[0];
   root.append(kv([
     ['Backend', r.fallback ? `${backendLine(r.backend, r.gpu)} · ${r.fallback}` : backendLine(r.backend, r.gpu), 'inf-ran-on'],
-    ['Latency', runA ? `${formatMs(runA.timings.medianMs)} median of ${runA.timings.runsMs.length} runs after a warm-up` : '—', 'inf-median'],
+    ['Latency', runA ? `${formatMs(runA.timings.medianMs)} median of ${runA.timings.runsMs.length} run${runA.timings.runsMs.length === 1 ? '' : 's'} after a warm-up` : '—', 'inf-median'],
     ['Runtime', `${(r.runtime.wasmBytes / 1048576).toFixed(1)} MB WebAssembly, loaded in ${formatMs(r.runtime.loadMs)}`],
   ]));
 
