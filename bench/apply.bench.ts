@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { BenchContext } from './context';
-import { fmtMB, fmtSeconds, type Measured } from './measure';
+import { fmtCpu, fmtMB, fmtSeconds, type Measured } from './measure';
 
 const TARGET_RATIO = 2;
 const TARGET_RSS_MB = 200;
@@ -37,7 +37,7 @@ export default async function applyBench(ctx: BenchContext): Promise<void> {
   const cpSync = ctx.measure('sh', ['-c', `cp '${rel}' '${path.relative(ctx.root, copy)}' && sync '${path.relative(ctx.root, copy)}'`], { runs, warmup: 0, before: clean(copy) });
   clean(copy)();
 
-  const line = (label: string, m: Measured) => ctx.log(`${label.padEnd(10)} median ${fmtSeconds(m.medianWallSeconds)} wall, ${fmtMB(m.medianPeakRssMB)} peak RSS`
+  const line = (label: string, m: Measured) => ctx.log(`${label.padEnd(10)} median ${fmtSeconds(m.medianWallSeconds)} wall, ${fmtMB(m.medianPeakRssMB)} peak RSS, ${fmtCpu(m)}`
     + ` (runs: ${m.runs.map((r) => r.wallSeconds.toFixed(3)).join(', ')} s)  [${m.command}]`);
   line('apply:', apply);
   line('cp:', cp);
@@ -46,7 +46,7 @@ export default async function applyBench(ctx: BenchContext): Promise<void> {
   const ratioSync = apply.medianWallSeconds / cpSync.medianWallSeconds;
   ctx.log(`ratio: apply takes ${ratio.toFixed(2)}x cp (target <= ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'}), ${ratioSync.toFixed(2)}x cp+sync;`
     + ` peak RSS ${fmtMB(apply.maxPeakRssMB)} (target <= ${TARGET_RSS_MB} MB: ${apply.maxPeakRssMB === undefined ? 'unknown' : apply.maxPeakRssMB <= TARGET_RSS_MB ? 'met' : 'MISSED'})`);
-  const summary = (m: Measured) => ({ command: m.command, medianWallSeconds: m.medianWallSeconds, medianPeakRssMB: m.medianPeakRssMB, maxPeakRssMB: m.maxPeakRssMB, runs: m.runs.map((r) => r.wallSeconds) });
+  const summary = (m: Measured) => ({ command: m.command, medianWallSeconds: m.medianWallSeconds, medianPeakRssMB: m.medianPeakRssMB, maxPeakRssMB: m.maxPeakRssMB, medianCpuSeconds: m.medianCpuSeconds, runs: m.runs.map((r) => r.wallSeconds) });
   ctx.record('apply', { ...summary(apply), bytesBefore: result.bytesBefore, bytesAfter: result.bytesAfter });
   ctx.record('cp', summary(cp));
   ctx.record('cpSync', summary(cpSync));

@@ -18,6 +18,8 @@ export interface RunFigure {
   wallSeconds: number;
   /** Peak RSS of the child in MB (10^6 bytes); undefined without GNU time. */
   peakRssMB?: number;
+  /** User + system CPU seconds of the child (GNU time); less sensitive than wall time to a busy machine. */
+  cpuSeconds?: number;
   exitCode: number;
   stdout: string;
   stderr: string;
@@ -29,6 +31,7 @@ export interface Measured {
   medianWallSeconds: number;
   medianPeakRssMB?: number;
   maxPeakRssMB?: number;
+  medianCpuSeconds?: number;
 }
 
 export interface MeasureOptions {
@@ -52,19 +55,21 @@ export function commandLine(cmd: string, args: string[]): string {
 export function runOnce(cmd: string, args: string[], cwd?: string): RunFigure {
   const gnu = haveGnuTime();
   const rssFile = path.join(os.tmpdir(), `bench-rss-${process.pid}-${Date.now()}.txt`);
-  const [file, argv] = gnu ? [GNU_TIME, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
+  const [file, argv] = gnu ? [GNU_TIME, ['-f', '%M %U %S', '-o', rssFile, cmd, ...args]] : [cmd, args];
   const start = process.hrtime.bigint();
   const res = spawnSync(file, argv, { cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
   let peakRssMB: number | undefined;
+  let cpuSeconds: number | undefined;
   if (gnu && fs.existsSync(rssFile)) {
-    // GNU time appends its own note ("Command exited with non-zero status") before the figure.
-    const kb = Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+    // GNU time writes its own note ("Command exited with non-zero status") before the figures.
+    const [kb, user, sys] = (fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
     fs.rmSync(rssFile, { force: true });
-    if (Number.isFinite(kb)) peakRssMB = (kb * 1024) / 1e6;
+    if (Number.isFinite(kb)) peakRssMB = (kb! * 1024) / 1e6;
+    if (Number.isFinite(user) && Number.isFinite(sys)) cpuSeconds = user! + sys!;
   }
   if (res.error) throw new Error(`${commandLine(cmd, args)}: ${res.error.message}`);
-  return { wallSeconds, peakRssMB, exitCode: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
+  return { wallSeconds, peakRssMB, cpuSeconds, exitCode: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
 }
 
 function median(values: number[]): number {
@@ -90,6 +95,7 @@ export function measure(cmd: string, args: string[], options: MeasureOptions = {
     medianWallSeconds: median(runs.map((r) => r.wallSeconds)),
     medianPeakRssMB: rss.length ? median(rss) : undefined,
     maxPeakRssMB: rss.length ? Math.max(...rss) : undefined,
+    medianCpuSeconds: runs.every((r) => r.cpuSeconds !== undefined) ? median(runs.map((r) => r.cpuSeconds!)) : undefined,
   };
 }
 
@@ -99,4 +105,8 @@ export function fmtSeconds(s: number): string {
 
 export function fmtMB(mb: number | undefined): string {
   return mb === undefined ? 'n/a (no GNU time)' : `${mb.toFixed(0)} MB`;
+}
+
+export function fmtCpu(m: Measured): string {
+  return m.medianCpuSeconds === undefined ? 'cpu n/a' : `${m.medianCpuSeconds.toFixed(2)} s cpu`;
 }

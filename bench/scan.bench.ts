@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { BenchContext } from './context';
-import { fmtMB, fmtSeconds, type Measured } from './measure';
+import { fmtCpu, fmtMB, fmtSeconds, type Measured } from './measure';
 
 const PYTHON = '/usr/bin/python3';
 const TARGET_WALL_SECONDS = 0.5;
@@ -31,7 +31,7 @@ export default async function scanBench(ctx: BenchContext): Promise<void> {
       && g.tensors.some((t) => t.name === 'onnx::MatMul_1591'));
     ctx.log(`scan found the transposed embedding copy: ${found ? 'yes' : 'NO (wrong answer)'}; groups: ${report.groups.map((g) => g.kind).join(', ') || 'none'}`);
     scan = ctx.measure(process.execPath, [ctx.cli, 'scan', rel], { runs, warmup: 0 });
-    ctx.log(`scan:  median ${fmtSeconds(scan.medianWallSeconds)} wall, ${fmtMB(scan.medianPeakRssMB)} peak RSS over ${runs} runs`
+    ctx.log(`scan:  median ${fmtSeconds(scan.medianWallSeconds)} wall, ${fmtMB(scan.medianPeakRssMB)} peak RSS, ${fmtCpu(scan)} over ${runs} runs`
       + ` (runs: ${scan.runs.map((r) => r.wallSeconds.toFixed(3)).join(', ')} s)  [${scan.command}]`);
     ctx.log(`       targets: <= ${TARGET_WALL_SECONDS} s ${scan.medianWallSeconds <= TARGET_WALL_SECONDS ? 'met' : 'MISSED'},`
       + ` <= ${TARGET_RSS_MB} MB ${scan.maxPeakRssMB === undefined ? 'unknown' : scan.maxPeakRssMB <= TARGET_RSS_MB ? 'met' : 'MISSED'}`);
@@ -48,7 +48,7 @@ export default async function scanBench(ctx: BenchContext): Promise<void> {
   const peerRuns = Number(process.env.BENCH_PEER_RUNS ?? 3);
   const peer = ctx.measure(PYTHON, [path.join('bench', 'optimum_peer.py'), rel], { runs: peerRuns, warmup: 0 });
   const peerOut = JSON.parse(peer.runs[0]?.stdout ?? '{}') as { transposed_pairs?: string[][] };
-  ctx.log(`peer:  median ${fmtSeconds(peer.medianWallSeconds)} wall, ${fmtMB(peer.medianPeakRssMB)} peak RSS over ${peerRuns} runs`
+  ctx.log(`peer:  median ${fmtSeconds(peer.medianWallSeconds)} wall, ${fmtMB(peer.medianPeakRssMB)} peak RSS, ${fmtCpu(peer)} over ${peerRuns} runs`
     + ` (found ${peerOut.transposed_pairs?.length ?? 0} transposed pair)  [${peer.command}]`);
   ctx.record('peer', summary(peer, { transposedPairs: peerOut.transposed_pairs }));
 
@@ -66,6 +66,7 @@ function summary(m: Measured, extra: Record<string, unknown>): Record<string, un
     medianWallSeconds: m.medianWallSeconds,
     medianPeakRssMB: m.medianPeakRssMB,
     maxPeakRssMB: m.maxPeakRssMB,
+    medianCpuSeconds: m.medianCpuSeconds,
     runs: m.runs.map((r) => ({ wallSeconds: r.wallSeconds, peakRssMB: r.peakRssMB, exitCode: r.exitCode })),
     ...extra,
   };
