@@ -93,6 +93,12 @@ export default async function webviewBench(ctx: BenchContext): Promise<void> {
     ctx.log(`same drawing with dagre: layout ${ms(dagre.figures.layoutMs)}, first paint ${ms(dagre.figures.firstPaint)} (the layered layout: ${ms(f0.layoutMs)})`);
     await dagre.page.close();
 
+    // The same graph with dynamo-style names (no scopes): collapsed into runs of operators.
+    const flat = syntheticTransformer({ operators: 5000, scoped: false });
+    const u = await open(h, flat, settings);
+    ctx.log(`same graph without name scopes: first paint ${ms(u.figures.firstPaint)}, ${u.figures.drawn} nodes drawn (runs of 100 operators)`);
+    await u.page.close();
+
     // A real model from the corpus, drawn whole.
     const file = path.join(ctx.root, 'test/fixtures/corpus/bert-tiny-mlm-trained.onnx');
     const model = await openOnnx(file);
@@ -106,6 +112,7 @@ export default async function webviewBench(ctx: BenchContext): Promise<void> {
       runs: figures.map((f) => ({ firstPaint: Math.round(f.firstPaint), interactive: Math.round(f.interactive), layout: Math.round(f.layoutMs) })),
       drawn: f0.drawn, expandOneMs: Math.round(expandOne.ms), expandAllMs: Math.round(expandAll.ms), expandAllDrawn: expandAll.drawn,
       dagreLayoutMs: Math.round(dagre.figures.layoutMs), targetMs: TARGET_FIRST_PAINT_MS,
+      unscopedFirstPaintMs: Math.round(u.figures.firstPaint),
     });
     ctx.record('bertTiny', { firstPaintMs: Math.round(b.figures.firstPaint), layoutMs: Math.round(b.figures.layoutMs) });
   } finally {

@@ -86,6 +86,9 @@ export interface ViewStats {
   scopes: number;
 }
 
+/** Operators per scope made up for graphs whose names have none. */
+const CHUNK = 100;
+
 /** Tensors this small that no group mentions are folded into their consumers. */
 const FOLD_MAX_ELEMENTS = 8;
 
@@ -102,7 +105,12 @@ export class ViewModel {
   readonly weightOfTensor = new Map<string, string>();
   private readonly chains = new Map<string, string[]>();
 
-  constructor(readonly payload: GraphPayload) {
+  /**
+   * @param chunkAbove graphs with more operators than this whose names carry
+   * no scopes (the dynamo exporter's `node_MatMul_5`) get scopes anyway:
+   * runs of CHUNK operators in graph order, so they can start collapsed too.
+   */
+  constructor(readonly payload: GraphPayload, private readonly chunkAbove = Infinity) {
     this.scopes.set('', emptyScope('', 'root', payload.fileName, null));
     for (const v of [...payload.valueInfo, ...payload.inputs, ...payload.outputs]) this.values.set(v.name, v);
     for (const t of payload.tensors) if (!this.tensorByName.has(t.name)) this.tensorByName.set(t.name, t);
@@ -257,6 +265,7 @@ export class ViewModel {
       const ownerNode = nodeById.get(owner);
       if (scope && ownerNode) scope.label = `${g.slice(g.lastIndexOf('/') + 1)} of ${ownerNode.name || ownerNode.opType}`;
     }
+    this.chunkUnscoped(rawScopeOf);
     for (const [id, scope] of rawScopeOf) this.items.get(id)!.scope = scope;
     this.linkScopes();
     this.compactScopes();
@@ -342,6 +351,18 @@ export class ViewModel {
     this.countScopes('');
     stats.scopes = this.scopes.size - 1;
     return stats;
+  }
+
+  private chunkUnscoped(rawScopeOf: Map<string, string>): void {
+    if (rawScopeOf.size <= this.chunkAbove) return;
+    const loose = [...rawScopeOf].filter(([, scope]) => scope === '').map(([id]) => id);
+    if (loose.length <= this.chunkAbove / 2) return;
+    for (let start = 0; start < loose.length; start += CHUNK) {
+      const end = Math.min(loose.length, start + CHUNK);
+      const id = `c:${start}`;
+      this.scopes.set(id, emptyScope(id, 'name', `operators ${start + 1}–${end}`, ''));
+      for (let i = start; i < end; i++) rawScopeOf.set(loose[i], id);
+    }
   }
 
   /** The scope an operator sits in: its graph's box, then the `/a/b/` prefix of its name. */

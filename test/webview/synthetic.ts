@@ -51,6 +51,8 @@ export interface SyntheticOptions {
   operators?: number;
   hidden?: number;
   vocab?: number;
+  /** false: names without scopes, as the dynamo exporter writes them (node_MatMul_12). */
+  scoped?: boolean;
 }
 
 export function syntheticTransformer(o: SyntheticOptions = {}): GraphPayload {
@@ -78,8 +80,9 @@ export function syntheticTransformer(o: SyntheticOptions = {}): GraphPayload {
     return name;
   };
   let counter = 0;
-  const node = (name: string, opType: string, inputs: string[]): NodeInfo => {
+  const node = (scopedName: string, opType: string, inputs: string[]): NodeInfo => {
     const id = `#${nodes.length}`;
+    const name = o.scoped === false ? `node_${opType}_${nodes.length}` : scopedName;
     const n: NodeInfo = { id, name, opType, domain: '', graphPath: '', inputs, outputs: [`${name}_output_${counter++}`], attributes: {} };
     nodes.push(n);
     return n;

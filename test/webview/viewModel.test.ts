@@ -134,3 +134,16 @@ function isAncestor(nodes: Array<{ id: string; parent?: string }>, a: string, b:
   for (let p = parent.get(b); p !== undefined; p = parent.get(p)) if (p === a) return true;
   return false;
 }
+
+test('5,000 operators without name scopes (dynamo-style names) still start collapsed, in runs of operators', async () => {
+  const { ViewModel } = await webview();
+  const payload = syntheticTransformer({ operators: 5000, scoped: false });
+  assert.ok(payload.nodes.every((n) => !n.name.includes('/')));
+  const vm = new ViewModel(payload, 1500);
+  const chunks = [...vm.scopes.values()].filter((s) => s.id.startsWith('c:'));
+  assert.equal(chunks.length, Math.ceil(payload.nodes.length / 100));
+  const drawn = vm.visible(vm.initialExpansion(1500, 220), true);
+  assert.ok(drawn.nodes.length <= 220, `${drawn.nodes.length} drawn`);
+  // Below the threshold nothing is invented.
+  assert.equal([...new ViewModel(syntheticTransformer({ operators: 300, scoped: false }), 1500).scopes.keys()].filter((s) => s.startsWith('c:')).length, 0);
+});
