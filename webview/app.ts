@@ -143,7 +143,7 @@ export class App {
     workspace.append(graphArea);
     this.root.replaceChildren(workspace);
 
-    const model = new ViewModel(payload);
+    const model = new ViewModel(payload, settings.collapseThreshold);
     this.timings.modelMs = performance.now() - this.timings.received;
     const view = new GraphView(graphEl, model, this.theme, {
       hover: (h) => {
