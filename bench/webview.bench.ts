@@ -119,3 +119,16 @@ export default async function webviewBench(ctx: BenchContext): Promise<void> {
     await h.close();
   }
 }
+
+/** Standalone run without bench/run.ts: `npx tsx -e "require('./bench/webview.bench.ts').run()"`. */
+export async function run(): Promise<void> {
+  const unavailable = (what: string) => () => { throw new Error(`${what} is only available under bench/run.ts`); };
+  const results: Record<string, unknown> = {};
+  await webviewBench({
+    root: path.join(__dirname, '..'), outDir: path.join(__dirname, 'out'), cli: path.join(__dirname, '..', 'dist', 'cli.js'),
+    bertModel: unavailable('bertModel'), measure: unavailable('measure'), runOnce: unavailable('runOnce'),
+    log: (line) => console.log(`  ${line}`),
+    record: (key, value) => { results[key] = value; },
+  });
+  console.log(JSON.stringify(results, null, 2));
+}
