@@ -163,7 +163,7 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
       },
     },
     { selector: 'node.grouped:selected, node.grouped.focus', style: { 'border-color': theme.focus, 'border-width': 4 } },
-    { selector: 'edge:selected, edge.focus', style: { width: 3.5, opacity: 1 } },
+    { selector: 'edge:selected, edge.focus', style: { opacity: 1, 'z-index': 10 } },
     { selector: 'node.match', style: { 'border-color': theme.focus, 'border-width': 3, 'border-style': 'solid' } },
     { selector: 'node.match-current', style: { 'overlay-color': theme.focus, 'overlay-opacity': 0.3, 'overlay-padding': 8 } },
   );
