@@ -71,6 +71,13 @@ export function buildElements(model: ViewModel, graph: VisibleGraph, fonts: Elem
         classes.push('grouped');
         data.g = item.groups[0];
         data.halo = 6;
+        // Room for the thick border and the bold label.
+        data.w = Number(data.w) + 14;
+        // In two groups (tied and also copied): the second colour on the border.
+        if (item.groups.length > 1) {
+          classes.push('multi-group');
+          data.g2 = item.groups[1];
+        }
       }
     } else {
       const value = item.value!;

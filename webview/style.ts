@@ -73,6 +73,10 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
       },
     },
     {
+      selector: 'node.grouped.multi-group',
+      style: { 'border-color': (ele: cytoscape.SingularElementArgument) => groupColor(Number(ele.data('g2') ?? 0), theme), 'border-width': 4 },
+    },
+    {
       selector: 'node.graph-input, node.graph-output',
       style: { shape: 'round-rectangle', 'corner-radius': '15', 'background-color': theme.background, 'border-color': theme.foreground, 'border-width': hc ? 2 : 1.5 },
     },
