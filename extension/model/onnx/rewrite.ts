@@ -181,7 +181,8 @@ export function rewriteOnnx(model: ModelFile, plan: SharingPlan, outputPath: str
       name = names.fresh(`WeightSharing/shape/${safe}`);
       edit(graphPath).newInitializers.push(encodeTensor({ name, dtype: 'int64', dims: [shape.length], data: { int64: shape } }));
     }
-    shapeNames.set(key, name);
+    // A reused Constant is only valid after its node: do not offer it to other positions.
+    if (existing?.role !== 'constant') shapeNames.set(key, name);
     return name;
   };
 
