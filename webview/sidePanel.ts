@@ -41,7 +41,7 @@ export class SidePanel {
       : `${payload.groups.length} sharing group${payload.groups.length === 1 ? '' : 's'}, by bytes saved`;
     const note = document.createElement('p');
     note.className = 'muted small';
-    note.textContent = `Groups of tensors under ${formatBytes(minBytes)} are not listed.`;
+    note.textContent = minBytes > 0 ? `Groups of tensors under ${formatBytes(minBytes)} are not listed.` : 'Groups of any size are listed.';
     this.list = document.createElement('ul');
     this.list.className = 'groups';
     this.list.id = 'groups';
