@@ -92,4 +92,20 @@ describe('settings and unreadable models in code-server (light theme)', { skip: 
     assert.equal(await webview(s.page).locator('#load-error').count(), 0);
     await screenshot(s.page, 'e2e-reloaded');
   });
+
+  test('a changed collapse setting reaches the open graph (scopes drawn as boxes)', async () => {
+    await s.page.locator('.tabs-container .tab', { hasText: MODEL }).first().click();
+    const { frame } = await webviewFrame(s.page);
+    const before = await frame.evaluate(() => window.weightSharingView!.counts());
+    // Under the threshold the graph is drawn flat; past it, name scopes get boxes
+    // (a graph this small still fits the webview's budget and stays expanded).
+    assert.equal(before.boxes ?? 0, 0, `flat at first: ${JSON.stringify(before)}`);
+    // Workspace settings, as a user editing .vscode/settings.json would.
+    fs.mkdirSync(path.join(s.workspace, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(s.workspace, '.vscode', 'settings.json'), JSON.stringify({ 'weightSharing.graph.collapseThreshold': 20 }));
+    await frame.waitForFunction(() => (window.weightSharingView?.counts().boxes ?? 0) > 0, undefined, { timeout: 30_000 });
+    const after = await frame.evaluate(() => window.weightSharingView!.counts());
+    assert.equal(after.operators, before.operators, 'the same operators, now in scope boxes');
+    await screenshot(s.page, 'e2e-collapsed-by-setting');
+  });
 });
