@@ -132,3 +132,17 @@ test('usage errors: no model, two models, missing option value', () => {
   assert.equal(run(['a.onnx', '-o']).err, 'weight-sharing: apply: -o needs a value\n');
   assert.equal(run([path.join(corpus, 'nope.onnx')]).err, `weight-sharing: ${path.join(corpus, 'nope.onnx')}: no such file\n`);
 });
+
+test('cancelling apply during the write leaves no output and no temp file', async () => {
+  const { applySharing } = await import('../../../extension/sharing/rewriteModel');
+  const dir = scratch('t5-tiny.onnx');
+  const controller = new AbortController();
+  await assert.rejects(
+    applySharing(path.join(dir, 't5-tiny.onnx'), {
+      signal: controller.signal,
+      onProgress: (message, fraction) => { if (message === 'writing the shared model' && fraction > 0.3) controller.abort(); },
+    }),
+    /t5-tiny\.shared\.onnx: cancelled; nothing was written/,
+  );
+  assert.deepEqual(listing(dir), ['t5-tiny.onnx']);
+});
