@@ -113,9 +113,14 @@ export interface InferenceTestDataRef {
   outputs: string[];
 }
 
+/** The onnxruntime-web files the webview loads from media/ort/ (scripts/build.mjs copies them there). */
+export const ORT_FILES = { script: 'ort.webgpu.min.mjs', wasm: 'ort-wasm-simd-threaded.asyncify.wasm' } as const;
+
 export interface InferenceSetup {
   /** URL of the extension's media/ort/ folder (ends with '/'): onnxruntime-web's .mjs and .wasm. */
   ortBaseUrl: string;
+  /** Size of ORT_FILES.wasm, for the loading progress when the response has no length. */
+  ortWasmBytes?: number;
   model: InferenceModelRef;
   testData: InferenceTestDataRef[];
   /** The second model to compare with (the shared variant after Apply Sharing, or one the user picked). */

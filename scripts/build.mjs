@@ -26,6 +26,7 @@ function copyOrtRuntime() {
   // The webview imports the WebGPU build (ort.webgpu.min.mjs). In 1.30 that
   // build loads the asyncify wasm pair (the native WebGPU EP), not the jsep
   // one: with only the jsep pair, every session fails ("no available backend").
+  // The webview names these files in ORT_FILES (extension/protocol.ts).
   const wanted = /^ort\.webgpu\.min\.mjs$|^ort-wasm-simd-threaded\.asyncify\.(mjs|wasm)$/;
   for (const f of readdirSync(src)) {
     if (wanted.test(f)) cpSync(join(src, f), join(dst, f));

@@ -6,12 +6,13 @@
 // those folders, answers "compare with which model?", and turns the outcome
 // into a diagnostic on the model: onnxruntime's rejection with its hint, or
 // a FAIL.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { externalDataFiles } from '../check/runner';
 import { findTestDataDirs, listTestDataFiles } from '../check/testData';
 import { openModel } from '../model/registry';
-import type { InferenceModelRef, InferenceOutcome, InferenceSetup, InferenceSetupReply, WebviewRequest, WebviewToHost } from '../protocol';
+import { ORT_FILES, type InferenceModelRef, type InferenceOutcome, type InferenceSetup, type InferenceSetupReply, type WebviewRequest, type WebviewToHost } from '../protocol';
 import { INFERENCE_CHECK_COMMAND, type InferenceCheckArgs } from './commands';
 import { Disposable } from './disposable';
 import { VIEW_TYPE, type ModelEditorProvider } from './modelEditor';
@@ -156,8 +157,12 @@ export class InferenceCheck extends Disposable {
         return [];
       }
     });
+    const ortDir = vscode.Uri.joinPath(this.extensionUri, 'media', 'ort');
+    let ortWasmBytes: number | undefined;
+    try { ortWasmBytes = fs.statSync(path.join(ortDir.fsPath, ORT_FILES.wasm)).size; } catch { /* the panel shows the load error */ }
     return {
-      ortBaseUrl: `${webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'ort')).toString()}/`,
+      ortBaseUrl: `${webview.asWebviewUri(ortDir).toString()}/`,
+      ortWasmBytes,
       model: ref,
       testData,
       compareWith: other ? await this.modelRef(other, webview) : undefined,

@@ -41,6 +41,17 @@ describe('inference panel with WebGPU available (--enable-unsafe-webgpu)', () =>
     rmSync(sharedDir, { recursive: true, force: true });
   });
 
+  test('progress is shown while the runtime loads (its first check on the page)', async () => {
+    const r = await runCheck(page, { backend: 'wasm', inputs: 0, runs: 1, compare: false });
+    assert.ok(r.ok, r.ok ? '' : r.error.reason);
+    const history = await page.page.evaluate(() => (window as unknown as { weightSharingInference: { panel: { statusHistory: string[] } } }).weightSharingInference.panel.statusHistory);
+    const loading = history.filter((m) => /^Loading onnxruntime-web: [\d.]+ of 25\.5 MB \(\d+%\)$/.test(m));
+    assert.ok(loading.length >= 1, history.join(' | '));
+    assert.ok(loading.some((m) => m.endsWith('(100%)')), history.join(' | '));
+    assert.ok(history.some((m) => /^Creating a WASM session for bert-tiny-mlm-trained\.onnx/.test(m)), history.join(' | '));
+    assert.ok(r.report.runtime.wasmBytes > 20e6);
+  });
+
   test('the page offers a WebGPU adapter: SwiftShader, a fallback adapter', async () => {
     const gpu = await page.page.evaluate(() => (window as unknown as { weightSharingInference: { gpu(): Promise<unknown> } }).weightSharingInference.gpu()) as { available: boolean; adapter?: { vendor: string; architecture: string; isFallbackAdapter: boolean } };
     assert.equal(gpu.available, true);
@@ -133,6 +144,21 @@ describe('inference panel with WebGPU available (--enable-unsafe-webgpu)', () =>
     assert.equal(await page.page.getAttribute('#inf-batch', 'disabled'), '');
     assert.equal(await page.page.getAttribute('#inf-sequence', 'disabled'), '');
     assert.equal(await page.page.getAttribute('#inf-seed', 'disabled'), null);
+  });
+
+  test('a model WebGPU cannot run here (fp16 Cast, no shader-f16 on SwiftShader): WebGPU gives the reason and a hint, Auto falls back to WASM and says so', async () => {
+    await switchModel(h, page, join(CORPUS, 'half-copy.onnx'), { urlOf: urlOf() });
+    const gpu = await runCheck(page, { backend: 'webgpu', inputs: 0, runs: 1, compare: false });
+    assert.equal(gpu.ok, false);
+    if (gpu.ok) return;
+    assert.match(gpu.error.reason, /requires f16/);
+    assert.match(gpu.error.hint ?? '', /shader-f16.*run the check on WASM/);
+    const auto = await runCheck(page, { backend: 'auto', inputs: 0, runs: 1, compare: false });
+    assert.ok(auto.ok, auto.ok ? '' : auto.error.reason);
+    assert.equal(auto.report.backend, 'wasm');
+    assert.match(auto.report.fallback ?? '', /^WebGPU failed \(.*requires f16/);
+    assert.equal(auto.report.pass, true);
+    assert.match(await text(page, '#inf-ran-on'), /WebGPU failed .*; ran on WASM$/);
   });
 
   test('a different model (picked to compare with) FAILs with its differences and first differing positions', async () => {

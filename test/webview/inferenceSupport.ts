@@ -3,12 +3,12 @@
 // core, exactly as the host builds it), hands the panel its setup as the host
 // would (URLs of the model, its external data and its test_data_set_N
 // folder), and runs checks through the panel.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { externalDataFiles } from '../../extension/check/runner';
 import { findTestDataDirs, listTestDataFiles } from '../../extension/check/testData';
 import { openModel } from '../../extension/model/registry';
-import type { InferenceModelRef, InferenceSetup, InferenceTestDataRef } from '../../extension/protocol';
+import { ORT_FILES, type InferenceModelRef, type InferenceSetup, type InferenceTestDataRef } from '../../extension/protocol';
 import { scanModels } from '../../extension/sharing/scan';
 import { buildGraphPayload } from '../../extension/view/payload';
 import type { CheckResult } from '../../webview/inference/panel.js' with { 'resolution-mode': 'import' };
@@ -47,6 +47,8 @@ export function testDataRefs(path: string, urlOf: UrlOf): InferenceTestDataRef[]
 export async function setupFor(path: string, urlOf: UrlOf, origin: string, o: { compareWith?: string; tolerance?: number } = {}): Promise<InferenceSetup> {
   return {
     ortBaseUrl: `${origin}/media/ort/`,
+    // As the host does (extension/vscode/inferenceCheck.ts): the test server answers without a length.
+    ortWasmBytes: statSync(join(ROOT, 'media', 'ort', ORT_FILES.wasm)).size,
     model: await modelRef(path, urlOf),
     testData: testDataRefs(path, urlOf),
     compareWith: o.compareWith ? await modelRef(o.compareWith, urlOf) : undefined,

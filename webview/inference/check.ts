@@ -72,7 +72,7 @@ export class CheckUsageError extends Error {}
 export async function runCheck(setup: InferenceSetup, payload: GraphPayload | null, req: CheckRequest, events: CheckEvents): Promise<CheckReport> {
   const t0 = performance.now();
   events.stage('Loading onnxruntime-web…');
-  const runtime = await loadRuntime(setup.ortBaseUrl, (p) => events.runtimeProgress(p));
+  const runtime = await loadRuntime(setup.ortBaseUrl, (p) => events.runtimeProgress(p), setup.ortWasmBytes);
   const resolved = await resolveBackend(req.backend);
   const gpu = resolved.gpu;
 

@@ -322,14 +322,19 @@ export class InferencePanel {
     }
   }
 
+  /** Every status line shown, in order (for the tests: progress must be visible while the runtime loads). */
+  readonly statusHistory: string[] = [];
+
   private showStatus(message: string): void {
     this.status.hidden = false;
     this.statusText.textContent = message;
+    if (this.statusHistory[this.statusHistory.length - 1] !== message) this.statusHistory.push(message);
+    if (this.statusHistory.length > 200) this.statusHistory.splice(0, 100);
   }
 
   private showRuntimeProgress(p: RuntimeProgress): void {
     const mb = (n: number) => (n / 1048576).toFixed(1);
-    const frac = p.totalBytes ? p.loadedBytes / p.totalBytes : undefined;
+    const frac = p.totalBytes ? Math.min(1, p.loadedBytes / p.totalBytes) : undefined;
     this.showStatus(`Loading onnxruntime-web: ${mb(p.loadedBytes)}${p.totalBytes ? ` of ${mb(p.totalBytes)}` : ''} MB${frac !== undefined ? ` (${Math.round(frac * 100)}%)` : ''}`);
     const box = this.meter.parentElement!;
     box.hidden = frac === undefined || frac >= 1;

@@ -7,9 +7,7 @@
 // Webviews are not cross-origin isolated: no SharedArrayBuffer, so one
 // thread and no proxy worker.
 import type { OrtModule } from '../../extension/check/ortValues.js';
-
-export const ORT_SCRIPT = 'ort.webgpu.min.mjs';
-export const ORT_WASM = 'ort-wasm-simd-threaded.asyncify.wasm';
+import { ORT_FILES } from '../../extension/protocol.js';
 
 export interface RuntimeProgress {
   loadedBytes: number;
@@ -28,9 +26,9 @@ export interface LoadedRuntime {
 let loading: { baseUrl: string; promise: Promise<LoadedRuntime> } | undefined;
 
 /** Loads the runtime once; later calls (any base URL) get the same module. */
-export function loadRuntime(baseUrl: string, onProgress?: (p: RuntimeProgress) => void): Promise<LoadedRuntime> {
+export function loadRuntime(baseUrl: string, onProgress?: (p: RuntimeProgress) => void, expectedWasmBytes?: number): Promise<LoadedRuntime> {
   if (loading) return loading.promise;
-  const promise = load(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`, onProgress);
+  const promise = load(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`, onProgress, expectedWasmBytes);
   loading = { baseUrl, promise };
   // A failed load (e.g. a blocked URL) may be retried.
   promise.catch(() => { if (loading?.promise === promise) loading = undefined; });
@@ -41,11 +39,11 @@ export function runtimeLoaded(): boolean {
   return loading !== undefined;
 }
 
-async function load(baseUrl: string, onProgress?: (p: RuntimeProgress) => void): Promise<LoadedRuntime> {
+async function load(baseUrl: string, onProgress?: (p: RuntimeProgress) => void, expectedWasmBytes?: number): Promise<LoadedRuntime> {
   const t0 = performance.now();
   const [wasm, ort] = await Promise.all([
-    fetchWithProgress(baseUrl + ORT_WASM, onProgress),
-    import(/* webpackIgnore: true */ baseUrl + ORT_SCRIPT) as Promise<OrtModule>,
+    fetchWithProgress(baseUrl + ORT_FILES.wasm, onProgress, expectedWasmBytes),
+    import(/* webpackIgnore: true */ baseUrl + ORT_FILES.script) as Promise<OrtModule>,
   ]);
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.proxy = false;
@@ -56,11 +54,12 @@ async function load(baseUrl: string, onProgress?: (p: RuntimeProgress) => void):
 }
 
 /** Fetches a URL into one buffer, reporting bytes as they arrive. */
-export async function fetchWithProgress(url: string, onProgress?: (p: RuntimeProgress) => void): Promise<Uint8Array> {
+export async function fetchWithProgress(url: string, onProgress?: (p: RuntimeProgress) => void, expectedBytes?: number): Promise<Uint8Array> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`cannot load ${url}: HTTP ${res.status}`);
+  // Chunked responses (VS Code's resource loader, small servers) carry no length: the host said how big the file is.
   const length = Number(res.headers.get('content-length'));
-  const totalBytes = Number.isFinite(length) && length > 0 ? length : undefined;
+  const totalBytes = Number.isFinite(length) && length > 0 ? length : expectedBytes && expectedBytes > 0 ? expectedBytes : undefined;
   if (!res.body) {
     const bytes = new Uint8Array(await res.arrayBuffer());
     onProgress?.({ loadedBytes: bytes.byteLength, totalBytes });
