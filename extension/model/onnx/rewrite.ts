@@ -270,11 +270,12 @@ export function rewriteOnnx(model: ModelFile, plan: SharingPlan, outputPath: str
       const e = edits.get(graph.path) ?? emptyEdit();
       const m = new MessageWriter();
       let nodeIndex = 0;
+      // Inserted nodes go before the node at their position (in plan order).
+      const positions = [...e.inserts.keys()].sort((a, b) => a - b);
+      let next = 0;
       const flushInserts = (upTo: number): void => {
-        for (const [pos, nodes] of [...e.inserts].sort((a, b) => a[0] - b[0])) {
-          if (pos > upTo) break;
-          for (const n of nodes) m.message(F.graph.node, n);
-          e.inserts.delete(pos);
+        for (; next < positions.length && positions[next]! <= upTo; next++) {
+          for (const n of e.inserts.get(positions[next]!) ?? []) m.message(F.graph.node, n);
         }
       };
       for (const f of src.nested(field, `GraphProto '${graph.path}'`)) {

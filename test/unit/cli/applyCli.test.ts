@@ -7,6 +7,7 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { applySharing } from '../../../extension/sharing/rewriteModel';
 
 const root = path.join(__dirname, '../../..');
 const cli = path.join(root, 'dist/cli.js');
@@ -134,7 +135,6 @@ test('usage errors: no model, two models, missing option value', () => {
 });
 
 test('cancelling apply during the write leaves no output and no temp file', async () => {
-  const { applySharing } = await import('../../../extension/sharing/rewriteModel');
   const dir = scratch('t5-tiny.onnx');
   const controller = new AbortController();
   await assert.rejects(
