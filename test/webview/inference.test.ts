@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { applySharing } from '../../extension/sharing/rewriteModel';
 import { WebviewHarness, type WebviewPage } from './harness';
-import { CORPUS, openModelPage, rootUrlOf, runCheck, showInferenceTab, switchModel, WEBGPU_ARGS } from './inferenceSupport';
+import { CORPUS, modelRef, openModelPage, rootUrlOf, runCheck, showInferenceTab, switchModel, WEBGPU_ARGS } from './inferenceSupport';
 
 const TOLERANCE = 1e-4;
 
@@ -162,8 +162,16 @@ describe('inference panel with WebGPU available (--enable-unsafe-webgpu)', () =>
   });
 
   test('a different model (picked to compare with) FAILs with its differences and first differing positions', async () => {
-    await switchModel(h, page, join(CORPUS, 'bert-tiny-mlm-trained.onnx'), { compareWith: join(CORPUS, 'bert-tiny-mlm.onnx'), urlOf: urlOf() });
-    const r = await runCheck(page, { backend: 'wasm', inputs: 0, runs: 1, compare: true });
+    await switchModel(h, page, join(CORPUS, 'bert-tiny-mlm-trained.onnx'), { urlOf: urlOf() });
+    // "Choose…" asks the host, which shows an open dialog and replies with the model's URLs.
+    await showInferenceTab(page);
+    await page.page.click('#inf-compare-pick');
+    await page.page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string; method?: string }> }).__posted.some((m) => m.type === 'request' && m.method === 'pickComparisonModel'));
+    const request = (await page.posted()).filter((m) => m.type === 'request' && m.method === 'pickComparisonModel').pop();
+    assert.ok(request && request.type === 'request');
+    await page.post({ type: 'reply', id: request.id, ok: true, result: await modelRef(join(CORPUS, 'bert-tiny-mlm.onnx'), urlOf()) });
+    await page.page.waitForFunction(() => document.getElementById('inf-compare-name')?.textContent === 'bert-tiny-mlm.onnx');
+    const r = await runCheck(page, { backend: 'wasm', inputs: 0, runs: 1 });
     assert.ok(r.ok, r.ok ? '' : r.error.reason);
     assert.equal(r.report.pass, false);
     const reference = r.report.comparisons.find((c) => c.against === 'reference');
