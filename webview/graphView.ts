@@ -169,7 +169,7 @@ export class GraphView {
     const group = this.model.payload.groups[index];
     if (!group) return;
     const members = group.tensorIds.map((t) => this.model.weightOfTensor.get(t)).filter((id): id is string => id !== undefined);
-    if (this.reveal(members)) this.focusedGroup = index;
+    this.reveal(members);
     const ids = new Set<string>();
     for (const id of members) ids.add(this.drawnFor(id));
     for (const id of group.consumerNodeIds) if (this.model.items.has(id)) ids.add(this.drawnFor(id));

@@ -55,7 +55,7 @@ export class Tooltip {
       const out: Node[] = [title(scope.kind === 'subgraph' ? 'Subgraph' : 'Scope', scope.label)];
       out.push(rows([['operators', String(scope.ops)], ['items', String(scope.total)]]));
       if (scope.groups.length > 0) out.push(...scope.groups.map((g) => this.groupLine(m.payload.groups[g])));
-      out.push(hint(m.scopes.get(id) && scope.children.length + scope.items.length > 0 ? 'Click to expand · double-click its box to collapse' : ''));
+      out.push(hint('Click to expand · double-click its box to collapse'));
       return out;
     }
     const item = m.items.get(id);

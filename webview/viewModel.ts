@@ -272,8 +272,8 @@ export class ViewModel {
 
     // Weights: one item each, in the innermost scope holding all their readers.
     for (const t of p.tensors) {
-      if (t.constantNodeId !== undefined && this.items.has(t.constantNodeId)) continue;
-      if (t.constantNodeId !== undefined) continue; // folded with its Constant node
+      // A Constant's tensor is drawn as its node (or folded with it).
+      if (t.constantNodeId !== undefined) continue;
       const consumers = (t.consumerIds ?? this.consumersByName(t)).filter((c) => this.items.has(c));
       if (isFolded(t)) {
         stats.foldedTensors++;
