@@ -239,7 +239,7 @@ export class InferencePanel {
       });
       this.hideStatus();
       this.output.replaceChildren(renderReport(report));
-      this.post(setup, this.outcomeOf(setup, report));
+      this.post(this.outcomeOf(setup, report));
       return (this.last = { ok: true, report });
     } catch (err) {
       this.hideStatus();
@@ -252,10 +252,11 @@ export class InferencePanel {
         hint: failure?.hint,
       };
       const modelPath = error.model === setup.compareWith?.name ? setup.compareWith.path : setup.model.path;
-      this.post(setup, {
+      // Only onnxruntime's verdict on a model becomes a diagnostic on it; a missing runtime or backend is the panel's business.
+      this.post({
         model: setup.model.path, status: 'error',
         summary: `${error.model}: ${error.reason}${error.hint ? ` (hint: ${error.hint})` : ''}`,
-        error: { model: modelPath, stage: failure?.stage ?? 'load', reason: error.reason, hint: error.hint },
+        ...(failure ? { error: { model: modelPath, stage: failure.stage, reason: failure.reason, hint: failure.hint } } : {}),
       });
       return (this.last = { ok: false, error });
     }
@@ -270,7 +271,7 @@ export class InferencePanel {
     return { model: setup.model.path, backend: r.backend, status, summary };
   }
 
-  private post(_setup: InferenceSetup, outcome: InferenceOutcome): void {
+  private post(outcome: InferenceOutcome): void {
     this.host.post({ type: 'inferenceOutcome', outcome });
   }
 

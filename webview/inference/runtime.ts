@@ -35,10 +35,6 @@ export function loadRuntime(baseUrl: string, onProgress?: (p: RuntimeProgress) =
   return promise;
 }
 
-export function runtimeLoaded(): boolean {
-  return loading !== undefined;
-}
-
 async function load(baseUrl: string, onProgress?: (p: RuntimeProgress) => void, expectedWasmBytes?: number): Promise<LoadedRuntime> {
   const t0 = performance.now();
   const [wasm, ort] = await Promise.all([
