@@ -263,8 +263,17 @@ export function planSharing(model: ModelFile, report: ScanReport, options: PlanO
     const pairs = pairsOf(index, g, (t) => keptSet.has(t));
     const made: Replacement[] = [];
     let reason: string | undefined;
-    for (const p of pairs) {
-      if (droppedBy.has(p.dropped)) continue; // already stored once through an earlier group
+    for (const p0 of pairs) {
+      let p = p0;
+      const before = droppedBy.get(p.dropped);
+      if (before) {
+        // Already an exact copy of some K, which stays stored: a derivation
+        // of the copy is a derivation of K (same bytes, same shape), so
+        // rebuild K instead, under its own name (the copy's readers read it).
+        if (before.ops.length > 0 || p.ops.length === 0 || droppedBy.has(before.kept)) continue;
+        p = { ...p, dropped: before.kept };
+        if (p.dropped === p.kept) continue;
+      }
       let kept = p.kept;
       const viaKept = droppedBy.get(kept);
       if (viaKept) {
@@ -274,7 +283,7 @@ export function planSharing(model: ModelFile, report: ScanReport, options: PlanO
       }
       // When earlier groups keep the tensor this one drops, a derived copy
       // keeps its name (they read it); an exact one re-points them below.
-      const keepName = p.ops.length > 0 && keptSet.has(p.dropped);
+      const keepName = p.ops.length > 0 && (keptSet.has(p.dropped) || made.some((m) => m.kept === p.dropped));
       const r = replacementFor(index, g, kept, p.dropped, p.ops, p.castTo, keepName);
       if (typeof r === 'string') { reason = r; break; }
       made.push(r);

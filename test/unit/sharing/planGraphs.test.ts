@@ -233,3 +233,56 @@ test('a float16 copy of a float32 tensor gets one Cast node; a dropped name\'s v
   assert.deepEqual(out.graph.valueInfo.map((v) => v.name), ['Wh', 'xh']);
   assert.deepEqual(out.graph.initializerNames, ['W']);
 });
+
+test('a transposed copy that also has an exact copy: both copies go, one Transpose rebuilds them', async () => {
+  const w = random(32 * 48, 10);
+  const wt = transpose(w, 32, 48);
+  const file = await model('transposed-and-exact', {
+    nodes: [
+      { name: 'mm1', opType: 'MatMul', inputs: ['x', 'A'], outputs: ['y1'] },
+      { name: 'mm2', opType: 'MatMul', inputs: ['x48', 'C'], outputs: ['y2'] },
+      { name: 'mm3', opType: 'MatMul', inputs: ['x48', 'D'], outputs: ['y3'] },
+    ],
+    initializers: [tensor('A', 'float32', [32, 48], w), tensor('C', 'float32', [48, 32], wt), tensor('D', 'float32', [48, 32], wt)],
+    inputs: [x(32), { name: 'x48', dtype: 'float32', shape: [2, 48] }],
+    outputs: ['y1', 'y2', 'y3'].map((name, i) => ({ name, dtype: 'float32' as const, shape: [2, i === 0 ? 48 : 32] })),
+  });
+  const { res, out } = await applyAndCheck(file, true);
+  assert.deepEqual(out.graph.initializerNames, ['A']);
+  assert.deepEqual(res.inserted.map((n) => [n.opType, n.inputs]), [['Transpose', ['A']]]);
+  assert.equal(res.plan.bytesSaved, 2 * 48 * 32 * 4);
+});
+
+test('a transposed copy in a subgraph whose exact copy in the main graph is kept: the kept copy is rebuilt instead', async () => {
+  const w = random(32 * 48, 11);
+  const wt = transpose(w, 32, 48);
+  // then_branch declares C = Wᵀ and reads it (through a Transpose back, so shapes fit); the main graph holds W and D = C.
+  const branch = (tag: string, inits: Encoded[], reads: string, viaTranspose: boolean) => encodeGraph({
+    name: `${tag}_branch`,
+    nodes: viaTranspose
+      ? [encodeNode({ name: `${tag}_t`, opType: 'Transpose', inputs: [reads], outputs: [`${tag}_w`], attributes: [{ name: 'perm', kind: 'ints', value: [1, 0] }] }),
+        encodeNode({ name: `${tag}_mm`, opType: 'MatMul', inputs: ['x', `${tag}_w`], outputs: [`${tag}_out`] })]
+      : [encodeNode({ name: `${tag}_mm`, opType: 'MatMul', inputs: ['x', reads], outputs: [`${tag}_out`] })],
+    initializers: inits, inputs: [], outputs: [encodeValueInfo({ name: `${tag}_out`, dtype: 'float32', shape: [2, 48] })],
+  });
+  const file = await model('subgraph-transposed', {
+    nodes: [
+      { name: 'cond', opType: 'Greater', inputs: ['s', 'zero'], outputs: ['c'] },
+      { name: 'if', opType: 'If', inputs: ['c'], outputs: ['y'], attributes: [
+        { name: 'then_branch', kind: 'graph', value: branch('then', [tensor('C', 'float32', [48, 32], wt)], 'C', true) },
+        { name: 'else_branch', kind: 'graph', value: branch('else', [], 'W', false) },
+      ] },
+      { name: 'mmD', opType: 'MatMul', inputs: ['x48', 'D'], outputs: ['yD'] },
+    ],
+    initializers: [tensor('W', 'float32', [32, 48], w), tensor('D', 'float32', [48, 32], wt), tensor('zero', 'float32', [], new Float32Array([0]))],
+    inputs: [x(32), { name: 's', dtype: 'float32', shape: [] }, { name: 'x48', dtype: 'float32', shape: [2, 48] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: [2, 48] }, { name: 'yD', dtype: 'float32', shape: [2, 32] }],
+  });
+  const { res, out } = await applyAndCheck(file, true);
+  // One of W / D stays; the other is rebuilt by one Transpose; C (in the subgraph) reads D.
+  const stays = out.graph.initializerNames.filter((n) => n !== 'zero');
+  assert.equal(stays.length, 1);
+  assert.deepEqual(out.graph.nodes.find((n) => n.opType === 'If')!.subgraphs[0]!.initializerNames, []);
+  assert.deepEqual(res.inserted.map((n) => [n.opType, n.inputs, n.output]), [['Transpose', stays, stays[0] === 'W' ? 'D' : 'W']]);
+  assert.equal(res.plan.bytesSaved, 2 * 48 * 32 * 4);
+});
