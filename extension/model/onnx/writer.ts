@@ -418,12 +418,15 @@ export function encodeModel(spec: ModelSpec): Encoded {
 // External data
 
 /**
- * Lays out tensors in an external data file the way onnx-ir and onnxruntime
- * do when saving: a tensor larger than `alignThreshold` (1 MiB) starts at a
- * multiple of `alignment` (64 KiB, the Windows allocation granularity, a
- * multiple of the 4 KiB page size the ONNX spec asks for so loaders can mmap
- * it); smaller tensors follow each other without padding. Padding is zeros,
- * always less than one alignment unit, within what onnx's own loader accepts.
+ * Lays out tensors in an external data file. onnx's spec (ExternalData.md)
+ * says offsets SHOULD be multiples of the page size (4 KiB), or of the
+ * Windows allocation granularity (64 KiB), so loaders can mmap them; onnx's
+ * Python `save_external_data` appends at the end of the file and pads up to
+ * a requested offset with zeros (refusing gaps over 64 KiB). We follow what
+ * onnx-ir and onnxruntime do when they save: a tensor larger than
+ * `alignThreshold` (1 MiB) starts at a multiple of `alignment` (64 KiB);
+ * smaller tensors follow each other unpadded. Padding is zeros and always
+ * under one alignment unit, so onnx's own writer/loader rules hold.
  */
 export class ExternalDataFile {
   private readonly content: Piece[] = [];
