@@ -33,6 +33,7 @@ const f16 = (bits: number): number => {
 const scratch = new DataView(new ArrayBuffer(4));
 const bf16 = (bits: number): number => { scratch.setUint32(0, bits << 16); return scratch.getFloat32(0); };
 
+/** Element decoders by dtype (little-endian, as ONNX stores them). */
 const DECODERS: Partial<Record<DType, Decoder>> = {
   float32: (v, o) => v.getFloat32(o, true),
   float64: (v, o) => v.getFloat64(o, true),
@@ -54,38 +55,112 @@ export function statsSupported(dtype: DType): boolean {
   return dtype in DECODERS;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+let halfTables: { f16: Float32Array; bf16: Float32Array } | undefined;
+/** All 65,536 half values, decoded once (256 KB each): a table lookup per element. */
+function halfTable(dtype: 'float16' | 'bfloat16'): Float32Array {
+  if (!halfTables) {
+    const a = new Float32Array(65536);
+    const b = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) { a[i] = f16(i); b[i] = bf16(i); }
+    halfTables = { f16: a, bf16: b };
+  }
+  return dtype === 'float16' ? halfTables.f16 : halfTables.bf16;
+}
+
+/**
+ * The elements of `bytes[0..n)` as numbers: a typed-array view where the
+ * host's byte order allows (no copy), else decoded into `out`.
+ */
+function numbersOf(dtype: DType, bytes: Uint8Array, n: number, out: Float64Array): ArrayLike<number> {
+  const buf = bytes.buffer;
+  const at = bytes.byteOffset;
+  const size = DTYPE_SIZE[dtype];
+  const count = n / size;
+  if (LITTLE_ENDIAN && at % 8 === 0) {
+    switch (dtype) {
+      case 'float32': return new Float32Array(buf, at, count);
+      case 'float64': return new Float64Array(buf, at, count);
+      case 'int8': return new Int8Array(buf, at, count);
+      case 'uint8': case 'bool': return new Uint8Array(buf, at, count);
+      case 'int16': return new Int16Array(buf, at, count);
+      case 'uint16': return new Uint16Array(buf, at, count);
+      case 'int32': return new Int32Array(buf, at, count);
+      case 'uint32': return new Uint32Array(buf, at, count);
+      case 'float16': case 'bfloat16': {
+        const table = halfTable(dtype);
+        const bits = new Uint16Array(buf, at, count);
+        for (let i = 0; i < count; i++) out[i] = table[bits[i]];
+        return out.subarray(0, count);
+      }
+      default: break;
+    }
+  }
+  const decode = DECODERS[dtype]!;
+  const view = new DataView(buf, at, n);
+  for (let i = 0; i < count; i++) out[i] = decode(view, i * size);
+  return out.subarray(0, count);
+}
+
+/** Bytes between yields to the event loop (an editor's host stays responsive; a cancel arrives). */
+const YIELD_BYTES = 16 << 20;
+
 /**
  * Streams `tensor` through `buffer` (or a fresh bounded one) and returns its
  * statistics; undefined when its dtype has no numeric decoding here (sub-byte,
- * fp8, strings, complex) or its bytes are unavailable.
+ * fp8, strings, complex) or its bytes are unavailable. Rejects with an
+ * AbortError when `signal` aborts.
  */
-export function tensorStats(files: FileSet, tensor: TensorRef, buffer?: Uint8Array, signal?: AbortSignal): TensorStats | undefined {
-  const decode = DECODERS[tensor.dtype];
-  if (!decode || tensor.data.kind === 'unavailable') return undefined;
+export async function tensorStats(files: FileSet, tensor: TensorRef, buffer?: Uint8Array, signal?: AbortSignal): Promise<TensorStats | undefined> {
+  if (!statsSupported(tensor.dtype) || tensor.data.kind === 'unavailable') return undefined;
   const size = DTYPE_SIZE[tensor.dtype];
-  const cap = buffer ?? new Uint8Array(Math.min(DEFAULT_STATS_BUFFER, Math.max(size, tensor.byteLength)));
-  // Whole elements per chunk, so no element straddles two reads.
+  const given = buffer ?? new Uint8Array(Math.min(DEFAULT_STATS_BUFFER, Math.max(size, tensor.byteLength)));
+  // Whole elements per chunk, so no element straddles two reads; typed-array
+  // views need the chunk to start at a multiple of 8 in its ArrayBuffer.
+  const skew = (8 - (given.byteOffset % 8)) % 8;
+  const cap = given.subarray(Math.min(skew, given.length));
   const chunk = Math.floor(cap.length / size) * size;
-  if (chunk === 0) throw new RangeError(`stats buffer of ${cap.length} bytes cannot hold one ${tensor.dtype}`);
-  const view = new DataView(cap.buffer, cap.byteOffset, cap.byteLength);
+  if (chunk === 0) throw new RangeError(`stats buffer of ${given.length} bytes cannot hold one ${tensor.dtype}`);
+  const decoded = new Float64Array(chunk / size);
   let count = 0, nanCount = 0, zeros = 0, mean = 0, m2 = 0;
   let min = Infinity, max = -Infinity;
+  let sinceYield = 0;
   for (let start = 0; start < tensor.byteLength; start += chunk) {
-    if (signal?.aborted) throw new Error('statistics cancelled');
+    if (sinceYield >= YIELD_BYTES) {
+      sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (signal?.aborted) throw Object.assign(new Error(`statistics of ${tensor.id} cancelled`), { name: 'AbortError' });
     const n = Math.min(chunk, tensor.byteLength - start);
     files.readTensor(tensor, start, cap, 0, n);
-    for (let o = 0; o < n; o += size) {
-      const x = decode(view, o);
-      if (Number.isNaN(x)) { nanCount++; continue; }
+    sinceYield += n;
+    const xs = numbersOf(tensor.dtype, cap, n, decoded);
+    // Two passes over the chunk (it is in cache): its mean, then squared
+    // deviations from it; chunks merge with Chan's formula. Stable for long
+    // tensors with a large mean, and no division per element.
+    let c = 0, sum = 0;
+    for (let i = 0; i < xs.length; i++) {
+      const x = xs[i];
+      if (x !== x) { nanCount++; continue; }
       if (x < min) min = x;
       if (x > max) max = x;
       if (x === 0) zeros++;
-      // Welford: stable for long tensors with a large mean.
-      count++;
-      const d = x - mean;
-      mean += d / count;
-      m2 += d * (x - mean);
+      sum += x;
+      c++;
     }
+    if (c === 0) continue;
+    const cm = sum / c;
+    let cm2 = 0;
+    for (let i = 0; i < xs.length; i++) {
+      const x = xs[i];
+      if (x === x) cm2 += (x - cm) * (x - cm);
+    }
+    const total = count + c;
+    const d = cm - mean;
+    mean += (d * c) / total;
+    m2 += cm2 + (d * d * count * c) / total;
+    count = total;
   }
   if (count === 0) return { count, nanCount, zeros, min: NaN, max: NaN, mean: NaN, std: NaN };
   return { count, nanCount, zeros, min, max, mean, std: Math.sqrt(m2 / count) };

@@ -33,6 +33,9 @@ interface Entry {
   listeners: Set<(p: ScanProgress) => void>;
 }
 
+/** Finished analyses kept for reuse (open editors re-request theirs when needed). */
+const MAX_CACHED = 8;
+
 export class AbortError extends Error {
   constructor(what = 'cancelled') {
     super(what);
@@ -89,19 +92,19 @@ export class ModelAnalyses extends Disposable {
     const listeners = new Set<(p: ScanProgress) => void>();
     const minBytes = readSettings(uri).minBytes;
     const began = Date.now();
-    const entry: Entry = { key, controller, waiters: 0, settled: false, listeners, promise: Promise.resolve() as unknown as Promise<Analysis> };
     const emit = (p: ScanProgress) => { for (const l of listeners) l(p); };
-    entry.promise = (async () => {
+    const promise = (async (): Promise<Analysis> => {
       emit({ phase: 'open', fraction: 0, message: 'Reading the model…' });
       const model = await openModel(uri.fsPath, { signal: controller.signal });
       if (controller.signal.aborted) throw new AbortError();
       emit({ phase: 'compare', fraction: 0, message: `Comparing ${model.tensors.length} weight tensors…` });
       const report = await scanModels([model], { minBytes, signal: controller.signal, onProgress: emit });
       const analysis: Analysis = { uri, model, report, minBytes, millis: Date.now() - began };
-      this.finished.set(uri.fsPath, { key, analysis });
+      this.remember(uri, key, analysis);
       return analysis;
     })();
-    entry.promise.then(
+    const entry: Entry = { key, controller, waiters: 0, settled: false, listeners, promise };
+    promise.then(
       (a) => { entry.settled = true; if (!this.isDisposed) this.didAnalyze.fire(a); },
       () => {
         entry.settled = true;
@@ -110,6 +113,22 @@ export class ModelAnalyses extends Disposable {
       },
     );
     return entry;
+  }
+
+  /**
+   * Keeps the newest finished analyses only: each holds a model's metadata
+   * (graph, tensor list), small next to its weights but not free for
+   * 10,000-node graphs.
+   */
+  private remember(uri: vscode.Uri, key: string, analysis: Analysis): void {
+    this.finished.delete(uri.fsPath);
+    this.finished.set(uri.fsPath, { key, analysis });
+    while (this.finished.size > MAX_CACHED) {
+      const oldest = this.finished.keys().next().value as string;
+      this.finished.delete(oldest);
+      const e = this.entries.get(oldest);
+      if (e?.settled) this.entries.delete(oldest);
+    }
   }
 
   private wait(uri: vscode.Uri, entry: Entry, { signal, onProgress }: AnalyzeOptions): Promise<Analysis> {

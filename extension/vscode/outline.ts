@@ -43,6 +43,7 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
   private readonly diagnostics = this.register(vscode.languages.createDiagnosticCollection('weight-sharing-outline'));
   /** One bounded buffer for all statistics: hovers never allocate per tensor. */
   private statsBuffer: Uint8Array | undefined;
+  private statsBusy = false;
 
   constructor(private readonly analyses: ModelAnalyses) {
     super();
@@ -106,7 +107,7 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
     this.diagnostics.set(uri, diagnostics);
   }
 
-  provideHover(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): vscode.Hover | undefined {
+  async provideHover(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
     const entry = this.open.get(document.uri.toString());
     if (!entry) return undefined;
     const mention = mentionAt(entry.outline, position.line, position.character);
@@ -123,8 +124,10 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
       const sub = token.onCancellationRequested(() => controller.abort());
       const files = new FileSet();
       try {
-        this.statsBuffer ??= new Uint8Array(DEFAULT_STATS_BUFFER);
-        const stats = tensorStats(files, tensor, this.statsBuffer, controller.signal);
+        // One reused buffer; a second hover while one streams gets its own.
+        const buffer = this.statsBusy ? new Uint8Array(DEFAULT_STATS_BUFFER) : (this.statsBuffer ??= new Uint8Array(DEFAULT_STATS_BUFFER));
+        this.statsBusy = true;
+        const stats = await tensorStats(files, tensor, buffer, controller.signal).finally(() => { if (buffer === this.statsBuffer) this.statsBusy = false; });
         if (stats) md.appendMarkdown(`${formatStats(stats)}\n\n`);
       } catch (err) {
         md.appendMarkdown(`statistics unavailable: ${escapeMd(err instanceof Error ? err.message : String(err))}\n\n`);

@@ -171,22 +171,34 @@ export async function webviewFrame(page: Page): Promise<{ frame: Frame; offset: 
  * the webview's tooltip (visible).
  */
 export async function hoverWeight(page: Page, tensorId: string): Promise<Locator> {
-  const { frame, offset } = await webviewFrame(page);
-  const item = await frame.evaluate((t) => {
-    const probe = window.weightSharingView!;
-    const id = probe.weightItemOf(t);
-    if (!id) return null;
-    const cy = probe.app.view!.cy;
-    cy.center(cy.getElementById(id));
-    return id;
-  }, tensorId);
-  if (!item) throw new Error(`${tensorId} is not drawn as a weight`);
-  const pos = await frame.evaluate((id) => window.weightSharingView!.pagePosition(id), item);
-  if (!pos) throw new Error(`${item} has no position`);
-  await page.mouse.move(offset.x + pos.x, offset.y + pos.y);
   const tooltip = webview(page).locator('#tooltip');
-  await tooltip.waitFor({ state: 'visible', timeout: 10_000 });
-  return tooltip;
+  for (let attempt = 0; ; attempt++) {
+    // Positions are read fresh each time: a layout change (the sidebar
+    // toggled) resizes the webview under the graph.
+    const { frame, offset } = await webviewFrame(page);
+    const item = await frame.evaluate((t) => {
+      const probe = window.weightSharingView!;
+      const id = probe.weightItemOf(t);
+      if (!id) return null;
+      const cy = probe.app.view!.cy;
+      cy.resize();
+      cy.center(cy.getElementById(id));
+      return id;
+    }, tensorId);
+    if (!item) throw new Error(`${tensorId} is not drawn as a weight`);
+    const pos = await frame.evaluate((id) => window.weightSharingView!.pagePosition(id), item);
+    if (!pos) throw new Error(`${item} has no position`);
+    // Enter the node from outside it, so the graph sees a fresh mouseover.
+    await page.mouse.move(offset.x + 5, offset.y + 200);
+    await page.mouse.move(offset.x + pos.x, offset.y + pos.y, { steps: 5 });
+    try {
+      await tooltip.waitFor({ state: 'visible', timeout: 5_000 });
+      return tooltip;
+    } catch (err) {
+      if (attempt >= 2) throw err;
+      await page.waitForTimeout(500);
+    }
+  }
 }
 
 /** The visible notification toast containing `text`. */

@@ -40,7 +40,7 @@ test('float32 statistics match a whole-tensor reference for any buffer size', as
   const files = new FileSet();
   try {
     for (const size of [4, 6, 1000, 4096, 1 << 20]) {
-      const s = tensorStats(files, t, new Uint8Array(size));
+      const s = await tensorStats(files, t, new Uint8Array(size));
       assert.ok(s, `stats with a ${size}-byte buffer`);
       assert.equal(s.count, t.elementCount);
       assert.equal(s.min, ref.min);
@@ -48,7 +48,14 @@ test('float32 statistics match a whole-tensor reference for any buffer size', as
       assert.ok(Math.abs(s.mean - ref.mean) < 1e-9, `mean ${s.mean} vs ${ref.mean}`);
       assert.ok(Math.abs(s.std - ref.std) < 1e-9, `std ${s.std} vs ${ref.std}`);
     }
-    assert.throws(() => tensorStats(files, t, new Uint8Array(3)), /cannot hold one float32/);
+    await assert.rejects(tensorStats(files, t, new Uint8Array(3)), /cannot hold one float32/);
+    // An aborted signal stops it.
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(tensorStats(files, t, undefined, controller.signal), { name: 'AbortError' });
+    // A buffer view at an odd offset still works (typed views need alignment).
+    const odd = await tensorStats(files, t, new Uint8Array(4099).subarray(3));
+    assert.equal(odd?.max, ref.max);
   } finally {
     files.close();
   }
@@ -63,8 +70,8 @@ test('float16 statistics decode half floats (the fp16 copy agrees with its fp32 
   assert.ok(full, 'its fp32 source');
   const files = new FileSet();
   try {
-    const a = tensorStats(files, half, new Uint8Array(998));
-    const b = tensorStats(files, full);
+    const a = await tensorStats(files, half, new Uint8Array(998));
+    const b = await tensorStats(files, full);
     assert.ok(a && b);
     assert.equal(a.count, b.count);
     // fp16 keeps ~3 significant digits.
@@ -86,7 +93,7 @@ test('int64 constants and unsupported types', async () => {
       const raw = new Uint8Array(c.byteLength);
       files.readTensor(c, 0, raw);
       const values = [...new BigInt64Array(raw.buffer)].map(Number);
-      const s = tensorStats(files, c, new Uint8Array(16));
+      const s = await tensorStats(files, c, new Uint8Array(16));
       assert.ok(s);
       assert.deepEqual([s.min, s.max], [Math.min(...values), Math.max(...values)], c.id);
       assert.ok(Math.abs(s.mean - values.reduce((a, b) => a + b, 0) / values.length) < 1e-9, c.id);
@@ -94,8 +101,8 @@ test('int64 constants and unsupported types', async () => {
     }
     assert.ok(checked >= 5, `checked ${checked} int64 constants`);
     const any = m.tensors[0];
-    assert.equal(tensorStats(files, { ...any, dtype: 'string' }), undefined);
-    assert.equal(tensorStats(files, { ...any, data: { kind: 'unavailable', reason: 'test' } }), undefined);
+    assert.equal(await tensorStats(files, { ...any, dtype: 'string' }), undefined);
+    assert.equal(await tensorStats(files, { ...any, data: { kind: 'unavailable', reason: 'test' } }), undefined);
   } finally {
     files.close();
   }
