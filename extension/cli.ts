@@ -23,6 +23,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const run = commands[command];
   if (!run) throw new CliError(`unknown command '${command}' (expected scan, apply or check)`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   return run(rest);
 }
 

@@ -8,8 +8,10 @@ Commands:
       Find tied and shareable weights in model files or folders.
   apply MODEL [-o OUT] [--kinds exact,transposed,...] [--min-bytes N] [--json]
       Write a copy of MODEL that stores each shareable weight once.
-  check A [B] [--inputs DIR] [--tolerance T] [--json]
-      Run models with onnxruntime-web and compare their outputs.
+  check A [B] [--inputs DIR] [--tolerance T] [--json] [--batch N] [--sequence N] [--seed N]
+      Run models with onnxruntime-web (WASM) and compare their outputs:
+      A against B on the same inputs, or A alone against the expected
+      outputs in DIR (default: a test_data_set_N folder beside A).
 
 Exit codes: 0 ok, 1 threshold exceeded or check failed, 2 error.
 `;
