@@ -38,6 +38,8 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     // Close whatever a previous step left open (quick input, menus, hovers).
     await s?.page.keyboard.press('Escape');
     await s?.page.keyboard.press('Escape');
+    // Park the mouse away from the graph so no tooltip covers what comes next.
+    await s?.page.mouse.move(700, 890);
   });
 
   const focusModelTab = async () => {
@@ -159,6 +161,18 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await editor.locator('.view-lines', { hasText: `# Weight sharing report: ${MODEL}` }).waitFor({ timeout: 30_000 });
     assert.ok(await editor.locator('.view-lines', { hasText: '| transposed | 256 KB | yes |' }).count() > 0);
     await screenshot(s.page, 'e2e-report');
+  });
+
+  test('the side panel buttons reach the host and get replies', async () => {
+    await focusModelTab();
+    const view = webview(s.page);
+    await view.locator('.actions', { hasText: 'Outline' }).getByText('Outline', { exact: true }).click();
+    // The outline opens (or comes to the front) beside the model…
+    await s.page.locator('.tabs-container .tab.active', { hasText: `${MODEL}.outline` }).waitFor({ timeout: 30_000 });
+    // …and the webview got the reply to its request.
+    await focusModelTab();
+    await view.locator('#status-line', { hasText: 'Open outline: done' }).waitFor({ timeout: 10_000 });
+    await screenshot(s.page, 'e2e-webview-request');
   });
 
   test('Apply Sharing from the palette writes a smaller copy and never touches the input', async () => {

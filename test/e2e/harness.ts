@@ -142,9 +142,12 @@ export async function openFile(page: Page, name: string): Promise<void> {
 export async function runCommand(page: Page, title: string): Promise<void> {
   const input = await quickInput(page, 'Control+Shift+P');
   await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ timeout: 20_000 });
-  await row.click();
+  // Wait until the list has settled on the command, then run it with Enter
+  // (a click can land on a row that is being re-rendered).
+  const focused = page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title });
+  await focused.waitFor({ timeout: 20_000 });
+  await input.press('Enter');
+  await page.locator('.quick-input-widget', { hasText: title }).waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
 }
 
 /** The document inside the visible custom editor's webview. */
