@@ -214,5 +214,12 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     assert.match(await tied.innerText(), /already stored once/);
     assert.equal(await webview(s.page).locator('#groups li.group', { hasText: /transposed/i }).count(), 0);
     await screenshot(s.page, 'e2e-apply-opened');
+    // Tied weights are Information in the Problems panel.
+    await s.page.keyboard.press('Control+Shift+M');
+    const info = s.page.locator('.markers-panel .monaco-list-row', { hasText: `${KEPT} is tied: one 256 KB weight read by 2 node inputs` });
+    await info.waitFor({ timeout: 20_000 });
+    assert.ok(await info.locator('.codicon-info, [class*="info"]').count() > 0, 'an Information entry');
+    await screenshot(s.page, 'e2e-apply-tied-info');
+    await s.page.keyboard.press('Control+Shift+M');
   });
 });
