@@ -210,49 +210,8 @@ export function encodeTensorProto(tensor: TensorValue): Uint8Array {
   return w.finish();
 }
 
-// IEEE half <-> single, for synthesising fp16 inputs and comparing fp16 outputs.
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-export function floatToHalf(value: number): number {
-  f32[0] = value;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (half & 1))) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >> 13);
-  const rem = mant & 0x1fff;
-  // Round half to even; a carry out of the mantissa correctly bumps the exponent (up to Inf).
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++;
-  return sign | half;
-}
-
-export function bfloat16ToFloat(b: number): number {
-  u32[0] = (b & 0xffff) << 16;
-  return f32[0];
-}
+import { halfToFloat, bfloat16ToFloat } from '../sharing/floatCast';
+export { floatToHalf, halfToFloat, bfloat16ToFloat } from '../sharing/floatCast';
 
 /** Element i as a JS number (fp16/bf16 converted, 64-bit ints may lose precision). */
 export function elementAsNumber(tensor: TensorValue, i: number): number {

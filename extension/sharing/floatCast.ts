@@ -1,6 +1,7 @@
-// float32 → float16 / bfloat16 conversion on bit patterns, round to nearest
-// even, the rounding ONNX `Cast` uses. A cast copy is only worth replacing by
-// `Cast(fp32)` when this conversion reproduces it bit for bit.
+// float32 ↔ float16 / bfloat16 conversions, the project's one copy of them
+// (browser-safe: the webview's inference check uses them too). float32 →
+// half rounds to nearest even, the rounding ONNX `Cast` uses: a cast copy is
+// only worth replacing by `Cast(fp32)` when it reproduces the copy bit for bit.
 
 export type HalfType = 'float16' | 'bfloat16';
 
@@ -42,4 +43,30 @@ export function f32ToBf16Bits(x: number): number {
 
 export function converterFor(target: HalfType): (bits: number) => number {
   return target === 'float16' ? f32ToF16Bits : f32ToBf16Bits;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** A number → float16 bits (round to nearest even); NaN becomes a quiet NaN. */
+export function floatToHalf(value: number): number {
+  f32[0] = value;
+  const bits = f32ToF16Bits(u32[0]!);
+  return bits === -1 ? ((u32[0]! >>> 16) & 0x8000) | 0x7e00 : bits;
+}
+
+/** float16 bits → number. */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** bfloat16 bits → number. */
+export function bfloat16ToFloat(b: number): number {
+  u32[0] = (b & 0xffff) << 16;
+  return f32[0]!;
 }

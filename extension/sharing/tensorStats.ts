@@ -4,6 +4,7 @@
 import type { DType, TensorRef } from '../model/types';
 import { DTYPE_SIZE } from '../model/types';
 import type { FileSet } from '../io/fileSet';
+import { bfloat16ToFloat, halfToFloat } from './floatCast';
 
 export interface TensorStats {
   /** Finite-or-infinite elements counted (NaN excluded). */
@@ -21,24 +22,12 @@ export const DEFAULT_STATS_BUFFER = 1 << 20;
 
 type Decoder = (view: DataView, byteOffset: number) => number;
 
-const f16 = (bits: number): number => {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const frac = bits & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-};
-
-const scratch = new DataView(new ArrayBuffer(4));
-const bf16 = (bits: number): number => { scratch.setUint32(0, bits << 16); return scratch.getFloat32(0); };
-
 /** Element decoders by dtype (little-endian, as ONNX stores them). */
 const DECODERS: Partial<Record<DType, Decoder>> = {
   float32: (v, o) => v.getFloat32(o, true),
   float64: (v, o) => v.getFloat64(o, true),
-  float16: (v, o) => f16(v.getUint16(o, true)),
-  bfloat16: (v, o) => bf16(v.getUint16(o, true)),
+  float16: (v, o) => halfToFloat(v.getUint16(o, true)),
+  bfloat16: (v, o) => bfloat16ToFloat(v.getUint16(o, true)),
   int8: (v, o) => v.getInt8(o),
   uint8: (v, o) => v.getUint8(o),
   bool: (v, o) => v.getUint8(o),
@@ -63,7 +52,7 @@ function halfTable(dtype: 'float16' | 'bfloat16'): Float32Array {
   if (!halfTables) {
     const a = new Float32Array(65536);
     const b = new Float32Array(65536);
-    for (let i = 0; i < 65536; i++) { a[i] = f16(i); b[i] = bf16(i); }
+    for (let i = 0; i < 65536; i++) { a[i] = halfToFloat(i); b[i] = bfloat16ToFloat(i); }
     halfTables = { f16: a, bf16: b };
   }
   return dtype === 'float16' ? halfTables.f16 : halfTables.bf16;
