@@ -56,6 +56,25 @@ export function transposedPositions(shape: number[]): number[] {
   return out;
 }
 
+/**
+ * Fixed points (i, j) of an n x n tensor, as flat indices read two ways:
+ * `direct` at (i, j) and `mirrored` at (j, i). If y == xᵀ then y's mirrored
+ * sample equals x's direct one, so a square transpose is never filtered out.
+ * Columns are scrambled so most points are off the diagonal (the diagonal is
+ * the same in a matrix and its transpose and tells nothing).
+ */
+export function squarePositions(n: number): { direct: number[]; mirrored: number[] } {
+  const direct: number[] = [];
+  const mirrored: number[] = [];
+  for (let k = 0; k < POINTS; k++) {
+    const i = Math.floor((k * (n - 1)) / (POINTS - 1));
+    const j = Math.floor((((k * 7 + 3) % POINTS) * (n - 1)) / (POINTS - 1));
+    direct.push(i * n + j);
+    mirrored.push(j * n + i);
+  }
+  return { direct, mirrored };
+}
+
 /** Evenly spread flat element indices (same-shape matching). */
 export function spreadPositions(elementCount: number): number[] {
   if (elementCount === 0) return [];

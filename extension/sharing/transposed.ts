@@ -1,38 +1,65 @@
 // Transposed copies: a 2-D tensor stored again as its transpose (the
 // TorchScript exporter's constant-folded `Transpose(embedding)` for a tied
-// lm_head). Same scope as the corpus reference: 2-D, non-square, at least
-// 256 elements, same dtype. Works on one representative per content (shape
-// class): exact copies of either side are covered by their exact groups.
+// lm_head, or a square projection folded into a second initializer). 2-D, at
+// least 256 elements, same dtype. Non-square pairs are the corpus reference's
+// scope; square pairs go beyond it (the reference skips squares), because a
+// scan that skips them misses duplicates. Works on one representative per
+// content (shape class): exact copies of either side are covered by their
+// exact groups, and a symmetric matrix is never paired with itself.
 import type { ByteSource } from './byteSource';
 import { transposeEqual } from './compare';
 import type { ShapeClass } from './entries';
 import type { Relation } from './groups';
 import { DTYPE_SIZE } from '../model/types';
 import type { ProgressMeter } from './progress';
-import { elementSample, transposedPositions } from './samples';
+import { elementSample, squarePositions, transposedPositions } from './samples';
 
 export const MIN_TRANSPOSE_ELEMENTS = 256;
 
-/** Non-square 2-D with whole-byte elements and enough elements to matter. */
-export function transposable(sc: ShapeClass): boolean {
+/** 2-D with whole-byte elements and enough elements to matter (square or not). */
+function transposable2d(sc: ShapeClass): boolean {
   const t = sc.members[0].tensor;
   const es = DTYPE_SIZE[t.dtype];
-  return t.shape.length === 2 && t.shape[0] !== t.shape[1] && t.elementCount >= MIN_TRANSPOSE_ELEMENTS && Number.isInteger(es) && es > 0;
+  return t.shape.length === 2 && t.elementCount >= MIN_TRANSPOSE_ELEMENTS && Number.isInteger(es) && es > 0;
+}
+
+/** Non-square 2-D with whole-byte elements and enough elements to matter (also the cast detector's rule). */
+export function transposable(sc: ShapeClass): boolean {
+  const t = sc.members[0].tensor;
+  return transposable2d(sc) && t.shape[0] !== t.shape[1];
+}
+
+/** Square 2-D (n x n) that may be the transpose of another square class. */
+export function squareTransposable(sc: ShapeClass): boolean {
+  const t = sc.members[0].tensor;
+  return transposable2d(sc) && t.shape[0] === t.shape[1];
 }
 
 export async function findTransposed(classes: ShapeClass[], src: ByteSource, progress?: ProgressMeter): Promise<Relation[]> {
   // Bucket by dtype and {min, max} dims, split by orientation; only buckets
-  // holding both orientations are sampled at all.
+  // holding both orientations are sampled at all. Squares go to their own
+  // buckets (dtype and n), sampled only when two or more share one.
   const buckets = new Map<string, { tall: ShapeClass[]; wide: ShapeClass[] }>();
+  const squares = new Map<string, ShapeClass[]>();
   for (const sc of classes) {
+    const t = sc.members[0].tensor;
+    if (squareTransposable(sc)) {
+      const key = `${t.dtype}|${t.shape[0]}`;
+      let l = squares.get(key);
+      if (!l) squares.set(key, (l = []));
+      l.push(sc);
+      continue;
+    }
     if (!transposable(sc)) continue;
-    const [d0, d1] = sc.members[0].tensor.shape;
-    const key = `${sc.members[0].tensor.dtype}|${Math.max(d0, d1)}|${Math.min(d0, d1)}`;
+    const [d0, d1] = t.shape;
+    const key = `${t.dtype}|${Math.max(d0, d1)}|${Math.min(d0, d1)}`;
     let b = buckets.get(key);
     if (!b) buckets.set(key, (b = { tall: [], wide: [] }));
     (d0 > d1 ? b.tall : b.wide).push(sc);
   }
   const live = [...buckets.values()].filter((b) => b.tall.length > 0 && b.wide.length > 0);
+  const liveSquares = [...squares.values()].filter((l) => l.length > 1);
+  const steps = Math.max(1, live.length + liveSquares.length);
   const out: Relation[] = [];
   let done = 0;
   for (const { tall, wide } of live) {
@@ -57,7 +84,49 @@ export async function findTransposed(classes: ShapeClass[], src: ByteSource, pro
       }
       await src.tick();
     }
-    progress?.update(++done / live.length);
+    progress?.update(++done / steps);
+  }
+  for (const list of liveSquares) {
+    out.push(...(await squarePairs(list, src)));
+    progress?.update(++done / steps);
+  }
+  return out;
+}
+
+/**
+ * Pairs (x, y) of distinct square classes with y == xᵀ, in one pass in model
+ * order: each class looks up the earlier classes whose sample at (i, j)
+ * equals its own at (j, i), so every pair is considered once, from its later
+ * member, and the source is the earlier one. A content has one transpose, so
+ * a class is in at most one pair: matched classes leave the lookup.
+ */
+async function squarePairs(list: ShapeClass[], src: ByteSource): Promise<Relation[]> {
+  const { direct, mirrored } = squarePositions(list[0].members[0].tensor.shape[0]);
+  const earlier = new Map<string, ShapeClass[]>();
+  const matched = new Set<ShapeClass>();
+  const out: Relation[] = [];
+  // `list` is in model order (shape classes are sorted by first member).
+  for (const y of list) {
+    const yt = y.members[0].tensor;
+    const want = elementSample(src, yt, mirrored) ?? '';
+    for (const x of earlier.get(want) ?? []) {
+      // x !== y by construction (y is added below, after its own lookup): a
+      // symmetric matrix is its own transpose and never a pair with itself.
+      if (matched.has(x)) continue;
+      if (await transposeEqual(src, x.members[0].tensor, yt)) {
+        out.push({ kind: 'transposed', source: x, copy: y, transposed: true });
+        matched.add(x);
+        matched.add(y);
+        break;
+      }
+    }
+    if (!matched.has(y)) {
+      const k = elementSample(src, yt, direct) ?? '';
+      let l = earlier.get(k);
+      if (!l) earlier.set(k, (l = []));
+      l.push(y);
+    }
+    await src.tick();
   }
   return out;
 }
