@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, beforeEach, describe, test as nodeTest } from 'node:test';
-import { type Session, hoverWeight, notification, openFile, readmeScreenshot, runCommand, screenshot, skipReason, startSession, webview, webviewFrame } from './harness';
+import { after, before, beforeEach, describe } from 'node:test';
+import { type Session, hoverWeight, notification, openFile, readmeScreenshot, runCommand, screenshot, skipReason, startSession, webview, webviewFrame, stepsWithScreenshots } from './harness';
 
 const MODEL = 'bert-tiny-mlm-trained.onnx';
 const COPY = 'onnx::MatMul_377';
@@ -24,15 +24,7 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await s?.close();
   });
 
-  // A failed step leaves a screenshot of what the page showed.
-  const test = (name: string, fn: () => Promise<void>) => nodeTest(name, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      await screenshot(s.page, `e2e-FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
-      throw err;
-    }
-  });
+  const test = stepsWithScreenshots('e2e', () => s?.page);
 
   beforeEach(async () => {
     // Close whatever a previous step left open (quick input, menus, hovers).

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { test as nodeTest } from 'node:test';
 import { chromium, type Browser, type Frame, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import type { CodeServer } from '../../scripts/codeServer.mjs' with { 'resolution-mode': 'import' };
 
@@ -229,6 +230,22 @@ export async function readmeScreenshot(page: Page, name: string): Promise<string
     log(`updated media/screenshots/${name}.png`);
   }
   return file;
+}
+
+/**
+ * `test` whose failure leaves a screenshot of what the page showed
+ * (`test-results/PREFIX-FAILED-name.png`).
+ */
+export function stepsWithScreenshots(prefix: string, page: () => Page | undefined) {
+  return (name: string, fn: () => Promise<void>) => nodeTest(name, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      const p = page();
+      if (p) await screenshot(p, `${prefix}-FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
+      throw err;
+    }
+  });
 }
 
 export function skipReason(): string | undefined {

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, beforeEach, describe, test as nodeTest } from 'node:test';
-import { type Session, notification, openFile, runCommand, screenshot, skipReason, startSession, webview } from './harness';
+import { after, before, beforeEach, describe } from 'node:test';
+import { type Session, notification, openFile, runCommand, screenshot, skipReason, startSession, webview, stepsWithScreenshots } from './harness';
 
 const MODEL = 'bert-tiny-mlm-trained.onnx';
 const REJECTED = 'gpt2-tiny.onnx';
@@ -27,14 +27,7 @@ describe('inference check in code-server', { skip: skipReason(), timeout: 15 * 6
     await s?.close();
   });
 
-  const test = (name: string, fn: () => Promise<void>) => nodeTest(name, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      await screenshot(s.page, `e2e-inference-FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
-      throw err;
-    }
-  });
+  const test = stepsWithScreenshots('e2e-inference', () => s?.page);
 
   beforeEach(async () => {
     await s?.page.keyboard.press('Escape');

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, test as nodeTest } from 'node:test';
-import { type Session, hoverWeight, openFile, readmeScreenshot, screenshot, skipReason, startSession, webview, webviewFrame } from './harness';
+import { after, before, describe } from 'node:test';
+import { type Session, hoverWeight, openFile, readmeScreenshot, screenshot, skipReason, startSession, webview, webviewFrame, stepsWithScreenshots } from './harness';
 
 const MODEL = 'bert-tiny-mlm-trained.onnx';
 const BROKEN = 'broken-truncated.onnx';
@@ -29,14 +29,7 @@ describe('settings and unreadable models in code-server (light theme)', { skip: 
     await s?.close();
   });
 
-  const test = (name: string, fn: () => Promise<void>) => nodeTest(name, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      await screenshot(s.page, `e2e-FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
-      throw err;
-    }
-  });
+  const test = stepsWithScreenshots('e2e', () => s?.page);
 
   test('the model editor in the light theme, its group selected', async () => {
     await openFile(s.page, MODEL);
