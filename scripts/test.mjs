@@ -19,5 +19,11 @@ function collect(path, out) {
 
 const files = roots.flatMap((r) => collect(join(root, r), [])).map((f) => relative(root, f));
 if (files.length === 0) { console.error('no test files found under', roots.join(', ')); process.exit(1); }
+// Browser tests need Debian's Chromium (and code-server's build needs
+// libkrb5-dev): install them before any test file runs, on a fresh machine.
+if (files.some((f) => /^test[\\/](webview|e2e)[\\/]/.test(f))) {
+  const { ensureSystemPackages } = await import('./codeServer.mjs');
+  ensureSystemPackages();
+}
 const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit' });
 process.exit(res.status ?? 1);
