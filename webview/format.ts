@@ -1,16 +1,8 @@
 // Number, byte and shape formatting shared by the panel and the tooltips.
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = -1;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
-}
+import { formatBytes } from '../extension/sharing/bytes.js';
+
+export { formatBytes };
 
 /** "36,864 B (36.9 kB)": exact figure first, since tests and users compare bytes. */
 export function formatBytesExact(bytes: number): string {

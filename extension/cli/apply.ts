@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { CliError, parseBytes } from './common';
 import { applySharing, type ApplyResult } from '../sharing/rewriteModel';
 import { APPLICABLE_KINDS, type Replacement } from '../sharing/plan';
-import { humanBytes } from '../sharing/report';
+import { formatBytes } from '../sharing/bytes';
 import { DEFAULT_MIN_BYTES, type SharingKind } from '../sharing/types';
 
 export interface ApplyArgs {
@@ -70,7 +70,7 @@ export function toApplyText(res: ApplyResult): string {
     lines.push(`${res.input} -> ${res.output}${res.dataFile ? ` (+ ${path.basename(res.dataFile)})` : ''}`);
     lines.push(`applied ${plan.groups.length} group${plan.groups.length === 1 ? '' : 's'}, ${plan.replacements.length} tensor${plan.replacements.length === 1 ? '' : 's'} no longer stored:`);
     for (const r of plan.replacements) {
-      lines.push(`  ${r.group.kind.padEnd(10)} ${humanBytes(r.dropped.byteLength).padStart(10)}  ${r.dropped.id} -> ${r.kept.id}  (${how(r)})`);
+      lines.push(`  ${r.group.kind.padEnd(10)} ${formatBytes(r.dropped.byteLength).padStart(10)}  ${r.dropped.id} -> ${r.kept.id}  (${how(r)})`);
     }
   }
   for (const s of plan.skipped) {
@@ -78,10 +78,10 @@ export function toApplyText(res: ApplyResult): string {
   }
   if (res.output) {
     const saved = res.bytesBefore - res.bytesAfter;
-    lines.push(`bytes: ${res.bytesBefore} -> ${res.bytesAfter} (${humanBytes(res.bytesBefore)} -> ${humanBytes(res.bytesAfter)}, ${saved} saved, ${((100 * saved) / Math.max(1, res.bytesBefore)).toFixed(1)}%; planned ${plan.bytesSaved})`);
+    lines.push(`bytes: ${res.bytesBefore} -> ${res.bytesAfter} (${formatBytes(res.bytesBefore)} -> ${formatBytes(res.bytesAfter)}, ${saved} saved, ${((100 * saved) / Math.max(1, res.bytesBefore)).toFixed(1)}%; planned ${plan.bytesSaved})`);
     lines.push(res.remaining.length === 0
       ? `verified: re-read the output and scanned it again: no lossless group of the applied kinds remains${plan.skipped.length ? ` except the ${plan.skipped.length} not applied above` : ''}.`
-      : `WARNING: the output still has ${res.remaining.length} lossless group(s) of the applied kinds (${humanBytes(res.remainingBytes)}).`);
+      : `WARNING: the output still has ${res.remaining.length} lossless group(s) of the applied kinds (${formatBytes(res.remainingBytes)}).`);
   }
   return `${lines.join('\n')}\n`;
 }

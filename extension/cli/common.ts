@@ -16,12 +16,16 @@ Commands:
 Exit codes: 0 ok, 1 threshold exceeded or check failed, 2 error.
 `;
 
-/** Parses a non-negative byte count; accepts plain integers and K/M/G suffixes (powers of 1024). */
+/**
+ * Parses a non-negative byte count: a plain integer, or a number with a unit,
+ * SI as the output prints them (`500k`, `1.5MB`, `2G`: powers of 1000) or
+ * binary (`64KiB`, `1MiB`, `2GiB`: powers of 1024).
+ */
 export function parseBytes(option: string, value: string | undefined): number {
   if (value === undefined) throw new CliError(`${option} needs a value`);
-  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgG]i?[bB]?)?$/.exec(value.trim());
-  if (!m) throw new CliError(`${option}: '${value}' is not a byte count`);
-  const unit = (m[2] ?? '').toLowerCase()[0];
-  const scale = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
-  return Math.round(Number(m[1]) * scale);
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([kKmMgGtT])(i?)[bB]?|[bB])?$/.exec(value.trim());
+  if (!m) throw new CliError(`${option}: '${value}' is not a byte count (e.g. 1024, 500kB, 1.5MB, 64KiB)`);
+  const power = m[2] ? 'kmgt'.indexOf(m[2].toLowerCase()) + 1 : 0;
+  const base = m[3] ? 1024 : 1000;
+  return Math.round(Number(m[1]) * base ** power);
 }

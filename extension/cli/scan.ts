@@ -2,7 +2,8 @@
 // Prints the sharing report; exit 1 when --fail-over is crossed (for CI).
 import { CliError, parseBytes } from './common';
 import { scanFiles } from '../sharing/scan';
-import { toJson, toText, humanBytes } from '../sharing/report';
+import { toJson, toText } from '../sharing/report';
+import { formatBytes } from '../sharing/bytes';
 import { DEFAULT_MIN_BYTES } from '../sharing/types';
 
 export interface ScanArgs {
@@ -37,7 +38,7 @@ export async function runScan(args: string[]): Promise<number> {
   const report = await scanFiles(opts.paths, { minBytes: opts.minBytes });
   process.stdout.write(opts.json ? `${JSON.stringify(toJson(report), null, 2)}\n` : toText(report));
   if (opts.failOver !== undefined && report.bytesSaved > opts.failOver) {
-    process.stderr.write(`weight-sharing: lossless saving ${humanBytes(report.bytesSaved)} (${report.bytesSaved} bytes) exceeds --fail-over ${opts.failOver}\n`);
+    process.stderr.write(`weight-sharing: lossless saving ${formatBytes(report.bytesSaved)} (${report.bytesSaved} bytes) exceeds --fail-over ${opts.failOver}\n`);
     return 1;
   }
   return 0;

@@ -2,16 +2,9 @@
 // outline, the Markdown report and the quick pick so they all say the same.
 import type { SharingGroup } from './types';
 
-/** Decimal units (what file managers show): 23.4 MB. */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = Math.abs(n);
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-  const s = i === 0 ? String(v) : v >= 100 ? v.toFixed(0) : v.toFixed(1);
-  return `${n < 0 ? '-' : ''}${s} ${units[i]}`;
-}
+import { formatBytes } from './bytes';
+
+export { formatBytes };
 
 /** The tensor names of a group, the kept one first. */
 export function memberNames(group: SharingGroup): string[] {

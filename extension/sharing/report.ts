@@ -2,6 +2,7 @@
 // in the README; fields may be added, never removed) and the readable table.
 import * as path from 'node:path';
 import type { ScanReport, SharingGroup } from './types';
+import { formatBytes } from './bytes';
 
 export interface JsonTensor {
   path: string;
@@ -86,15 +87,6 @@ export function toJson(report: ScanReport): JsonReport {
   };
 }
 
-/** 1536 → "1.5 KiB" (binary units, one decimal; bytes exact). */
-export function humanBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
-  return `${v.toFixed(1)} ${units[u]}`;
-}
 
 /**
  * How files are named in messages: relative to the folder all scanned files
@@ -122,7 +114,7 @@ export function toText(report: ScanReport): string {
   }
   for (const m of report.models) {
     const bytes = m.tensors.reduce((n, t) => n + t.byteLength, 0);
-    lines.push(`${labels.get(m.path)}  (${m.format}, ${m.tensors.length} tensors, ${humanBytes(bytes)})`);
+    lines.push(`${labels.get(m.path)}  (${m.format}, ${m.tensors.length} tensors, ${formatBytes(bytes)})`);
     lines.push(...table(inModel.get(m.path) ?? [], () => ''));
     lines.push('');
   }
@@ -132,15 +124,15 @@ export function toText(report: ScanReport): string {
     lines.push('');
   }
   const total = report.models.reduce((n, m) => n + m.tensors.reduce((k, t) => k + t.byteLength, 0), 0);
-  const pct = total ? ` (${((100 * report.bytesSaved) / total).toFixed(1)}% of ${humanBytes(total)} tensor data)` : '';
-  lines.push(`Total lossless saving: ${humanBytes(report.bytesSaved)}${pct}`);
+  const pct = total ? ` (${((100 * report.bytesSaved) / total).toFixed(1)}% of ${formatBytes(total)} tensor data)` : '';
+  lines.push(`Total lossless saving: ${formatBytes(report.bytesSaved)}${pct}`);
   if (report.hiddenGroups) lines.push(`${report.hiddenGroups} smaller groups hidden (--min-bytes ${report.minBytes ?? ''}; use --min-bytes 0 to list them)`);
   return lines.join('\n') + '\n';
 }
 
 function table(groups: SharingGroup[], prefix: (path: string) => string): string[] {
   if (groups.length === 0) return ['  no shared or shareable weights found'];
-  const rows = groups.map((g) => [humanBytes(g.bytesSaved), kindLabel(g), describe(g, prefix)]);
+  const rows = groups.map((g) => [formatBytes(g.bytesSaved), kindLabel(g), describe(g, prefix)]);
   const w0 = Math.max(5, ...rows.map((r) => r[0].length));
   const w1 = Math.max(4, ...rows.map((r) => r[1].length));
   return [

@@ -11,7 +11,7 @@ import { type Session, hoverWeight, notification, openFile, readmeScreenshot, ru
 const MODEL = 'bert-tiny-mlm-trained.onnx';
 const COPY = 'onnx::MatMul_377';
 const KEPT = 'm.bert.embeddings.word_embeddings.weight';
-const SENTENCE = `${COPY} is a transposed copy of ${KEPT}: 256 KB can be shared`;
+const SENTENCE = `${COPY} is a transposed copy of ${KEPT}: 256 kB can be shared`;
 
 describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_000 }, () => {
   let s: Session;
@@ -107,7 +107,7 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     const editor = s.page.locator('.editor-instance .monaco-editor').first();
     await editor.locator('.view-lines', { hasText: `Model outline: ${MODEL}` }).waitFor({ timeout: 30_000 });
     // A code lens on the group's line applies that group.
-    await editor.locator('.codelens-decoration', { hasText: 'Apply sharing for this group (saves 256 KB)' }).waitFor({ timeout: 20_000 });
+    await editor.locator('.codelens-decoration', { hasText: 'Apply sharing for this group (saves 256 kB)' }).waitFor({ timeout: 20_000 });
     // Find the copy's own row (name padded by spaces) and bring it into view.
     await s.page.keyboard.press('Control+F');
     await s.page.keyboard.type(`  ${COPY}  `);
@@ -124,7 +124,7 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     const text = await hover.innerText();
     assert.match(text, /float32/);
     assert.match(text, /\[64, 1000\]/);
-    assert.match(text, /256 KB \(256,000 bytes\)/);
+    assert.match(text, /256 kB \(256,000 bytes\)/);
     assert.match(text, /min .* max .* mean .* std/);
     assert.match(text, /transposed copy of m\.bert\.embeddings\.word_embeddings\.weight/);
     await screenshot(s.page, 'e2e-outline-hover');
@@ -151,7 +151,7 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await runCommand(s.page, 'Weight Sharing: Show Sharing Report');
     const editor = s.page.locator('.editor-instance .monaco-editor').first();
     await editor.locator('.view-lines', { hasText: `# Weight sharing report: ${MODEL}` }).waitFor({ timeout: 30_000 });
-    assert.ok(await editor.locator('.view-lines', { hasText: '| transposed | 256 KB | yes |' }).count() > 0);
+    assert.ok(await editor.locator('.view-lines', { hasText: '| transposed | 256 kB | yes |' }).count() > 0);
     await screenshot(s.page, 'e2e-report');
   });
 
@@ -187,7 +187,7 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     }, path.basename(output), { timeout: 20_000 });
     assert.ok((await pathInput.inputValue()).endsWith(path.basename(output)));
     await s.page.keyboard.press('Enter');
-    const done = notification(s.page, /Saved 256 KB/);
+    const done = notification(s.page, /Saved 256 kB/);
     await done.waitFor({ timeout: 60_000 });
     await screenshot(s.page, 'e2e-apply-done');
     assert.ok(fs.existsSync(output), `${output} written`);
@@ -208,7 +208,7 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await screenshot(s.page, 'e2e-apply-opened');
     // Tied weights are Information in the Problems panel.
     await s.page.keyboard.press('Control+Shift+M');
-    const info = s.page.locator('.markers-panel .monaco-list-row', { hasText: `${KEPT} is tied: one 256 KB weight read by 2 node inputs` });
+    const info = s.page.locator('.markers-panel .monaco-list-row', { hasText: `${KEPT} is tied: one 256 kB weight read by 2 node inputs` });
     await info.waitFor({ timeout: 20_000 });
     assert.ok(await info.locator('.codicon-info, [class*="info"]').count() > 0, 'an Information entry');
     await screenshot(s.page, 'e2e-apply-tied-info');

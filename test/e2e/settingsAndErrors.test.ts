@@ -17,7 +17,7 @@ describe('settings and unreadable models in code-server (light theme)', { skip: 
     s = await startSession({
       theme: 'Default Light Modern',
       files: [MODEL],
-      // Above the pair's 256 KB saving: no Problems entry for it.
+      // Above the pair's 256 kB saving: no Problems entry for it.
       settings: { 'weightSharing.diagnostics.minBytes': 300_000 },
     });
     // A real model cut short in the middle of its weights.

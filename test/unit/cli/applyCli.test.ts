@@ -37,7 +37,7 @@ test('default output NAME.shared.onnx beside the input; prints what was applied,
   assert.equal(r.err, '');
   assert.deepEqual(listing(dir), ['bert-tiny-mlm.onnx', 'bert-tiny-mlm.shared.onnx']);
   assert.match(r.out, /-> .*bert-tiny-mlm\.shared\.onnx\n/);
-  assert.match(r.out, /transposed\s+250\.0 KiB\s+onnx::MatMul_377 -> m\.bert\.embeddings\.word_embeddings\.weight\s+\(Transpose node inserted\)/);
+  assert.match(r.out, /transposed\s+256 kB\s+onnx::MatMul_377 -> m\.bert\.embeddings\.word_embeddings\.weight\s+\(Transpose node inserted\)/);
   const bytes = /bytes: (\d+) -> (\d+)/.exec(r.out);
   assert.ok(bytes);
   assert.equal(Number(bytes[1]), fs.statSync(path.join(dir, 'bert-tiny-mlm.onnx')).size);

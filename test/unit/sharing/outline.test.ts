@@ -22,7 +22,7 @@ async function scan(name: string) {
 test('formatBytes uses decimal units', () => {
   assert.equal(formatBytes(0), '0 B');
   assert.equal(formatBytes(999), '999 B');
-  assert.equal(formatBytes(256000), '256 KB');
+  assert.equal(formatBytes(256000), '256 kB');
   assert.equal(formatBytes(23_400_000), '23.4 MB');
   assert.equal(formatBytes(1.5e9), '1.5 GB');
 });
@@ -32,7 +32,7 @@ test('bert-tiny-mlm-trained: the transposed embedding pair in the outline, hover
   const g = report.groups.findIndex((x) => x.kind === 'transposed');
   assert.ok(g >= 0, 'a transposed group');
   const group = report.groups[g];
-  assert.equal(describeGroup(group), 'onnx::MatMul_377 is a transposed copy of m.bert.embeddings.word_embeddings.weight: 256 KB can be shared');
+  assert.equal(describeGroup(group), 'onnx::MatMul_377 is a transposed copy of m.bert.embeddings.word_embeddings.weight: 256 kB can be shared');
 
   const o = renderOutline(model, report);
   const lines = o.text.split('\n');
@@ -40,11 +40,11 @@ test('bert-tiny-mlm-trained: the transposed embedding pair in the outline, hover
   assert.equal(o.tensorLines.size, model.tensors.length);
   for (const t of model.tensors) assert.ok(lines[o.tensorLines.get(t.id)!].trimStart().startsWith(t.id), t.id);
   const kept = lines[o.tensorLines.get('m.bert.embeddings.word_embeddings.weight')!];
-  assert.match(kept, /float32 +\[1000, 64\] +256 KB +#\d+ transposed \(kept\)/);
+  assert.match(kept, /float32 +\[1000, 64\] +256 kB +#\d+ transposed \(kept\)/);
   const copyLine = o.tensorLines.get('onnx::MatMul_377')!;
-  assert.match(lines[copyLine], /\[64, 1000\] +256 KB +#\d+ transposed$/);
+  assert.match(lines[copyLine], /\[64, 1000\] +256 kB +#\d+ transposed$/);
   assert.deepEqual(o.groupsOfTensor.get('onnx::MatMul_377'), [g]);
-  assert.match(lines[o.groupLines.get(g)!], /transposed · saves 256 KB/);
+  assert.match(lines[o.groupLines.get(g)!], /transposed · saves 256 kB/);
 
   // The copy is read by one MatMul: its name on that node's input line is a mention too.
   const uses = o.mentions.filter((m) => m.tensorId === 'onnx::MatMul_377');
@@ -57,8 +57,8 @@ test('bert-tiny-mlm-trained: the transposed embedding pair in the outline, hover
 
   const md = renderMarkdownReport(report, { minBytes: 1024 });
   assert.match(md, /^# Weight sharing report: bert-tiny-mlm-trained\.onnx/);
-  assert.match(md, /\| 1 \| transposed \| 256 KB \| yes \| `m\.bert\.embeddings\.word_embeddings\.weight`<br>`onnx::MatMul_377` \| float32 \| \[1000×64\], \[64×1000\] \|/);
-  assert.match(md, /Can be shared without changing outputs: \*\*256 KB\*\*/);
+  assert.match(md, /\| 1 \| transposed \| 256 kB \| yes \| `m\.bert\.embeddings\.word_embeddings\.weight`<br>`onnx::MatMul_377` \| float32 \| \[1000×64\], \[64×1000\] \|/);
+  assert.match(md, /Can be shared without changing outputs: \*\*256 kB\*\*/);
 });
 
 test('cond-branches: subgraph node inputs point at the outer initializers they read', async () => {
@@ -74,7 +74,7 @@ test('cond-branches: subgraph node inputs point at the outer initializers they r
   }
   const exact = report.groups.find((x) => x.kind === 'exact');
   assert.ok(exact);
-  assert.equal(describeGroup(exact), 'w_copy is an exact copy of w: 24.6 KB can be shared');
+  assert.equal(describeGroup(exact), 'w_copy is an exact copy of w: 24.6 kB can be shared');
 });
 
 test('mlp-init-as-inputs: a group that cannot be shared says why', async () => {
