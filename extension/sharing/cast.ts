@@ -1,15 +1,18 @@
 // Cast copies: an fp16/bf16 tensor equal, bit for bit, to the round-to-
 // nearest-even conversion of an fp32 tensor, so `Cast(fp32)` reproduces it
-// exactly. Same shape, or (2-D, non-square, >= 256 elements) the transposed
-// shape, the exporter's folded `Transpose(emb.half())` (corpus half-copy.onnx).
+// exactly. Same shape, or (2-D, >= 256 elements) the transposed shape, the
+// exporter's folded `Transpose(emb.half())` (corpus half-copy.onnx). Square
+// n x n pairs count too (issue 2: no duplicate missed), although the corpus
+// reference only covers non-square ones: an fp32 class and a half class never
+// are the same tensor, so a square is never paired with itself.
 import type { ByteSource } from './byteSource';
 import { castEqual, transposeEqual } from './compare';
 import type { ShapeClass } from './entries';
 import type { HalfType } from './floatCast';
 import type { Relation } from './groups';
 import type { ProgressMeter } from './progress';
-import { elementSample, spreadPositions, transposedPositions } from './samples';
-import { transposable } from './transposed';
+import { elementSample, spreadPositions, squarePositions, transposedPositions } from './samples';
+import { squareTransposable, transposable } from './transposed';
 
 function isHalf(dtype: string): dtype is HalfType {
   return dtype === 'float16' || dtype === 'bfloat16';
@@ -40,11 +43,21 @@ export async function findCasts(classes: ShapeClass[], src: ByteSource, progress
     if (!l) tTargets.set(key, (l = []));
     l.push(h);
   }
+  // Square transposed: key = target dtype | n; same shape both sides.
+  const sqTargets = new Map<string, ShapeClass[]>();
+  for (const h of halves) {
+    if (!squareTransposable(h)) continue;
+    const t = h.members[0].tensor;
+    const key = `${t.dtype}|${t.shape[0]}`;
+    let l = sqTargets.get(key);
+    if (!l) sqTargets.set(key, (l = []));
+    l.push(h);
+  }
 
   const matched = new Set<ShapeClass>();
   // A target's sample depends only on its own shape: read it once.
   const sampleCache = new Map<string, string | null>();
-  const targetSample = (h: ShapeClass, how: 'same' | 't', positions: number[]): string | null => {
+  const targetSample = (h: ShapeClass, how: 'same' | 't' | 'sq', positions: number[]): string | null => {
     const k = `${h.id}|${how}`;
     if (!sampleCache.has(k)) sampleCache.set(k, elementSample(src, h.members[0].tensor, positions));
     return sampleCache.get(k) ?? null;
@@ -75,6 +88,25 @@ export async function findCasts(classes: ShapeClass[], src: ByteSource, progress
           if (key !== null) {
             for (const h of swapped) {
               if (matched.has(h) || targetSample(h, 't', hPositions) !== key) continue;
+              if (await transposeEqual(src, ft, h.members[0].tensor, target)) {
+                matched.add(h);
+                out.push({ kind: 'cast', source: f, copy: h, transposed: true, castTo: target });
+              }
+            }
+          }
+        }
+      }
+      if (squareTransposable(f)) {
+        // After the same-shape pass: a symmetric W's cast copy is a plain Cast
+        // (already matched), not a Transpose + Cast.
+        const square = sqTargets.get(`${target}|${ft.shape[0]}`);
+        if (square) {
+          // y == cast(x)ᵀ: y at (j, i) equals cast(x at (i, j)).
+          const { direct, mirrored } = squarePositions(ft.shape[0]);
+          const key = elementSample(src, ft, direct, target);
+          if (key !== null) {
+            for (const h of square) {
+              if (matched.has(h) || targetSample(h, 'sq', mirrored) !== key) continue;
               if (await transposeEqual(src, ft, h.members[0].tensor, target)) {
                 matched.add(h);
                 out.push({ kind: 'cast', source: f, copy: h, transposed: true, castTo: target });
