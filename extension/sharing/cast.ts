@@ -10,6 +10,7 @@ import { castEqual, transposeEqual } from './compare';
 import type { ShapeClass } from './entries';
 import type { HalfType } from './floatCast';
 import type { Relation } from './groups';
+import type { TensorRef } from '../model/types';
 import type { ProgressMeter } from './progress';
 import { elementSample, spreadPositions, squarePositions, transposedPositions } from './samples';
 import { squareTransposable, transposable } from './transposed';
@@ -25,34 +26,11 @@ export async function findCasts(classes: ShapeClass[], src: ByteSource, progress
   const out: Relation[] = [];
 
   // Same shape: key = target dtype | shape; sources sampled only where a target waits.
-  const targets = new Map<string, ShapeClass[]>();
-  for (const h of halves) {
-    const t = h.members[0].tensor;
-    const key = `${t.dtype}|${t.shape.join('x')}`;
-    let l = targets.get(key);
-    if (!l) targets.set(key, (l = []));
-    l.push(h);
-  }
+  const targets = bucket(halves, (h) => `${h.dtype}|${h.shape.join('x')}`);
   // Transposed: key = target dtype | target shape; a source of shape (a, b) looks for (b, a).
-  const tTargets = new Map<string, ShapeClass[]>();
-  for (const h of halves) {
-    if (!transposable(h)) continue;
-    const t = h.members[0].tensor;
-    const key = `${t.dtype}|${t.shape.join('x')}`;
-    let l = tTargets.get(key);
-    if (!l) tTargets.set(key, (l = []));
-    l.push(h);
-  }
+  const tTargets = bucket(halves.filter(transposable), (h) => `${h.dtype}|${h.shape.join('x')}`);
   // Square transposed: key = target dtype | n; same shape both sides.
-  const sqTargets = new Map<string, ShapeClass[]>();
-  for (const h of halves) {
-    if (!squareTransposable(h)) continue;
-    const t = h.members[0].tensor;
-    const key = `${t.dtype}|${t.shape[0]}`;
-    let l = sqTargets.get(key);
-    if (!l) sqTargets.set(key, (l = []));
-    l.push(h);
-  }
+  const sqTargets = bucket(halves.filter(squareTransposable), (h) => `${h.dtype}|${h.shape[0]}`);
 
   const matched = new Set<ShapeClass>();
   // A target's sample depends only on its own shape: read it once.
@@ -118,6 +96,18 @@ export async function findCasts(classes: ShapeClass[], src: ByteSource, progress
     }
     await src.tick();
     progress?.update(++done / fulls.length);
+  }
+  return out;
+}
+
+/** Shape classes by a key of their tensor. */
+function bucket(classes: ShapeClass[], keyOf: (t: TensorRef) => string): Map<string, ShapeClass[]> {
+  const out = new Map<string, ShapeClass[]>();
+  for (const sc of classes) {
+    const key = keyOf(sc.members[0].tensor);
+    let l = out.get(key);
+    if (!l) out.set(key, (l = []));
+    l.push(sc);
   }
   return out;
 }

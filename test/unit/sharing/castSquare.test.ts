@@ -18,29 +18,13 @@ import { scanFiles } from '../../../extension/sharing/scan';
 import { applySharing } from '../../../extension/sharing/rewriteModel';
 import { openOnnx } from '../../../extension/model/onnx/reader';
 import { checkModels } from '../../../extension/check/check';
-import { f32ToBf16Bits, f32ToF16Bits } from '../../../extension/sharing/floatCast';
 import { spreadPositions, squarePositions } from '../../../extension/sharing/samples';
 import type { SharingGroup } from '../../../extension/sharing/types';
 
+import { random, toBf16, toF16, transpose } from './synthetic';
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cast-square-'));
 
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  });
-}
-
-function transpose(a: Uint16Array, n: number): Uint16Array {
-  const t = a.slice();
-  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) t[c * n + r] = a[r * n + c]!;
-  return t;
-}
-
-const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
-const toF16 = (a: Float32Array): Uint16Array => Uint16Array.from(bits(a), (b) => f32ToF16Bits(b));
-const toBf16 = (a: Float32Array): Uint16Array => Uint16Array.from(bits(a), (b) => f32ToBf16Bits(b));
 
 type InitType = 'float32' | 'float16' | 'bfloat16';
 interface Init { name: string; dtype: InitType; n: number; data: Float32Array | Uint16Array }

@@ -18,21 +18,9 @@ import { openOnnx } from '../../../extension/model/onnx/reader';
 import { checkModels } from '../../../extension/check/check';
 import { f32ToF16Bits } from '../../../extension/sharing/floatCast';
 
+import { random, transpose } from './synthetic';
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-graphs-'));
-
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  });
-}
-
-function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(a.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c]!;
-  return t;
-}
 
 function tensor(name: string, dtype: DType, dims: number[], data: ArrayBufferView): Encoded {
   return encodeTensor({ name, dtype, dims, data: { raw: [new Uint8Array(data.buffer, data.byteOffset, data.byteLength)] } });

@@ -20,24 +20,11 @@ import { scanFiles } from '../../../extension/sharing/scan';
 import { applySharing } from '../../../extension/sharing/rewriteModel';
 import { openOnnx } from '../../../extension/model/onnx/reader';
 import { checkModels } from '../../../extension/check/check';
-import { f32ToF16Bits } from '../../../extension/sharing/floatCast';
 import { squarePositions } from '../../../extension/sharing/samples';
 
+import { random, toF16, transpose } from './synthetic';
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'transposed-square-'));
-
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  });
-}
-
-function transpose<T extends Float32Array | Uint16Array>(a: T, n: number): T {
-  const t = a.slice() as T;
-  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) t[c * n + r] = a[r * n + c]!;
-  return t;
-}
 
 function symmetric(n: number, seed: number): Float32Array {
   const a = random(n * n, seed);
@@ -80,7 +67,6 @@ async function matmulModel(name: string, inits: Array<{ name: string; dtype: 'fl
   return model(name, nodes, inits.map((t) => tensor(t.name, t.dtype, t.n, t.data)), [...inputs.values()], outputs);
 }
 
-const half = (a: Float32Array): Uint16Array => Uint16Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (b) => f32ToF16Bits(b));
 
 const pairs = (groups: { kind: string; bytesSaved: number; members: { tensor: { id: string } }[] }[], kind: string) =>
   groups.filter((g) => g.kind === kind).map((g) => [...g.members.map((m) => m.tensor.id), g.bytesSaved]);
@@ -100,7 +86,7 @@ const unsampled = (() => {
 })();
 const nearT = transpose(nMat, n);
 nearT[unsampled] = nearT[unsampled]! + 1;
-const h = half(random(32 * 32, 4));
+const h = toF16(random(32 * 32, 4));
 
 const firstModel = matmulModel('square', [
   { name: 'W', dtype: 'float32', n, data: w },
