@@ -36,7 +36,7 @@ describe('packaging', { skip: skipReason(), timeout: 10 * 60_000 }, () => {
       assert.equal(pkg.engines.vscode, '^1.90.0');
 
       const installed = listFiles(path.join(ext, extensionFolderName())).filter((f) => !f.startsWith('.vsixmanifest') && f !== '.vsixmanifest');
-      const allowed = /^(package\.json|readme\.md|README\.md|LICENSE(\.md)?|changelog\.md|dist\/(extension|webview)\.js|dist\/webview\.css|media\/.+)$/i;
+      const allowed = /^(package\.json|readme\.md|README\.md|LICENSE(\.md|\.txt)?|changelog\.md|dist\/(extension|webview)\.js|dist\/webview\.css|media\/.+)$/i;
       for (const f of installed) assert.match(f, allowed, `unexpected file in the package: ${f}`);
       for (const need of ['package.json', 'dist/extension.js', 'dist/webview.js', 'media/webview.css']) {
         assert.ok(installed.includes(need), `${need} is in the package (${installed.join(', ')})`);
