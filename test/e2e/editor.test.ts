@@ -127,6 +127,8 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     assert.match(text, /256 kB \(256,000 bytes\)/);
     assert.match(text, /min .* max .* mean .* std/);
     assert.match(text, /transposed copy of m\.bert\.embeddings\.word_embeddings\.weight/);
+    // Let the hover finish fading in, so the screenshot shows it, not the text beneath.
+    await s.page.waitForTimeout(400);
     await screenshot(s.page, 'e2e-outline-hover');
     await s.page.mouse.move(5, 400);
     // The outline's diagnostic offers the quick fix. VS Code shows quick fixes
