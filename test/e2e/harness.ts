@@ -141,13 +141,23 @@ export async function openFile(page: Page, name: string): Promise<void> {
 
 /** Runs a command from the palette by its title. */
 export async function runCommand(page: Page, title: string): Promise<void> {
-  const input = await quickInput(page, 'Control+Shift+P');
-  await input.fill(`>${title}`);
-  // Wait until the list has settled on the command, then run it with Enter
-  // (a click can land on a row that is being re-rendered).
-  const focused = page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title });
-  await focused.waitFor({ timeout: 20_000 });
-  await input.press('Enter');
+  for (let attempt = 0; ; attempt++) {
+    const input = await quickInput(page, 'Control+Shift+P');
+    try {
+      await input.fill(`>${title}`, { timeout: 5000 });
+      // Wait until the list has settled on the command, then run it with Enter
+      // (a click can land on a row that is being re-rendered).
+      const focused = page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title });
+      await focused.waitFor({ timeout: 20_000 });
+      await input.press('Enter', { timeout: 5000 });
+      break;
+    } catch (err) {
+      // A webview that takes focus late (after a click on its tab) closes the
+      // palette under us: open it again. Anything else is a real failure.
+      if (attempt >= 2 || (await input.isVisible())) throw err;
+      log(`the command palette closed before '${title}' ran; opening it again`);
+    }
+  }
   await page.locator('.quick-input-widget', { hasText: title }).waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
 }
 
