@@ -5,16 +5,12 @@
 // except those it defines itself (its inputs, its initializers, its nodes'
 // outputs), which shadow the outer ones.
 import type { ModelGraph, TensorRef } from './types';
+import { groupBy } from '../util/groupBy';
 
 /** Clears and fills `consumers` of every tensor; one entry per node input that reads it. */
 export function fillConsumers(graph: ModelGraph, tensors: TensorRef[]): void {
-  const byGraph = new Map<string, TensorRef[]>();
-  for (const t of tensors) {
-    t.consumers = [];
-    let list = byGraph.get(t.graphPath);
-    if (!list) byGraph.set(t.graphPath, (list = []));
-    list.push(t);
-  }
+  for (const t of tensors) t.consumers = [];
+  const byGraph = groupBy(tensors, (t) => t.graphPath);
   visit(graph, new Map(), byGraph);
 }
 

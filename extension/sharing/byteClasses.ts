@@ -5,9 +5,10 @@
 // length with another are sampled; only equal samples are verified in full.
 import type { ByteSource } from './byteSource';
 import { bytesEqual, digest } from './compare';
-import { byOrder, hasBytes, type Entry, type ShapeClass } from './entries';
+import { byOrder, hasBytes, splitByShape, type Entry, type ShapeClass } from './entries';
 import type { ProgressMeter } from './progress';
 import { byteSample } from './samples';
+import { groupBy, pushTo } from '../util/groupBy';
 
 export interface ByteClasses {
   /** Verified byte-identical sets with at least two members (any shapes), members in order. */
@@ -18,14 +19,7 @@ export interface ByteClasses {
 }
 
 export async function findByteClasses(entries: Entry[], src: ByteSource, progress?: ProgressMeter): Promise<ByteClasses> {
-  const buckets = new Map<string, Entry[]>();
-  for (const e of entries) {
-    if (!hasBytes(e)) continue;
-    const key = `${e.tensor.dtype}|${e.tensor.byteLength}`;
-    let list = buckets.get(key);
-    if (!list) buckets.set(key, (list = []));
-    list.push(e);
-  }
+  const buckets = groupBy(entries.filter(hasBytes), (e) => `${e.tensor.dtype}|${e.tensor.byteLength}`);
 
   const classes: Entry[][] = [];
   const candidates: Entry[][] = [];
@@ -38,9 +32,7 @@ export async function findByteClasses(entries: Entry[], src: ByteSource, progres
     for (const e of bucket) {
       const s = byteSample(src, e.tensor);
       complete = s.complete; // the same for the whole bucket (same byte length)
-      let list = bySample.get(s.key);
-      if (!list) bySample.set(s.key, (list = []));
-      list.push(e);
+      pushTo(bySample, s.key, e);
       sampled++;
       progress?.update((0.2 * sampled) / Math.max(1, toSample));
       await src.tick();
@@ -65,14 +57,7 @@ export async function findByteClasses(entries: Entry[], src: ByteSource, progres
   for (const cls of classes) {
     cls.sort(byOrder);
     if (cls.length > 1) multi.push(cls);
-    const byShape = new Map<string, Entry[]>();
-    for (const e of cls) {
-      const k = e.tensor.shape.join('x');
-      let list = byShape.get(k);
-      if (!list) byShape.set(k, (list = []));
-      list.push(e);
-    }
-    for (const members of byShape.values()) {
+    for (const members of splitByShape(cls)) {
       const sc: ShapeClass = { id: 0, members };
       shapeClasses.push(sc);
       for (const m of members) classOf.set(m, sc);

@@ -10,7 +10,7 @@ import { castEqual, transposeEqual } from './compare';
 import type { ShapeClass } from './entries';
 import type { HalfType } from './floatCast';
 import type { Relation } from './groups';
-import type { TensorRef } from '../model/types';
+import { groupBy } from '../util/groupBy';
 import type { ProgressMeter } from './progress';
 import { elementSample, spreadPositions, squarePositions, transposedPositions } from './samples';
 import { squareTransposable, transposable } from './transposed';
@@ -26,11 +26,12 @@ export async function findCasts(classes: ShapeClass[], src: ByteSource, progress
   const out: Relation[] = [];
 
   // Same shape: key = target dtype | shape; sources sampled only where a target waits.
-  const targets = bucket(halves, (h) => `${h.dtype}|${h.shape.join('x')}`);
+  const head = (sc: ShapeClass) => sc.members[0].tensor;
+  const targets = groupBy(halves, (sc) => `${head(sc).dtype}|${head(sc).shape.join('x')}`);
   // Transposed: key = target dtype | target shape; a source of shape (a, b) looks for (b, a).
-  const tTargets = bucket(halves.filter(transposable), (h) => `${h.dtype}|${h.shape.join('x')}`);
+  const tTargets = groupBy(halves.filter(transposable), (sc) => `${head(sc).dtype}|${head(sc).shape.join('x')}`);
   // Square transposed: key = target dtype | n; same shape both sides.
-  const sqTargets = bucket(halves.filter(squareTransposable), (h) => `${h.dtype}|${h.shape[0]}`);
+  const sqTargets = groupBy(halves.filter(squareTransposable), (sc) => `${head(sc).dtype}|${head(sc).shape[0]}`);
 
   const matched = new Set<ShapeClass>();
   // A target's sample depends only on its own shape: read it once.
@@ -40,74 +41,52 @@ export async function findCasts(classes: ShapeClass[], src: ByteSource, progress
     if (!sampleCache.has(k)) sampleCache.set(k, elementSample(src, h.members[0].tensor, positions));
     return sampleCache.get(k) ?? null;
   };
+  /**
+   * Pairs `f` with each unmatched candidate whose sample equals `f`'s, verified
+   * in full. `sourceKey` reads `f`'s sample lazily: only where candidates wait.
+   */
+  const match = async (
+    f: ShapeClass, candidates: ShapeClass[] | undefined, sourceKey: () => string | null,
+    how: 'same' | 't' | 'sq', targetPositions: number[], target: HalfType, transposed: boolean,
+  ): Promise<void> => {
+    if (!candidates) return;
+    const key = sourceKey();
+    if (key === null) return;
+    for (const h of candidates) {
+      if (matched.has(h) || targetSample(h, how, targetPositions) !== key) continue;
+      const equal = transposed
+        ? await transposeEqual(src, head(f), head(h), target)
+        : await castEqual(src, head(f), head(h), target);
+      if (equal) {
+        matched.add(h);
+        out.push({ kind: 'cast', source: f, copy: h, transposed, castTo: target });
+      }
+    }
+  };
   let done = 0;
   for (const f of fulls) {
-    const ft = f.members[0].tensor;
+    const ft = head(f);
     for (const target of ['float16', 'bfloat16'] as const) {
-      const same = targets.get(`${target}|${ft.shape.join('x')}`);
-      if (same) {
-        const positions = spreadPositions(ft.elementCount);
-        const key = elementSample(src, ft, positions, target);
-        if (key !== null) {
-          for (const h of same) {
-            if (matched.has(h) || targetSample(h, 'same', positions) !== key) continue;
-            if (await castEqual(src, ft, h.members[0].tensor, target)) {
-              matched.add(h);
-              out.push({ kind: 'cast', source: f, copy: h, transposed: false, castTo: target });
-            }
-          }
-        }
-      }
+      const positions = spreadPositions(ft.elementCount);
+      await match(f, targets.get(`${target}|${ft.shape.join('x')}`),
+        () => elementSample(src, ft, positions, target), 'same', positions, target, false);
       if (transposable(f)) {
-        const swapped = tTargets.get(`${target}|${ft.shape[1]}x${ft.shape[0]}`);
-        if (swapped) {
-          const key = elementSample(src, ft, transposedPositions(ft.shape), target);
-          const hPositions = transposedPositions([ft.shape[1], ft.shape[0]]);
-          if (key !== null) {
-            for (const h of swapped) {
-              if (matched.has(h) || targetSample(h, 't', hPositions) !== key) continue;
-              if (await transposeEqual(src, ft, h.members[0].tensor, target)) {
-                matched.add(h);
-                out.push({ kind: 'cast', source: f, copy: h, transposed: true, castTo: target });
-              }
-            }
-          }
-        }
+        // A source of shape (a, b) looks for a copy of shape (b, a).
+        await match(f, tTargets.get(`${target}|${ft.shape[1]}x${ft.shape[0]}`),
+          () => elementSample(src, ft, transposedPositions(ft.shape), target),
+          't', transposedPositions([ft.shape[1], ft.shape[0]]), target, true);
       }
       if (squareTransposable(f)) {
         // After the same-shape pass: a symmetric W's cast copy is a plain Cast
-        // (already matched), not a Transpose + Cast.
-        const square = sqTargets.get(`${target}|${ft.shape[0]}`);
-        if (square) {
-          // y == cast(x)ᵀ: y at (j, i) equals cast(x at (i, j)).
-          const { direct, mirrored } = squarePositions(ft.shape[0]);
-          const key = elementSample(src, ft, direct, target);
-          if (key !== null) {
-            for (const h of square) {
-              if (matched.has(h) || targetSample(h, 'sq', mirrored) !== key) continue;
-              if (await transposeEqual(src, ft, h.members[0].tensor, target)) {
-                matched.add(h);
-                out.push({ kind: 'cast', source: f, copy: h, transposed: true, castTo: target });
-              }
-            }
-          }
-        }
+        // (already matched), not a Transpose + Cast. y == cast(x)ᵀ: y at (j, i)
+        // equals cast(x at (i, j)).
+        const { direct, mirrored } = squarePositions(ft.shape[0]);
+        await match(f, sqTargets.get(`${target}|${ft.shape[0]}`),
+          () => elementSample(src, ft, direct, target), 'sq', mirrored, target, true);
       }
     }
     await src.tick();
     progress?.update(++done / fulls.length);
-  }
-  return out;
-}
-
-/** Shape classes by a key of their tensor. */
-function bucket(classes: ShapeClass[], keyOf: (t: TensorRef) => string): Map<string, ShapeClass[]> {
-  const out = new Map<string, ShapeClass[]>();
-  for (const sc of classes) {
-    const key = keyOf(sc.members[0].tensor);
-    let l = out.get(key);
-    if (!l) out.set(key, (l = []));
-    l.push(sc);
   }
   return out;
 }

@@ -3,6 +3,7 @@
 // "First" in a group always means lowest `order`, so every group keeps the
 // same tensor and savings never double count.
 import type { ModelFile, TensorRef } from '../model/types';
+import { groupBy } from '../util/groupBy';
 
 export interface Entry {
   order: number;
@@ -39,11 +40,10 @@ export function byOrder(a: Entry, b: Entry): number {
 
 /** Members split by file, each list in order; files in order of first appearance. */
 export function splitByFile(members: Entry[]): Entry[][] {
-  const byFile = new Map<number, Entry[]>();
-  for (const m of [...members].sort(byOrder)) {
-    let list = byFile.get(m.fileIndex);
-    if (!list) byFile.set(m.fileIndex, (list = []));
-    list.push(m);
-  }
-  return [...byFile.values()];
+  return [...groupBy([...members].sort(byOrder), (m) => m.fileIndex).values()];
+}
+
+/** Members split by shape, in order of first appearance. */
+export function splitByShape(members: Entry[]): Entry[][] {
+  return [...groupBy(members, (e) => e.tensor.shape.join('x')).values()];
 }

@@ -1,7 +1,7 @@
 // Building SharingGroups from detector findings, and the rules every consumer
 // of a group shares: which members a group drops, whether it is lossless,
 // how groups are ordered, and the total saving (each dropped tensor once).
-import { byOrder, splitByFile, type Entry, type ShapeClass } from './entries';
+import { byOrder, splitByFile, splitByShape, type Entry, type ShapeClass } from './entries';
 import type { HalfType } from './floatCast';
 import type { GroupMember, SharingGroup, SharingKind } from './types';
 
@@ -143,15 +143,4 @@ export function compareGroups(order: Map<object, number>) {
 /** Largest member, in bytes: what `minBytes` is compared with. */
 export function largestMember(g: SharingGroup): number {
   return g.members.reduce((n, m) => Math.max(n, m.tensor.byteLength), 0);
-}
-
-function splitByShape(members: Entry[]): Entry[][] {
-  const m = new Map<string, Entry[]>();
-  for (const e of members) {
-    const k = e.tensor.shape.join('x');
-    let l = m.get(k);
-    if (!l) m.set(k, (l = []));
-    l.push(e);
-  }
-  return [...m.values()];
 }

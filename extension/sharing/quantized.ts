@@ -6,6 +6,7 @@
 import type { Entry, ShapeClass } from './entries';
 import { droppedMembers, makeGroup } from './groups';
 import type { SharingGroup } from './types';
+import { pushTo } from '../util/groupBy';
 
 /**
  * Input positions of (weight, scale, zero point) per operator. `scale: -1`:
@@ -69,9 +70,7 @@ export function findQuantized(entries: Entry[], classOf: Map<Entry, ShapeClass>)
     const cls = t.map((x) => classOf.get(x));
     if (cls.some((c) => c === undefined)) continue;
     const key = cls.map((c) => c!.id).join('|');
-    let l = byContent.get(key);
-    if (!l) byContent.set(key, (l = []));
-    l.push(t);
+    pushTo(byContent, key, t);
   }
   const out: SharingGroup[] = [];
   for (const list of byContent.values()) {

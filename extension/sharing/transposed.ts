@@ -13,6 +13,7 @@ import type { Relation } from './groups';
 import { DTYPE_SIZE } from '../model/types';
 import type { ProgressMeter } from './progress';
 import { elementSample, squarePositions, transposedPositions } from './samples';
+import { groupBy, pushTo } from '../util/groupBy';
 
 export const MIN_TRANSPOSE_ELEMENTS = 256;
 
@@ -44,10 +45,7 @@ export async function findTransposed(classes: ShapeClass[], src: ByteSource, pro
   for (const sc of classes) {
     const t = sc.members[0].tensor;
     if (squareTransposable(sc)) {
-      const key = `${t.dtype}|${t.shape[0]}`;
-      let l = squares.get(key);
-      if (!l) squares.set(key, (l = []));
-      l.push(sc);
+      pushTo(squares, `${t.dtype}|${t.shape[0]}`, sc);
       continue;
     }
     if (!transposable(sc)) continue;
@@ -65,13 +63,7 @@ export async function findTransposed(classes: ShapeClass[], src: ByteSource, pro
   for (const { tall, wide } of live) {
     const positions = transposedPositions(tall[0].members[0].tensor.shape);
     const wPositions = transposedPositions(wide[0].members[0].tensor.shape);
-    const tallByKey = new Map<string, ShapeClass[]>();
-    for (const sc of tall) {
-      const k = elementSample(src, sc.members[0].tensor, positions) ?? '';
-      let l = tallByKey.get(k);
-      if (!l) tallByKey.set(k, (l = []));
-      l.push(sc);
-    }
+    const tallByKey = groupBy(tall, (sc) => elementSample(src, sc.members[0].tensor, positions) ?? '');
     for (const w of wide) {
       const k = elementSample(src, w.members[0].tensor, wPositions) ?? '';
       // Distinct tall contents cannot both be the transpose of one wide tensor: stop at the first match.
@@ -121,10 +113,7 @@ async function squarePairs(list: ShapeClass[], src: ByteSource): Promise<Relatio
       }
     }
     if (!matched.has(y)) {
-      const k = elementSample(src, yt, direct) ?? '';
-      let l = earlier.get(k);
-      if (!l) earlier.set(k, (l = []));
-      l.push(y);
+      pushTo(earlier, elementSample(src, yt, direct) ?? '', y);
     }
     await src.tick();
   }
