@@ -4,26 +4,22 @@
 // that applies sharing for one group.
 import * as vscode from 'vscode';
 import { FileSet } from '../io/fileSet';
-import { describeGroup, formatBytes } from '../sharing/groupText';
+import { describeGroup } from '../sharing/groupText';
+import { formatBytes } from '../sharing/bytes';
 import { type OutlineText, mentionAt, renderOutline, tensorById } from '../sharing/outline';
 import { DEFAULT_STATS_BUFFER, formatStats, statsSupported, tensorStats } from '../sharing/tensorStats';
 import type { Analysis, ModelAnalyses } from './analysis';
 import { makeDiagnostic, reportableGroups } from './diagnostics';
+import { derivedDocument } from './derivedDocument';
 import { Disposable } from './disposable';
 import { readSettings } from './settings';
 
 export const OUTLINE_SCHEME = 'weight-sharing-outline';
 const APPLY_COMMAND = 'weightSharing.applySharing';
-const SUFFIX = '.outline';
 
-export function outlineUri(model: vscode.Uri): vscode.Uri {
-  return vscode.Uri.from({ scheme: OUTLINE_SCHEME, path: model.path + SUFFIX });
-}
-
-export function modelOfOutline(uri: vscode.Uri): vscode.Uri | undefined {
-  if (uri.scheme !== OUTLINE_SCHEME || !uri.path.endsWith(SUFFIX)) return undefined;
-  return vscode.Uri.from({ scheme: 'file', path: uri.path.slice(0, -SUFFIX.length) });
-}
+const views = derivedDocument(OUTLINE_SCHEME, '.outline');
+export const outlineUri = views.uri;
+export const modelOfOutline = views.modelOf;
 
 /** Arguments of the quick fix's command (plain data: report group indices). */
 export interface ApplyGroupsArgs {

@@ -3,19 +3,14 @@
 import * as vscode from 'vscode';
 import { renderMarkdownReport } from '../sharing/markdownReport';
 import type { ModelAnalyses } from './analysis';
+import { derivedDocument } from './derivedDocument';
 import { Disposable } from './disposable';
 
 export const REPORT_SCHEME = 'weight-sharing-report';
-const SUFFIX = '.sharing-report.md';
 
-export function reportUri(model: vscode.Uri): vscode.Uri {
-  return vscode.Uri.from({ scheme: REPORT_SCHEME, path: model.path + SUFFIX });
-}
-
-export function modelOfReport(uri: vscode.Uri): vscode.Uri | undefined {
-  if (uri.scheme !== REPORT_SCHEME || !uri.path.endsWith(SUFFIX)) return undefined;
-  return vscode.Uri.from({ scheme: 'file', path: uri.path.slice(0, -SUFFIX.length) });
-}
+const views = derivedDocument(REPORT_SCHEME, '.sharing-report.md');
+export const reportUri = views.uri;
+export const modelOfReport = views.modelOf;
 
 export class SharingReports extends Disposable implements vscode.TextDocumentContentProvider {
   private readonly changed = this.register(new vscode.EventEmitter<vscode.Uri>());
