@@ -1,10 +1,7 @@
-// Words for sharing groups and byte counts, shared by the Problems panel, the
+// Words for sharing groups, shared by the Problems panel, the
 // outline, the Markdown report and the quick pick so they all say the same.
-import type { SharingGroup } from './types';
-
 import { formatBytes } from './bytes';
-
-export { formatBytes };
+import type { SharingGroup } from './types';
 
 /** The tensor names of a group, the kept one first. */
 export function memberNames(group: SharingGroup): string[] {

@@ -1,7 +1,8 @@
 // The scan as a Markdown document ("Show Sharing Report"): totals per file,
 // then one table row per group, sorted as the scan sorted them (bytes saved).
 import type { ScanReport } from './types';
-import { describeGroup, formatBytes } from './groupText';
+import { describeGroup } from './groupText';
+import { formatBytes } from './bytes';
 
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/`/g, "'");
 const code = (s: string) => `\`${esc(s)}\``;

@@ -4,7 +4,8 @@
 // diagnostics and quick fixes on those spots.
 import type { ModelFile, ModelGraph, TensorRef } from '../model/types';
 import type { ScanReport } from './types';
-import { describeGroup, formatBytes } from './groupText';
+import { describeGroup } from './groupText';
+import { formatBytes } from './bytes';
 
 export interface TensorMention {
   line: number;

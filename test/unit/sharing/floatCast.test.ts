@@ -2,25 +2,15 @@
 // round-to-nearest-even at every tie, overflow and underflow at the edges.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { f32ToBf16Bits, f32ToF16Bits } from '../../../extension/sharing/floatCast';
+import { f32ToBf16Bits, f32ToF16Bits, halfToFloat } from '../../../extension/sharing/floatCast';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 const bitsOf = (x: number) => { f32[0] = x; return u32[0]; };
 
-/** float16 bits → its exact value (every float16 is exactly a float32). */
-function f16Value(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
 test('every float16 value survives float32 → float16 unchanged (signed zeros and infinities included)', () => {
   for (let h = 0; h < 0x10000; h++) {
-    const v = f16Value(h);
+    const v = halfToFloat(h);
     if (Number.isNaN(v)) continue;
     assert.equal(f32ToF16Bits(bitsOf(v)), h, `0x${h.toString(16)}`);
   }
@@ -28,8 +18,8 @@ test('every float16 value survives float32 → float16 unchanged (signed zeros a
 
 test('ties round to even, just above a tie rounds up, NaN is refused', () => {
   for (let h = 0; h < 0x7bff; h++) {
-    const lo = f16Value(h);
-    const hi = f16Value(h + 1);
+    const lo = halfToFloat(h);
+    const hi = halfToFloat(h + 1);
     const mid = (lo + hi) / 2; // exactly representable in float32
     const even = (h & 1) === 0 ? h : h + 1;
     assert.equal(f32ToF16Bits(bitsOf(mid)), even, `tie between 0x${h.toString(16)} and 0x${(h + 1).toString(16)}`);

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { openModel } from '../../../extension/model/registry';
 import { scanModels } from '../../../extension/sharing/scan';
-import { describeGroup, formatBytes } from '../../../extension/sharing/groupText';
+import { describeGroup } from '../../../extension/sharing/groupText';
 import { renderMarkdownReport } from '../../../extension/sharing/markdownReport';
 import { mentionAt, renderOutline } from '../../../extension/sharing/outline';
 
@@ -18,14 +18,6 @@ async function scan(name: string) {
   const report = await scanModels([model], {});
   return { model, report };
 }
-
-test('formatBytes uses decimal units', () => {
-  assert.equal(formatBytes(0), '0 B');
-  assert.equal(formatBytes(999), '999 B');
-  assert.equal(formatBytes(256000), '256 kB');
-  assert.equal(formatBytes(23_400_000), '23.4 MB');
-  assert.equal(formatBytes(1.5e9), '1.5 GB');
-});
 
 test('bert-tiny-mlm-trained: the transposed embedding pair in the outline, hovers and report', async () => {
   const { model, report } = await scan('bert-tiny-mlm-trained.onnx');

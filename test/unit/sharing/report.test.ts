@@ -3,19 +3,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { fileLabels, toJson, toText } from '../../../extension/sharing/report';
-import { formatBytes } from '../../../extension/sharing/bytes';
 import { scanFiles } from '../../../extension/sharing/scan';
-
-test('formatBytes: exact bytes below 1 kB, SI units above, three significant digits', () => {
-  assert.equal(formatBytes(0), '0 B');
-  assert.equal(formatBytes(999), '999 B');
-  assert.equal(formatBytes(1000), '1.0 kB');
-  assert.equal(formatBytes(256000), '256 kB');
-  assert.equal(formatBytes(23_400_000), '23.4 MB');
-  assert.equal(formatBytes(999_960), '1.0 MB');
-  assert.equal(formatBytes(3e9 + 1), '3.0 GB');
-  assert.equal(formatBytes(-2048), '-2.0 kB');
-});
 
 test('fileLabels: relative to the folder the files share', () => {
   const l = fileLabels(['/m/p/enc.onnx', '/m/p/dec.onnx', '/m/q/x.onnx']);
