@@ -1,13 +1,15 @@
 // Messages between the extension host and the model editor's webview: one
 // discriminated union per direction, tagged by `type`. The webview imports
-// only this file from extension/. Weights never travel here: the webview
-// gets graph metadata, and fetches model bytes by URL when it runs them.
+// only this file from extension/ (and the kind names it imports, types only).
+// Weights never travel here: the webview gets graph metadata, and fetches
+// model bytes by URL when it runs them.
+import type { SharingKind } from './sharing/kinds';
 
 /** A weight tensor as the webview sees it. */
 export interface TensorInfo {
   id: string;
   name: string;
-  role: 'initializer' | 'constant' | 'sparse';
+  role: 'initializer' | 'constant' | 'sparse' | 'parameter';
   dtype: string;
   shape: number[];
   bytes: number;
@@ -23,6 +25,8 @@ export interface TensorInfo {
   consumerIds?: string[];
   /** For role 'constant': the id of the Constant node that holds it. */
   constantNodeId?: string;
+  /** False for a tied name the model does not store (a loader re-creates it from its group's kept tensor). */
+  stored?: false;
 }
 
 export interface NodeInfo {
@@ -48,7 +52,9 @@ export interface ValueInfoPayload {
 
 export interface GroupInfo {
   index: number;
-  kind: 'tied' | 'exact' | 'transposed' | 'reshaped' | 'cast' | 'quantized';
+  kind: SharingKind;
+  /** `tied` groups: what makes the names one weight. */
+  tiedBy?: 'graph' | 'storage' | 'config' | 'omission' | 'record';
   lossless: boolean;
   reason?: string;
   bytesSaved: number;
@@ -71,8 +77,16 @@ export interface GraphPayload {
   fileName: string;
   filePath: string;
   format: string;
+  /**
+   * `graph`: nodes are operators (ONNX). `modules`: the model has no graph
+   * (a checkpoint), so nodes are its modules (`transformer.h.3.attn`) in
+   * order, named by path, holding their parameters.
+   */
+  view: 'graph' | 'modules';
   producer?: string;
   opsets: Array<{ domain: string; version: number }>;
+  /** What the format says about the model, for the Model tab: [label, value]. */
+  facts: Array<[string, string]>;
   nodes: NodeInfo[];
   tensors: TensorInfo[];
   inputs: ValueInfoPayload[];

@@ -1,9 +1,9 @@
 // The inference check in Node: run one or two models on the same inputs and
 // compare every output. Used by `weight-sharing check` and by the apply tests.
-import { openOnnx } from '../model/onnx/reader';
+import { openModel } from '../model/registry';
 import type { ModelFile } from '../model/types';
 import { compareOutputs, DEFAULT_TOLERANCE, type RunComparison } from './compare';
-import { feedableInputs, synthesizeInputs, type InputDescription, type SynthesisOptions } from './inputs';
+import { feedableInputs, inputSourceOf, synthesizeInputs, type InputDescription, type InputSourceModel, type SynthesisOptions } from './inputs';
 import { createSession, firstSessionCreateMs, loadRuntime, runSession } from './runner';
 import { readTestDataDir } from './testData';
 import type { DType } from '../model/types';
@@ -56,6 +56,14 @@ async function run(path: string, model: ModelFile, feeds: TensorValue[]): Promis
   }
 }
 
+/** A model onnxruntime can run: one with an operator graph. */
+async function openRunnable(file: string): Promise<{ model: ModelFile; source: InputSourceModel }> {
+  const model = await openModel(file);
+  const source = inputSourceOf(model);
+  if (!source) throw new CheckUsageError(`${file}: a ${model.format} file holds weights only, no graph to run: check runs ONNX models`);
+  return { model, source };
+}
+
 function describeSynthesized(d: InputDescription): InputSummary {
   return { name: d.name, dtype: d.dtype, dims: d.dims, source: d.detail };
 }
@@ -70,8 +78,8 @@ export async function checkModels(a: string, b: string | undefined, options: Che
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const compareOptions = { tolerance, maxPositions: options.maxPositions };
   const { importMs } = await loadRuntime();
-  const modelA = await openOnnx(a);
-  const modelB = b === undefined ? undefined : await openOnnx(b);
+  const { model: modelA, source } = await openRunnable(a);
+  const modelB = b === undefined ? undefined : (await openRunnable(b)).model;
 
   let feeds: TensorValue[];
   let reference: TensorValue[] | undefined;
@@ -79,7 +87,7 @@ export async function checkModels(a: string, b: string | undefined, options: Che
   if (options.inputsDir !== undefined) {
     const data = readTestDataDir(options.inputsDir);
     // Old backend-test files carry no names: they list the model's inputs in order.
-    const expectedInputs = feedableInputs(modelA);
+    const expectedInputs = feedableInputs(source);
     feeds = data.inputs.map((t, i) => (t.name === '' && expectedInputs[i] ? { ...t, name: expectedInputs[i].name } : t));
     reference = data.outputs;
     inputs = {
@@ -87,7 +95,7 @@ export async function checkModels(a: string, b: string | undefined, options: Che
       tensors: feeds.map((t, i) => ({ name: t.name, dtype: t.dtype, dims: t.dims, source: `input_${i}.pb` })),
     };
   } else {
-    const synthesized = synthesizeInputs(modelA, options);
+    const synthesized = synthesizeInputs(source, options);
     feeds = synthesized.feeds;
     inputs = { source: 'synthesized', tensors: synthesized.descriptions.map(describeSynthesized) };
   }

@@ -1,6 +1,11 @@
 // Turns onnxruntime's rejection messages into a hint when the cause is known.
 // Browser-safe: the webview shows the same hints as the CLI.
-import type { ModelFile } from '../model/types';
+import type { OpsetImport } from '../model/types';
+
+/** Anything that names its opsets: an operator graph, or the webview's payload. */
+export interface OpsetSource {
+  opsets: readonly OpsetImport[];
+}
 
 /**
  * Attributes whose availability depends on the opset: where exporters most
@@ -28,12 +33,12 @@ const ATTRIBUTE_OPSETS: Record<string, Record<string, { added?: number; removed?
   Clip: { min: { removed: 11 }, max: { removed: 11 } },
 };
 
-function defaultOpset(model?: Pick<ModelFile, 'opsets'>): number | undefined {
+function defaultOpset(model?: OpsetSource): number | undefined {
   return model?.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version;
 }
 
 /** A hint for an onnxruntime error message, or undefined when the cause is not one we know. */
-export function hintForRuntimeError(reason: string, model?: Pick<ModelFile, 'opsets'>): string | undefined {
+export function hintForRuntimeError(reason: string, model?: OpsetSource): string | undefined {
   const opset = defaultOpset(model);
   const atOpset = opset === undefined ? "at the model's declared opset" : `at opset ${opset} (the model's declared opset)`;
   const attr = /Unrecognized attribute: (\S+) for operator (\S+)/.exec(reason);

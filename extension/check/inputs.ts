@@ -33,8 +33,8 @@ export interface InputNodeInfo {
 }
 
 /**
- * What synthesis needs from a model. A ModelFile (extension/model/types.ts)
- * fits as is; the webview builds one from its GraphPayload.
+ * What synthesis needs from a model: its main graph and tensors (see
+ * `inputSourceOf` for a ModelFile); the webview builds one from its GraphPayload.
  */
 export interface InputSourceModel {
   graph: {
@@ -44,6 +44,11 @@ export interface InputSourceModel {
     initializerNames?: readonly string[];
   };
   tensors: ReadonlyArray<{ name: string; shape: readonly number[]; isGraphInput?: boolean }>;
+}
+
+/** The synthesis view of a model read by the registry; undefined when it has no graph to run. */
+export function inputSourceOf(model: { graph?: { main: InputSourceModel['graph'] }; tensors: InputSourceModel['tensors'] }): InputSourceModel | undefined {
+  return model.graph ? { graph: model.graph.main, tensors: model.tensors } : undefined;
 }
 
 export interface SynthesisOptions {

@@ -127,7 +127,7 @@ export async function createSession(path: string, options: SessionOptions = {}):
         external.add(missing);
         continue;
       }
-      throw new InferenceError(name, 'load', reason, hintForRuntimeError(reason, options.model));
+      throw new InferenceError(name, 'load', reason, hintForRuntimeError(reason, options.model?.graph));
     }
   }
 }

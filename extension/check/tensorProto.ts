@@ -210,8 +210,8 @@ export function encodeTensorProto(tensor: TensorValue): Uint8Array {
   return w.finish();
 }
 
-import { halfToFloat, bfloat16ToFloat } from '../sharing/floatCast';
-export { floatToHalf, halfToFloat, bfloat16ToFloat } from '../sharing/floatCast';
+import { halfToFloat, bfloat16ToFloat } from '../util/floatCast';
+export { floatToHalf, halfToFloat, bfloat16ToFloat } from '../util/floatCast';
 
 /** Element i as a JS number (fp16/bf16 converted, 64-bit ints may lose precision). */
 export function elementAsNumber(tensor: TensorValue, i: number): number {

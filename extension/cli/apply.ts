@@ -4,10 +4,10 @@
 // re-scan still finds an applied kind's lossless group, 2 on errors.
 import * as path from 'node:path';
 import { CliError, parseBytes } from './common';
-import { applySharing, type ApplyResult } from '../sharing/rewriteModel';
-import { APPLICABLE_KINDS, type Replacement } from '../sharing/plan';
+import { applySharing, type ApplyResult } from '../sharing/apply';
+import { APPLICABLE_KINDS, type SharingKind } from '../sharing/kinds';
 import { formatBytes } from '../sharing/bytes';
-import { DEFAULT_MIN_BYTES, type SharingKind } from '../sharing/types';
+import { DEFAULT_MIN_BYTES } from '../sharing/types';
 
 export interface ApplyArgs {
   model: string;
@@ -53,24 +53,17 @@ export function parseApplyArgs(args: string[]): ApplyArgs {
   return { ...out, model: models[0]! };
 }
 
-function how(r: Replacement): string {
-  if (r.ops.length === 0) return r.needsNode ? 'Identity (it is a graph output)' : 'readers rewired';
-  const parts: string[] = [];
-  if (r.gemmFlips.length > 0) parts.push(`${r.gemmFlips.length} Gemm ${r.gemmFlips.length === 1 ? 'flips' : 'flip'} trans${r.gemmFlips.map((c) => (c.inputIndex === 0 ? 'A' : 'B')).join('/')}`);
-  if (r.needsNode) parts.push(`${r.ops.join(' + ')} node${r.ops.length > 1 ? 's' : ''} inserted`);
-  return parts.join(', ');
-}
-
 export function toApplyText(res: ApplyResult): string {
   const lines: string[] = [];
   const plan = res.plan;
   if (!res.output) {
     lines.push(`${res.input}: nothing to apply${plan.skipped.length ? '' : ' (no lossless sharing group found)'}; no file written.`);
   } else {
-    lines.push(`${res.input} -> ${res.output}${res.dataFile ? ` (+ ${path.basename(res.dataFile)})` : ''}`);
+    const others = (res.written?.files ?? []).filter((f) => f !== res.output).map((f) => path.relative(path.dirname(res.output!), f));
+    lines.push(`${res.input} -> ${res.output}${others.length > 0 && others.length <= 3 ? ` (+ ${others.join(', ')})` : others.length > 3 ? ` (+ ${others.length} files)` : ''}`);
     lines.push(`applied ${plan.groups.length} group${plan.groups.length === 1 ? '' : 's'}, ${plan.replacements.length} tensor${plan.replacements.length === 1 ? '' : 's'} no longer stored:`);
-    for (const r of plan.replacements) {
-      lines.push(`  ${r.group.kind.padEnd(10)} ${formatBytes(r.dropped.byteLength).padStart(10)}  ${r.dropped.id} -> ${r.kept.id}  (${how(r)})`);
+    for (const { group, realised: r } of plan.replacements) {
+      lines.push(`  ${group.kind.padEnd(10)} ${formatBytes(r.dropped.byteLength).padStart(10)}  ${r.dropped.id} -> ${r.kept.id}  (${r.how})`);
     }
   }
   for (const s of plan.skipped) {
@@ -82,6 +75,9 @@ export function toApplyText(res: ApplyResult): string {
     lines.push(res.remaining.length === 0
       ? `verified: re-read the output and scanned it again: no lossless group of the applied kinds remains${plan.skipped.length ? ` except the ${plan.skipped.length} not applied above` : ''}.`
       : `WARNING: the output still has ${res.remaining.length} lossless group(s) of the applied kinds (${formatBytes(res.remainingBytes)}).`);
+    if (res.unrecovered.length === 0 && res.written && res.format !== 'onnx') lines.push('verified: every input tensor is recovered bit for bit from the output and its recorded ties.');
+    for (const u of res.unrecovered) lines.push(`ERROR: ${u}`);
+    if (res.loadingNote) lines.push(res.loadingNote);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -91,24 +87,29 @@ export function toApplyJson(res: ApplyResult): unknown {
   return {
     schema: 1,
     input: res.input,
+    format: res.format,
     output: res.output ?? null,
-    dataFile: res.dataFile ?? null,
+    dataFile: null,
+    ...res.written?.details,
+    files: res.written?.files ?? [],
     written: res.output !== undefined,
     applied: res.plan.groups.map((g) => ({
       kind: g.kind,
-      bytesSaved: res.plan.replacements.filter((r) => r.group === g).reduce((s, r) => s + r.dropped.byteLength, 0),
-      replacements: res.plan.replacements.filter((r) => r.group === g).map((r) => ({
-        kept: t(r.kept), dropped: t(r.dropped), ops: r.ops, insertedNode: r.needsNode, gemmFlips: r.gemmFlips.length,
+      bytesSaved: res.plan.replacements.filter((r) => r.group === g).reduce((s, r) => s + r.realised.dropped.byteLength, 0),
+      replacements: res.plan.replacements.filter((r) => r.group === g).map(({ realised: r }) => ({
+        kept: t(r.kept), dropped: t(r.dropped), ops: r.ops, how: r.how,
       })),
     })),
     skipped: res.plan.skipped.map((s) => ({ kind: s.group.kind, tensors: s.group.members.map((m) => m.tensor.id), reason: s.reason })),
-    inserted: res.inserted,
-    rewiredInputs: res.rewired,
     bytesBefore: res.bytesBefore,
     bytesAfter: res.bytesAfter,
     bytesSaved: res.bytesBefore - res.bytesAfter,
     plannedBytesSaved: res.plan.bytesSaved,
-    verified: { remainingGroups: res.remaining.length, remainingBytes: res.remainingBytes, ok: res.remaining.length === 0 },
+    verified: {
+      remainingGroups: res.remaining.length, remainingBytes: res.remainingBytes, unrecovered: res.unrecovered,
+      ok: res.remaining.length === 0 && res.unrecovered.length === 0,
+    },
+    ...(res.loadingNote ? { loadingNote: res.loadingNote } : {}),
   };
 }
 
@@ -116,5 +117,5 @@ export async function runApply(args: string[]): Promise<number> {
   const opts = parseApplyArgs(args);
   const res = await applySharing(opts.model, { output: opts.output, kinds: opts.kinds, minBytes: opts.minBytes });
   process.stdout.write(opts.json ? `${JSON.stringify(toApplyJson(res), null, 2)}\n` : toApplyText(res));
-  return res.remaining.length === 0 ? 0 : 1;
+  return res.remaining.length === 0 && res.unrecovered.length === 0 ? 0 : 1;
 }

@@ -117,6 +117,48 @@ export async function atomicWriteFiles(outputs: OutputFile[], options: AtomicWri
   }
 }
 
+/**
+ * Writes a new folder atomically: its files go into a hidden temp folder
+ * beside `target`, which is renamed to `target` only when every file is
+ * complete and fsynced. `files` name their targets relative to the folder.
+ * An existing `target` is refused (never merged into or replaced).
+ */
+export async function atomicWriteFolder(target: string, files: OutputFile[], options: AtomicWriteOptions = {}): Promise<number[]> {
+  const dir = path.resolve(target);
+  await refuseInputs([dir], options.inputs ?? []);
+  if (fs.existsSync(dir)) throw new AtomicWriteError(dir, 'already exists: choose another output folder, or remove it first');
+  for (const f of files) {
+    if (f.target !== path.basename(f.target) || f.target === '' || f.target === '.' || f.target === '..') {
+      throw new AtomicWriteError(dir, `internal: '${f.target}' is not a file name inside the folder`);
+    }
+  }
+  const parent = path.dirname(dir);
+  let temp: string;
+  try {
+    temp = await fs.promises.mkdtemp(path.join(parent, `.${path.basename(dir)}.${process.pid}.`));
+  } catch (err) {
+    throw new AtomicWriteError(dir, `cannot write in ${parent}: ${describe(err)}`, { cause: err });
+  }
+  try {
+    const written = await atomicWriteFiles(files.map((f) => ({ target: path.join(temp, f.target), pieces: f.pieces })), options);
+    checkAbort(dir, options.signal);
+    try {
+      await fs.promises.rename(temp, dir);
+    } catch (err) {
+      throw new AtomicWriteError(dir, `could not move the finished folder into place: ${describe(err)}`, { cause: err });
+    }
+    await syncFolders([dir]);
+    return written;
+  } catch (err) {
+    await fs.promises.rm(temp, { recursive: true, force: true });
+    if (err instanceof AtomicWriteError && err.target.startsWith(temp)) {
+      // Name the file as the user will know it, not by its temp folder.
+      throw new AtomicWriteError(path.join(dir, path.relative(temp, err.target)), err.problem, { cause: err });
+    }
+    throw err;
+  }
+}
+
 async function refuseInputs(targets: string[], inputs: string[]): Promise<void> {
   const inputReal = new Map<string, string>();
   const inputIds = new Map<string, string>();

@@ -1,83 +1,105 @@
-// Picks a model reader for a file: by magic bytes first (cheap, reliable),
-// then by extension. Only ONNX is read today; other formats the project
-// knows are recognised so the user gets a clear "not supported yet" error.
+// The only way in to the format modules: picks one for a file by magic bytes
+// first (cheap, reliable), then by extension, and for a folder by what it
+// holds (a Hugging Face checkpoint folder is one model). Formats the project
+// knows but cannot read yet are recognised so the user gets a clear "not
+// supported yet" error.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { FormatModule, OpenOptions } from './format';
 import { ModelFormatError, type ModelFile } from './types';
-import { openOnnx } from './onnx/reader';
+import { onnxFormat } from './onnx/index';
+import { safetensorsFormat } from './safetensors/index';
 
-export interface OpenModelOptions {
-  signal?: AbortSignal;
-}
+/** Readable formats, in matching order. */
+export const FORMATS: readonly FormatModule[] = [safetensorsFormat, onnxFormat];
 
-interface FormatEntry {
-  format: string;
-  extensions: string[];
-  /** True when the first bytes say the file is of this format. */
-  match(head: Uint8Array): boolean;
-  open?: (file: string, opts: OpenModelOptions) => Promise<ModelFile>;
-}
-
-const FORMATS: FormatEntry[] = [
+/** Recognised, not readable yet. */
+const KNOWN: Array<Pick<FormatModule, 'format' | 'extensions' | 'match'>> = [
   {
     format: 'gguf',
     extensions: ['.gguf'],
     match: (h) => h.length >= 4 && h[0] === 0x47 && h[1] === 0x47 && h[2] === 0x55 && h[3] === 0x46, // 'GGUF'
   },
   {
-    format: 'safetensors',
-    extensions: ['.safetensors'],
-    // u64 little-endian header length, then a JSON object.
-    match: (h) => h.length >= 9 && h[8] === 0x7b && h[6] === 0 && h[7] === 0,
-  },
-  {
     format: 'pytorch',
     extensions: ['.pt', '.pth', '.bin', '.ckpt'],
     // A zip archive, or a bare pickle stream (protocol 2+).
-    match: (h) => (h.length >= 4 && h[0] === 0x50 && h[1] === 0x4b && h[2] === 0x03 && h[3] === 0x04) || (h.length >= 2 && h[0] === 0x80 && h[1] >= 2 && h[1] <= 5),
-  },
-  {
-    format: 'onnx',
-    extensions: ['.onnx'],
-    // No magic number: ModelProto almost always starts with ir_version
-    // (field 1, varint) and never legitimately with anything but a field tag.
-    match: (h) => h.length >= 2 && h[0] === 0x08 && h[1] >= 1 && h[1] <= 0x7f,
-    open: (file, opts) => openOnnx(file, opts),
+    match: (h) => (h.length >= 4 && h[0] === 0x50 && h[1] === 0x4b && h[2] === 0x03 && h[3] === 0x04) || (h.length >= 2 && h[0] === 0x80 && h[1]! >= 2 && h[1]! <= 5),
   },
 ];
 
-/** Extensions the project's readers claim (for folder scans). */
-export const MODEL_EXTENSIONS = FORMATS.flatMap((f) => f.extensions);
+/** Extensions of the formats the registry knows, readable or not (for folder scans: a `.gguf` there gets a clear "not supported yet"). */
+export const MODEL_EXTENSIONS = [...FORMATS, ...KNOWN].flatMap((f) => f.extensions);
 
-/** The format a file appears to be in, or undefined. Reads at most 16 bytes. */
+const HEAD_BYTES = 64;
+
+export type OpenModelOptions = OpenOptions;
+
+/** The format a file appears to be in, or undefined. Reads at most 64 bytes. */
 export function detectFormat(file: string): string | undefined {
   return pick(file, readHead(file))?.format;
 }
 
-export async function openModel(file: string, opts: OpenModelOptions = {}): Promise<ModelFile> {
-  const entry = pick(file, readHead(file));
-  if (!entry) throw new ModelFormatError(file, 'unknown', 'not a recognised model file (expected ONNX)', 0);
-  if (!entry.open) throw new ModelFormatError(file, entry.format, `${entry.format} files are not supported yet (only ONNX is)`);
-  return entry.open(file, opts);
+/** The readable format module for a folder that is one model (e.g. a Hugging Face checkpoint folder). */
+export function folderFormat(dir: string): FormatModule | undefined {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  return FORMATS.find((f) => f.matchFolder?.(names));
 }
 
-function pick(file: string, head: Uint8Array): FormatEntry | undefined {
-  const byMagic = FORMATS.find((f) => f.match(head));
+export async function openModel(target: string, opts: OpenModelOptions = {}): Promise<ModelFile> {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(target);
+  } catch (e) {
+    throw new ModelFormatError(target, 'unknown', `cannot open: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (e as Error).message}`);
+  }
+  if (st.isDirectory()) {
+    const module = folderFormat(target);
+    if (!module) throw new ModelFormatError(target, 'unknown', 'this folder is not one model (no model.safetensors or model.safetensors.index.json)');
+    return module.open(target, opts);
+  }
+  const entry = pick(target, readHead(target));
+  if (!entry) throw new ModelFormatError(target, 'unknown', `not a recognised model file (expected ${FORMATS.map((f) => f.label).join(' or ')})`, 0);
+  if (!('open' in entry)) throw new ModelFormatError(target, entry.format, `${entry.format} files are not supported yet (${FORMATS.map((f) => f.label).join(' and ')} are)`);
+  return entry.open(target, opts);
+}
+
+/** The module that read `model`. */
+export function formatOf(model: ModelFile): FormatModule {
+  const module = FORMATS.find((f) => f.format === model.format);
+  if (!module) throw new Error(`internal: no format module '${model.format}'`);
+  return module;
+}
+
+function pick(file: string, head: Uint8Array): FormatModule | (typeof KNOWN)[number] | undefined {
+  const name = path.basename(file);
+  const all = [...FORMATS, ...KNOWN];
+  const byMagic = all.find((f) => f.match(head, name));
   if (byMagic) return byMagic;
   const ext = path.extname(file).toLowerCase();
-  return FORMATS.find((f) => f.extensions.includes(ext));
+  return all.find((f) => f.extensions.includes(ext));
 }
 
+/**
+ * The first bytes of a regular file. Anything else (a FIFO, a device, a
+ * socket) is refused before a read could block on it.
+ */
 function readHead(file: string): Uint8Array {
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (e) {
     throw new ModelFormatError(file, 'unknown', `cannot open: ${(e as Error).message}`);
   }
   try {
-    const head = Buffer.alloc(16);
-    const n = fs.readSync(fd, head, 0, 16, 0);
+    if (!fs.fstatSync(fd).isFile()) throw new ModelFormatError(file, 'unknown', 'not a regular file (a pipe, device or socket): only model files are read');
+    const head = Buffer.alloc(HEAD_BYTES);
+    const n = fs.readSync(fd, head, 0, HEAD_BYTES, 0);
     return head.subarray(0, n);
   } finally {
     fs.closeSync(fd);

@@ -1,12 +1,14 @@
-// The written-down contract between model readers and everything that uses
-// them (analysis, rewrite, CLI, extension). Format-neutral: no reader types
-// leak past this file. Tensors are byte ranges, never arrays: nothing here
-// holds a model's weights in memory.
+// The written-down contract between format modules and everything that uses
+// them (analysis, apply, CLI, extension). Format-neutral: a weight store of
+// named tensors as byte ranges with dtype and shape, storage identity and
+// ties, and an optional operator graph. Nothing here holds a model's weights
+// in memory.
 
 /** Element types, named as numpy / onnx.helper name them. */
 export type DType =
   | 'float32' | 'float64' | 'float16' | 'bfloat16'
-  | 'float8e4m3fn' | 'float8e4m3fnuz' | 'float8e5m2' | 'float8e5m2fnuz' | 'float4e2m1'
+  | 'float8e4m3fn' | 'float8e4m3fnuz' | 'float8e5m2' | 'float8e5m2fnuz' | 'float8e8m0'
+  | 'float4e2m1' | 'float6e2m3' | 'float6e3m2'
   | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64'
   | 'int4' | 'uint4' | 'bool' | 'string' | 'complex64' | 'complex128';
 
@@ -32,13 +34,15 @@ export type TensorData =
   | { kind: 'inline'; bytes: Uint8Array }
   | { kind: 'unavailable'; reason: string };
 
-/** Where a weight tensor lives in the model. */
-export type TensorRole =
-  | 'initializer'        // graph initializer (main graph or a subgraph)
-  | 'constant'           // the `value` tensor of a Constant node
-  | 'sparse';            // sparse_initializer: reported, never merged
+/**
+ * What kind of stored tensor it is. Graph formats: an `initializer` (main
+ * graph or a subgraph), the `value` of a `constant` node, a `sparse`
+ * initializer. Checkpoints (no graph): a `parameter` (or buffer) of the
+ * state dict.
+ */
+export type TensorRole = 'initializer' | 'constant' | 'sparse' | 'parameter';
 
-/** One node input that reads a tensor. */
+/** One node input that reads a tensor (graph formats only). */
 export interface ConsumerRef {
   /** '' for the main graph, else the subgraph's path, e.g. `If_0/then_branch`. */
   graphPath: string;
@@ -48,30 +52,52 @@ export interface ConsumerRef {
   inputIndex: number;
 }
 
+/**
+ * Storage identity: tensors with equal `key`, `offset`, shape and strides are
+ * one weight under several names (a PyTorch state dict's tied parameters).
+ */
+export interface StorageView {
+  key: string;
+  /** Element offset into the storage. */
+  offset: number;
+  /** Element strides; undefined means contiguous. */
+  strides?: number[];
+}
+
 export interface TensorRef {
   /**
-   * Unique within the model. Main-graph initializers and constants: their
-   * name. Subgraph initializers: prefixed by the owning nodes' names,
-   * `Loop_3/name` (the onnx reference tools' convention).
+   * Unique within the model. Checkpoints and main-graph tensors: their name.
+   * Subgraph initializers: prefixed by the owning nodes' names, `Loop_3/name`
+   * (the onnx reference tools' convention).
    */
   id: string;
-  /** The name node inputs use to read it. */
+  /** The name the model uses for it (graph node inputs, state-dict key). */
   name: string;
   role: TensorRole;
-  /** Graph that declares it ('' main graph). */
-  graphPath: string;
   dtype: DType;
   shape: number[];
   elementCount: number;
   /** Canonical byte length (elementCount × element size; sub-byte types packed). */
   byteLength: number;
   data: TensorData;
-  /** Also listed as a graph input (IR < 4): a caller may override it. */
+  /** Set when several names share one storage (see StorageView). */
+  storage?: StorageView;
+  /**
+   * Why this tensor must never be merged with another, e.g. an ONNX
+   * initializer that is also a graph input (a caller may override it).
+   */
+  pinned?: string;
+  /** Byte offset of the tensor's record in its file (TensorProto, header entry), for messages and rewrites. */
+  recordOffset?: number;
+
+  // Graph facts. Formats without a graph leave them empty: graphPath '',
+  // no consumers, not a graph input.
+  /** Graph that declares it ('' main graph). */
+  graphPath: string;
+  /** Also listed as a graph input (ONNX IR < 4): a caller may override it. */
   isGraphInput: boolean;
   /** Node inputs that read it, subgraphs included (scoping respected). */
   consumers: ConsumerRef[];
-  /** Byte offset of its TensorProto in the model file, for messages. */
-  fileOffset: number;
 }
 
 export interface ValueInfo {
@@ -124,21 +150,63 @@ export interface ModelFunction {
   nodeCount: number;
 }
 
-export type ModelFormat = 'onnx';
+/** The operator-graph capability: models that run (ONNX) have one, checkpoints do not. */
+export interface OperatorGraph {
+  main: ModelGraph;
+  /** Operator sets the graph is written against. */
+  opsets: OpsetImport[];
+  /** The format's own version of the graph encoding (ONNX IR version). */
+  irVersion?: number;
+  functions: ModelFunction[];
+}
+
+/** Transformations that rebuild a tensor that is no longer stored from one that is. */
+export type DeriveOp = 'transpose' | 'reshape' | 'cast';
+
+/**
+ * What makes several names (or uses) one weight:
+ * - `graph`: one tensor read by several node inputs;
+ * - `storage`: names on one storage view (TensorRef.storage: PyTorch aliases);
+ * - `config`: a loader re-creates a name that is not stored (config.json `tie_word_embeddings`);
+ * - `omission`: the format's loader falls back to the kept tensor (GGUF `output.weight`);
+ * - `record`: this tool dropped the name and recorded how to rebuild it (`restore`).
+ */
+export type TiedBy = 'graph' | 'storage' | 'config' | 'omission' | 'record';
+
+/** Names the model does not store, and the stored tensor they resolve to. */
+export interface TieRecord {
+  tiedBy: Exclude<TiedBy, 'graph' | 'storage'>;
+  /** The stored tensor the names resolve to. */
+  kept: TensorRef;
+  /**
+   * The tied names, each with a TensorRef of its own (not in
+   * ModelFile.tensors) whose data is `unavailable`; `ops` rebuild it from
+   * `kept` (none: the same bytes and shape).
+   */
+  tied: Array<{ tensor: TensorRef; stored: false; ops: DeriveOp[] }>;
+}
+
+/** A registry format id: 'onnx', 'safetensors', ... */
+export type ModelFormat = string;
 
 export interface ModelFile {
+  /** What was opened: a file, or the folder of a multi-file checkpoint. */
   path: string;
   format: ModelFormat;
+  /** Every file the model consists of (model, external data, shards, index, config). */
+  files: string[];
+  /** Bytes on disk of `files` together. */
   fileSize: number;
-  irVersion?: number;
-  opsets: OpsetImport[];
   producer?: string;
   docString?: string;
   metadata: Record<string, string>;
-  graph: ModelGraph;
-  functions: ModelFunction[];
-  /** Every weight tensor: initializers (all graphs), Constant values, sparse. */
+  /** What the format says about the model, for the Model tab: [label, value], in the format's words. */
+  facts: Array<[string, string]>;
+  /** Every stored weight tensor (ONNX: initializers of all graphs, Constant values, sparse). */
   tensors: TensorRef[];
+  /** Names the model does not store but a loader re-creates (see TieRecord). */
+  ties: TieRecord[];
+  graph?: OperatorGraph;
   /** Things a user should know that are not errors. */
   warnings: string[];
 }
@@ -159,7 +227,8 @@ export class ModelFormatError extends Error {
 /** Bytes per element; sub-byte types report a fraction. */
 export const DTYPE_SIZE: Record<DType, number> = {
   float32: 4, float64: 8, float16: 2, bfloat16: 2,
-  float8e4m3fn: 1, float8e4m3fnuz: 1, float8e5m2: 1, float8e5m2fnuz: 1, float4e2m1: 0.5,
+  float8e4m3fn: 1, float8e4m3fnuz: 1, float8e5m2: 1, float8e5m2fnuz: 1, float8e8m0: 1,
+  float4e2m1: 0.5, float6e2m3: 0.75, float6e3m2: 0.75,
   int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8,
   int4: 0.5, uint4: 0.5, bool: 1, string: 0, complex64: 8, complex128: 16,
 };

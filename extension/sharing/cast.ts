@@ -8,7 +8,7 @@
 import type { ByteSource } from './byteSource';
 import { castEqual, transposeEqual } from './compare';
 import type { ShapeClass } from './entries';
-import type { HalfType } from './floatCast';
+import type { HalfType } from '../util/floatCast';
 import type { Relation } from './groups';
 import { groupBy } from '../util/groupBy';
 import type { ProgressMeter } from './progress';

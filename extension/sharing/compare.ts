@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { TensorRef } from '../model/types';
 import { DTYPE_SIZE } from '../model/types';
 import type { ByteSource } from './byteSource';
-import { converterFor, type HalfType } from './floatCast';
+import { converterFor, type HalfType } from '../util/floatCast';
 
 /** Same byte length assumed; true when every byte is equal. */
 export async function bytesEqual(src: ByteSource, a: TensorRef, b: TensorRef): Promise<boolean> {

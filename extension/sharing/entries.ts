@@ -21,12 +21,32 @@ export interface ShapeClass {
   members: Entry[];
 }
 
+/**
+ * The tensors to compare: every stored weight once. Names that view one
+ * storage the same way (see StorageView) are one weight: only the first
+ * name is compared; findTied reports the others.
+ */
 export function entriesOf(models: ModelFile[]): Entry[] {
   const out: Entry[] = [];
   models.forEach((m, fileIndex) => {
-    for (const tensor of m.tensors) out.push({ order: out.length, fileIndex, path: m.path, tensor });
+    const seen = new Set<string>();
+    for (const tensor of m.tensors) {
+      const view = storageIdentity(tensor);
+      if (view !== undefined) {
+        if (seen.has(view)) continue;
+        seen.add(view);
+      }
+      out.push({ order: out.length, fileIndex, path: m.path, tensor });
+    }
   });
   return out;
+}
+
+/** Equal for names that are one weight by storage (same storage, offset, dtype, shape and strides). */
+export function storageIdentity(t: TensorRef): string | undefined {
+  const s = t.storage;
+  if (!s) return undefined;
+  return `${s.key}\u0000${s.offset}\u0000${t.dtype}\u0000${t.shape.join(',')}\u0000${s.strides?.join(',') ?? 'contiguous'}`;
 }
 
 /** Tensors whose canonical bytes can be read (strings, sparse and undecodable ones cannot). */

@@ -29,10 +29,7 @@ function list(names: string[]): string {
  */
 export function describeGroup(group: SharingGroup): string {
   const [kept, ...copies] = group.members;
-  if (group.kind === 'tied') {
-    const t = kept.tensor;
-    return `${t.name} is tied: one ${formatBytes(t.byteLength)} weight read by ${t.consumers.length} node inputs`;
-  }
+  if (group.kind === 'tied') return `${kept.tensor.name} is tied: one ${formatBytes(kept.tensor.byteLength)} weight ${tiedPhrase(group)}`;
   if (group.kind === 'quantized') {
     // Members come in (weight, scale, zero point) triplets: name the weights.
     const weights = group.members.filter((_, i) => i % 3 === 0).map((m) => m.tensor.name);
@@ -45,6 +42,19 @@ export function describeGroup(group: SharingGroup): string {
   const castNote = group.kind === 'cast' ? ` (${copies[0].tensor.dtype} of ${kept.tensor.dtype})` : '';
   const crossFile = group.crossFile ? ' in another file' : '';
   return `${list(names)} ${verb}${castNote} of ${kept.tensor.name}${crossFile}${savedClause(group)}`;
+}
+
+/** How a tied group is one weight, after "one weight ...": "read by 3 node inputs", "also named lm_head.weight, which config.json ties to it". */
+export function tiedPhrase(group: SharingGroup): string {
+  const [kept, ...others] = group.members;
+  const names = list(others.map((m) => m.tensor.name));
+  switch (group.tiedBy ?? 'graph') {
+    case 'graph': return `read by ${kept.tensor.consumers.length} node inputs`;
+    case 'storage': return `under ${others.length + 1} names on one storage (also ${names})`;
+    case 'config': return `also used as ${names}, not stored: config.json ties it (tie_word_embeddings), so loaders re-create it`;
+    case 'omission': return `also used as ${names}, not stored: the loader falls back to it`;
+    case 'record': return `also stands for ${names}, not stored: recorded in __metadata__ by Apply Sharing (restore gives it back)`;
+  }
 }
 
 function savedClause(group: SharingGroup): string {

@@ -2,8 +2,9 @@
 // of a group shares: which members a group drops, whether it is lossless,
 // how groups are ordered, and the total saving (each dropped tensor once).
 import { byOrder, splitByFile, splitByShape, type Entry, type ShapeClass } from './entries';
-import type { HalfType } from './floatCast';
-import type { GroupMember, SharingGroup, SharingKind } from './types';
+import type { HalfType } from '../util/floatCast';
+import { SHARING_KINDS, type SharingKind } from './kinds';
+import type { GroupMember, SharingGroup } from './types';
 
 /** A derived copy: `copy` equals transpose and/or cast of `source`. */
 export interface Relation {
@@ -19,21 +20,17 @@ export function makeGroup(kind: SharingKind, members: Entry[], bytesSaved: numbe
     kind,
     lossless: true,
     bytesSaved,
-    members: members.map((e): GroupMember => ({ path: e.path, tensor: e.tensor })),
+    members: members.map((e): GroupMember => ({ path: e.path, tensor: e.tensor, stored: true })),
     crossFile: new Set(members.map((e) => e.path)).size > 1,
     ...extra,
   };
   if (kind !== 'tied') {
-    // Merging is unsafe when a caller may feed one member (IR < 4 graph
-    // inputs) or when a member is sparse: report, never apply silently.
-    const input = members.find((e) => e.tensor.isGraphInput);
-    const sparse = members.find((e) => e.tensor.role === 'sparse');
-    if (input) {
+    // Merging is unsafe when the format pins a member (a graph input a
+    // caller may feed, a sparse initializer): report, never apply silently.
+    const pinned = members.find((e) => e.tensor.pinned !== undefined);
+    if (pinned) {
       group.lossless = false;
-      group.reason = `'${input.tensor.id}' is also a graph input: a caller may override it`;
-    } else if (sparse) {
-      group.lossless = false;
-      group.reason = `'${sparse.tensor.id}' is a sparse initializer`;
+      group.reason = pinned.tensor.pinned;
     }
   }
   return group;
@@ -120,13 +117,12 @@ export function totalSaving(groups: SharingGroup[]): number {
   return total;
 }
 
-const KIND_ORDER: SharingKind[] = ['exact', 'transposed', 'cast', 'reshaped', 'quantized', 'tied'];
 
 /** bytesSaved descending, then kind, size, and the members' positions: deterministic. */
 export function compareGroups(order: Map<object, number>) {
   return (a: SharingGroup, b: SharingGroup): number => {
     if (a.bytesSaved !== b.bytesSaved) return b.bytesSaved - a.bytesSaved;
-    const k = KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind);
+    const k = SHARING_KINDS.indexOf(a.kind) - SHARING_KINDS.indexOf(b.kind);
     if (k !== 0) return k;
     // Among equal savings (tied groups save nothing), bigger tensors first.
     const size = largestMember(b) - largestMember(a);

@@ -54,10 +54,9 @@ export function renderOutline(model: ModelFile, report: ScanReport | undefined):
   const storedBytes = model.tensors.reduce((a, t) => a + t.byteLength, 0);
   push(`Model outline: ${fileName} (read-only)`);
   push(`path: ${model.path}`);
-  const opsets = model.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ');
-  push(`format: ${model.format}${model.irVersion !== undefined ? ` · IR ${model.irVersion}` : ''}${opsets ? ` · opset ${opsets}` : ''}${model.producer ? ` · producer ${model.producer}` : ''}`);
-  const nodeCount = countNodes(model.graph);
-  push(`${model.tensors.length} weight tensors (${formatBytes(storedBytes)}) · ${nodeCount} nodes`);
+  const facts = model.facts.map(([k, v]) => `${k} ${v}`);
+  push(`format: ${[model.format, ...facts, ...(model.producer ? [`producer ${model.producer}`] : [])].join(' · ')}`);
+  push(`${model.tensors.length} weight tensors (${formatBytes(storedBytes)})${model.graph ? ` · ${countNodes(model.graph.main)} nodes` : ''}`);
   for (const w of model.warnings) push(`warning: ${w}`);
   push();
 
@@ -87,8 +86,15 @@ export function renderOutline(model: ModelFile, report: ScanReport | undefined):
     }
     push();
   };
-  section('Initializers', model.tensors.filter((t) => t.role !== 'constant'));
-  section('Constants', model.tensors.filter((t) => t.role === 'constant'));
+  if (model.graph) {
+    section('Initializers', model.tensors.filter((t) => t.role !== 'constant'));
+    section('Constants', model.tensors.filter((t) => t.role === 'constant'));
+  } else {
+    section('Tensors', model.tensors);
+  }
+  for (const tie of model.ties) {
+    for (const { tensor, stored } of tie.tied) if (!stored) push(`${INDENT}${tensor.name}  not stored: tied to ${tie.kept.name} by ${tie.tiedBy}`);
+  }
 
   // Nodes, graph by graph (subgraphs after their parent).
   const readers = new Map<string, string>();
@@ -114,7 +120,7 @@ export function renderOutline(model: ModelFile, report: ScanReport | undefined):
     push();
     for (const n of g.nodes) for (const sg of n.subgraphs) renderGraph(sg);
   };
-  renderGraph(model.graph);
+  if (model.graph) renderGraph(model.graph.main);
   return { text: lines.join('\n'), tensorLines, mentions, groupLines, groupsOfTensor };
 }
 

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import type { ScanReport, SharingGroup } from './types';
 import { formatBytes } from './bytes';
+import { tiedPhrase } from './groupText';
 
 export interface JsonTensor {
   path: string;
@@ -17,6 +18,8 @@ export interface JsonTensor {
   bytes: number;
   consumers: number;
   graphInput: boolean;
+  /** False for a tied name the model does not store (a loader re-creates it). */
+  stored: boolean;
 }
 
 export interface JsonGroup {
@@ -26,6 +29,8 @@ export interface JsonGroup {
   bytesSaved: number;
   crossFile: boolean;
   transposed?: boolean;
+  /** `tied` groups: graph, storage, config, omission or record. */
+  tiedBy?: string;
   tensors: JsonTensor[];
 }
 
@@ -67,7 +72,8 @@ export function toJson(report: ScanReport): JsonReport {
       bytesSaved: g.bytesSaved,
       crossFile: g.crossFile,
       ...(g.transposed === undefined ? {} : { transposed: g.transposed }),
-      tensors: g.members.map(({ path: p, tensor: t }) => ({
+      ...(g.tiedBy === undefined ? {} : { tiedBy: g.tiedBy }),
+      tensors: g.members.map(({ path: p, tensor: t, stored }) => ({
         path: p,
         file: labels.get(p) ?? path.basename(p),
         name: t.name,
@@ -78,6 +84,7 @@ export function toJson(report: ScanReport): JsonReport {
         bytes: t.byteLength,
         consumers: t.consumers.length,
         graphInput: t.isGraphInput,
+        stored,
       })),
     })),
     bytesSaved: report.bytesSaved,
@@ -151,7 +158,7 @@ function describe(g: SharingGroup, prefix: (path: string) => string): string {
   const sig = (dtype: string, shape: number[]) => `${dtype}[${shape.join(',')}]`;
   let text: string;
   if (g.kind === 'tied') {
-    text = `${prefix(g.members[0].path)}${t0.id} ${sig(t0.dtype, t0.shape)} read by ${t0.consumers.length} node inputs`;
+    text = `${prefix(g.members[0].path)}${t0.id} ${sig(t0.dtype, t0.shape)} ${tiedPhrase(g)}`;
   } else {
     const names = g.members.slice(0, MAX_NAMES).map((m) => `${prefix(m.path)}${m.tensor.id}`);
     const more = g.members.length > MAX_NAMES ? ` +${g.members.length - MAX_NAMES} more` : '';

@@ -5,7 +5,7 @@
 import type { TensorRef } from '../model/types';
 import { DTYPE_SIZE } from '../model/types';
 import type { ByteSource } from './byteSource';
-import { converterFor, type HalfType } from './floatCast';
+import { converterFor, type HalfType } from '../util/floatCast';
 
 /** Tensors up to this size are read whole: the sample is the content. */
 export const FULL_SAMPLE_BYTES = 4096;

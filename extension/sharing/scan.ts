@@ -5,16 +5,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileSet } from '../io/fileSet';
 import type { ModelFile } from '../model/types';
-import { MODEL_EXTENSIONS, openModel } from '../model/registry';
-import { byteClassGroups, compareGroups, largestMember, relationGroups, totalSaving } from './groups';
+import { folderFormat, MODEL_EXTENSIONS, openModel } from '../model/registry';
+import { compareGroups, largestMember, totalSaving } from './groups';
 import { ByteSource, DEFAULT_CHUNK_BYTES } from './byteSource';
 import { findByteClasses } from './byteClasses';
-import { findCasts } from './cast';
+import { DETECTORS } from './detectors';
 import { entriesOf } from './entries';
 import { ProgressMeter } from './progress';
-import { findQuantized } from './quantized';
-import { findTied } from './tied';
-import { findTransposed } from './transposed';
 import { DEFAULT_MIN_BYTES, type ScanOptions, type ScanReport, type SharingGroup } from './types';
 
 /** A file to scan, and whether it was found in a folder rather than named. */
@@ -24,10 +21,12 @@ interface ScanTarget {
 }
 
 /**
- * Files to scan for `paths`: files as given, folders replaced by the model
- * files directly inside them (not recursive: a folder is one pipeline, e.g.
- * `encoder_model.onnx` + `decoder_model.onnx`). Sorted per folder, duplicates
- * dropped. Throws for a missing path or a folder without model files.
+ * Models to scan for `paths`: files as given; a folder that is one
+ * checkpoint (a Hugging Face folder) as itself; other folders replaced by
+ * the model files directly inside them (not recursive: such a folder is one
+ * pipeline, e.g. `encoder_model.onnx` + `decoder_model.onnx`). Sorted per
+ * folder, duplicates dropped. Throws for a missing path or a folder without
+ * model files.
  */
 export function expandPaths(paths: string[]): string[] {
   return targets(paths).map((t) => t.file);
@@ -47,7 +46,7 @@ function targets(paths: string[]): ScanTarget[] {
     } catch {
       throw new Error(`${p}: no such file or folder`);
     }
-    if (!st.isDirectory()) { add(p, false); continue; }
+    if (!st.isDirectory() || folderFormat(p)) { add(p, false); continue; }
     const inside = fs.readdirSync(p)
       .filter((n) => MODEL_EXTENSIONS.includes(path.extname(n).toLowerCase()))
       .sort()
@@ -92,17 +91,16 @@ export async function scanModels(models: ModelFile[], opts: ScanOptions = {}, me
 
     meter.stage(0.1, 0.75, 'comparing tensors');
     const classes = await findByteClasses(entries, src, meter);
-    meter.stage(0.75, 0.9, 'looking for transposed copies');
-    const transposed = await findTransposed(classes.shapeClasses, src, meter);
-    meter.stage(0.9, 1, 'looking for cast copies');
-    const casts = await findCasts(classes.shapeClasses, src, meter);
-
-    const all: SharingGroup[] = [
-      ...byteClassGroups(classes.multi),
-      ...relationGroups([...transposed, ...casts]),
-      ...findQuantized(entries, classes.classOf),
-      ...findTied(entries),
-    ];
+    const ctx = { models, entries, classes, src, meter };
+    const all: SharingGroup[] = [];
+    let at = 0.75;
+    const total = DETECTORS.reduce((n, d) => n + d.weight, 0);
+    for (const d of DETECTORS) {
+      const next = at + (0.25 * d.weight) / total;
+      meter.stage(at, next, d.label);
+      all.push(...await d.find(ctx));
+      at = next;
+    }
     const shown = all.filter((g) => largestMember(g) >= minBytes);
     const order = new Map<object, number>(entries.map((e) => [e.tensor, e.order]));
     shown.sort(compareGroups(order));

@@ -4,7 +4,7 @@
 import type { DType, TensorRef } from '../model/types';
 import { DTYPE_SIZE } from '../model/types';
 import type { FileSet } from '../io/fileSet';
-import { bfloat16ToFloat, halfToFloat } from './floatCast';
+import { bfloat16ToFloat, halfToFloat } from '../util/floatCast';
 
 export interface TensorStats {
   /** Finite-or-infinite elements counted (NaN excluded). */

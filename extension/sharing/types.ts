@@ -1,14 +1,15 @@
 // What the sharing analysis reports. Format-neutral: it speaks of TensorRefs,
 // whatever reader produced them. The CLI's `--json` document is derived from
 // these types (see report.ts), and the extension shows them.
-import type { ModelFile, TensorRef } from '../model/types';
-
-export type SharingKind = 'tied' | 'exact' | 'transposed' | 'reshaped' | 'cast' | 'quantized';
+import type { ModelFile, TensorRef, TiedBy } from '../model/types';
+import type { SharingKind } from './kinds';
 
 export interface GroupMember {
   /** The model file holding it. */
   path: string;
   tensor: TensorRef;
+  /** False for a tied name the model does not store (a loader re-creates it). */
+  stored: boolean;
 }
 
 export interface SharingGroup {
@@ -33,6 +34,8 @@ export interface SharingGroup {
   crossFile: boolean;
   /** `cast` only: the copy is also transposed (2-D, shapes swapped). */
   transposed?: boolean;
+  /** `tied` only: what makes the names one weight (graph readers, storage, config, omission, a recorded drop). */
+  tiedBy?: TiedBy;
 }
 
 export interface ScanOptions {

@@ -26,7 +26,9 @@ export function buildGraphPayload(model: ModelFile, report: ScanReport, opts: Pa
   const nodes: NodeInfo[] = [];
   const valueInfo: ValueInfoPayload[] = [];
   const constantNodeByOutput = new Map<string, string>();
-  walkGraphs(model.graph, (graph) => {
+  const modules = model.graph ? undefined : moduleTree(model);
+  if (modules) nodes.push(...modules.nodes);
+  if (model.graph) walkGraphs(model.graph.main, (graph) => {
     graph.nodes.forEach((node, index) => {
       const id = nodeId(graph.path, index);
       const attributes: Record<string, string> = {};
@@ -52,12 +54,13 @@ export function buildGraphPayload(model: ModelFile, report: ScanReport, opts: Pa
     const index = groups.length;
     const own = group.members.filter((m) => m.path === model.path).map((m) => m.tensor);
     const consumers = new Set<string>();
-    for (const t of own) for (const c of t.consumers) consumers.add(nodeId(c.graphPath, c.nodeIndex));
+    for (const t of own) for (const c of readersOf(t, modules)) consumers.add(c);
     const info: GroupInfo = {
       index, kind: group.kind, lossless: group.lossless, bytesSaved: group.bytesSaved,
       tensorIds: unique(own.map((t) => t.id)), consumerNodeIds: [...consumers],
     };
     if (group.reason !== undefined) info.reason = group.reason;
+    if (group.tiedBy !== undefined) info.tiedBy = group.tiedBy;
     const others = group.members.filter((m) => m.path !== model.path);
     if (others.length > 0) {
       info.otherMembers = others.map((m) => ({
@@ -72,13 +75,16 @@ export function buildGraphPayload(model: ModelFile, report: ScanReport, opts: Pa
     }
   }
 
-  const tensors: TensorInfo[] = model.tensors.map((t) => {
+  // Tied names the model does not store are drawn too (dashed), beside the stored ones.
+  const unstored = model.ties.flatMap((tie) => tie.tied.filter((x) => !x.stored).map((x) => x.tensor));
+  const tensors: TensorInfo[] = [...model.tensors, ...unstored].map((t) => {
+    const readers = readersOf(t, modules);
     const info: TensorInfo = {
       id: t.id, name: t.name, role: t.role, dtype: t.dtype, shape: t.shape, bytes: t.byteLength,
-      consumers: t.consumers.length, isGraphInput: t.isGraphInput, groups: tensorGroups.get(t.id) ?? [],
-      graphPath: t.graphPath, elementCount: t.elementCount,
-      consumerIds: unique(t.consumers.map((c) => nodeId(c.graphPath, c.nodeIndex))),
+      consumers: readers.length, isGraphInput: t.isGraphInput, groups: tensorGroups.get(t.id) ?? [],
+      graphPath: t.graphPath, elementCount: t.elementCount, consumerIds: readers,
     };
+    if (unstored.includes(t)) info.stored = false;
     if (t.role === 'constant') {
       const holder = constantNodeByOutput.get(`${t.graphPath}\u0000${t.name}`);
       if (holder !== undefined) info.constantNodeId = holder;
@@ -90,11 +96,13 @@ export function buildGraphPayload(model: ModelFile, report: ScanReport, opts: Pa
     fileName: opts.fileName ?? basename(model.path),
     filePath: model.path,
     format: model.format,
-    opsets: model.opsets.map((o) => ({ domain: o.domain, version: o.version })),
+    view: model.graph ? 'graph' : 'modules',
+    opsets: (model.graph?.opsets ?? []).map((o) => ({ domain: o.domain, version: o.version })),
+    facts: model.facts,
     nodes,
     tensors,
-    inputs: model.graph.inputs.map(toValueInfo),
-    outputs: model.graph.outputs.map(toValueInfo),
+    inputs: (model.graph?.main.inputs ?? []).map(toValueInfo),
+    outputs: (model.graph?.main.outputs ?? []).map(toValueInfo),
     valueInfo,
     groups,
     totals: computeTotals(model, sorted),
@@ -134,6 +142,66 @@ export function computeTotals(model: ModelFile, groups: SharingGroup[]): ModelTo
     storedBytes, uniqueBytes: storedBytes - droppedBytes,
     parameters, uniqueParameters: parameters - droppedParameters,
   };
+}
+
+/** The webview node ids that read a tensor: its graph consumers, or the module holding it. */
+function readersOf(t: TensorRef, modules: ModuleTree | undefined): string[] {
+  if (modules) {
+    const m = modules.holder.get(t.name);
+    return m === undefined ? [] : [m];
+  }
+  return unique(t.consumers.map((c) => nodeId(c.graphPath, c.nodeIndex)));
+}
+
+interface ModuleTree {
+  nodes: NodeInfo[];
+  /** Tensor name -> id of the module node holding it. */
+  holder: Map<string, string>;
+}
+
+/**
+ * A checkpoint's modules as nodes: one per module that holds parameters
+ * (`transformer.h.3.attn.c_attn` holds `.weight` and `.bias`), named by its
+ * path with '/' so the view nests blocks and layers as scopes, chained in
+ * natural order (layer 2 before layer 10) so the drawing reads top to bottom
+ * like the model.
+ */
+function moduleTree(model: ModelFile): ModuleTree {
+  const names = [...model.tensors.map((t) => t.name), ...model.ties.flatMap((tie) => tie.tied.filter((x) => !x.stored).map((x) => x.tensor.name))];
+  const moduleOf = (name: string): string => {
+    const dot = name.lastIndexOf('.');
+    return dot < 0 ? '' : name.slice(0, dot);
+  };
+  const paths = unique(names.map(moduleOf)).sort(naturalCompare);
+  const nodes: NodeInfo[] = [];
+  const ids = new Map<string, string>();
+  let previous: string | undefined;
+  for (const p of paths) {
+    const id = `m:${p}`;
+    const segments = p === '' ? [] : p.split('.');
+    const output = `module ${p || '(root)'}`;
+    nodes.push({
+      id, name: `/${segments.join('/')}` || '/', opType: segments[segments.length - 1] ?? '(root)', domain: '', graphPath: '',
+      inputs: previous === undefined ? [] : [previous], outputs: [output], attributes: { module: p || '(root)' },
+    });
+    ids.set(p, id);
+    previous = output;
+  }
+  return { nodes, holder: new Map(names.map((n) => [n, ids.get(moduleOf(n))!])) };
+}
+
+/** Dotted names in the order a reader expects: numeric segments by value (`h.2` before `h.10`). */
+export function naturalCompare(a: string, b: string): number {
+  const x = a.split('.');
+  const y = b.split('.');
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] === y[i]) continue;
+    const nx = /^\d+$/.test(x[i]!) ? Number(x[i]) : NaN;
+    const ny = /^\d+$/.test(y[i]!) ? Number(y[i]) : NaN;
+    if (!Number.isNaN(nx) && !Number.isNaN(ny)) return nx - ny;
+    return x[i]! < y[i]! ? -1 : 1;
+  }
+  return x.length - y.length;
 }
 
 function walkGraphs(graph: ModelGraph, visit: (g: ModelGraph) => void): void {

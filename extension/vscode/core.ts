@@ -5,7 +5,7 @@ export { scanModels } from '../sharing/scan';
 export { buildGraphPayload } from '../view/payload';
 export { renderWebviewHtml } from '../view/html';
 
-import { applySharing } from '../sharing/rewriteModel';
+import { applySharing } from '../sharing/apply';
 import type { SharingGroup } from '../sharing/types';
 
 /** What writing a shared copy produced. */
@@ -19,6 +19,10 @@ export interface ApplyOutcome {
   skipped: string[];
   /** Lossless groups of the picked ones still found in the output (should be none). */
   remaining: number;
+  /** Input tensors the output does not give back bit for bit (formats that record drops; should be none). */
+  unrecovered: string[];
+  /** How to load the output (which drops a stock loader re-ties, and `restore`). */
+  loadingNote?: string;
 }
 
 export interface ApplyGroupsOptions {
@@ -52,5 +56,7 @@ export async function applyGroups(input: string, output: string, groups: Sharing
     bytesSaved: res.bytesBefore - res.bytesAfter,
     skipped,
     remaining: res.remaining.length,
+    unrecovered: res.unrecovered,
+    loadingNote: res.loadingNote,
   };
 }

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { applySharing } from '../../extension/sharing/rewriteModel';
+import { applySharing } from '../../extension/sharing/apply';
 import { WebviewHarness, type WebviewPage } from './harness';
 import { CORPUS, modelRef, openModelPage, rootUrlOf, runCheck, showInferenceTab, switchModel, WEBGPU_ARGS } from './inferenceSupport';
 

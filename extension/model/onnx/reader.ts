@@ -7,7 +7,7 @@ import {
   DTYPE_SIZE, type AttributeValue, type DType, type ModelFile, type ModelFunction, type ModelGraph,
   type ModelNode, type OpsetImport, type TensorData, type TensorRef, type TensorRole, type ValueInfo,
 } from '../types';
-import { fillConsumers } from '../consumers';
+import { fillConsumers } from './consumers';
 import { ONNX_DTYPES, onnxTypeName, TYPED_FIELD_NAMES, typedFieldOf, FLOAT_DATA, INT32_DATA, STRING_DATA, INT64_DATA, DOUBLE_DATA, UINT64_DATA } from './dtypes';
 import {
   WireFile, listFields, int64Value, int32Value, floatValue, expectWire, longToSafe, float32FromBits,
@@ -159,18 +159,25 @@ class OnnxParser {
       this.warnings.push(`${asInputs} initializer(s) are also graph inputs: a caller may override them, so they are never merged silently`);
     }
     const producer = [producerName, producerVersion].filter((s) => s !== '').join(' ');
+    const opsetText = opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ');
+    const facts: Array<[string, string]> = [];
+    if (irVersion !== undefined) facts.push(['IR version', String(irVersion)]);
+    facts.push(['Opsets', opsetText || '—']);
+    if (functions.length > 0) facts.push(['Functions', String(functions.length)]);
+    let fileSize = src.size;
+    for (const size of this.externalSizes.values()) fileSize += size;
     return {
       path: src.path,
       format: 'onnx',
-      fileSize: src.size,
-      irVersion,
-      opsets,
+      files: [src.path, ...this.externalSizes.keys()],
+      fileSize,
       producer: producer === '' ? undefined : producer,
       docString,
       metadata,
-      graph,
-      functions,
+      facts,
+      graph: { main: graph, opsets, irVersion, functions },
       tensors: this.tensors,
+      ties: [],
       warnings: this.warnings,
     };
   }
@@ -246,7 +253,10 @@ class OnnxParser {
       }
     }
     const inputNames = new Set(graph.inputs.map((v) => v.name));
-    for (const t of locals) t.isGraphInput = inputNames.has(t.name);
+    for (const t of locals) {
+      t.isGraphInput = inputNames.has(t.name);
+      if (t.isGraphInput) t.pinned = `'${t.id}' is also a graph input: a caller may override it`;
+    }
     return graph;
   }
 
@@ -503,7 +513,7 @@ class OnnxParser {
     const t: TensorRef = {
       id: this.claimId(`${place.idPrefix}${name}`, offset), name, role: place.role, graphPath: place.graphPath,
       dtype, shape, elementCount: shape.reduce((a, b) => a * b, 1), byteLength: bytes.length,
-      data: { kind: 'inline', bytes }, isGraphInput: false, consumers: [], fileOffset: offset,
+      data: { kind: 'inline', bytes }, isGraphInput: false, consumers: [], recordOffset: offset,
     };
     this.tensors.push(t);
     return t;
@@ -529,8 +539,9 @@ class OnnxParser {
       id: this.claimId(`${place.idPrefix}${name}`, f.start), name, role: 'sparse', graphPath: place.graphPath,
       dtype: v.dtype, shape: dims, elementCount, byteLength: byteLengthOf(v.dtype, elementCount),
       data: { kind: 'unavailable', reason: 'sparse tensor (stored as values and indices): reported, never merged' },
-      isGraphInput: false, consumers: [], fileOffset: f.start,
+      isGraphInput: false, consumers: [], recordOffset: f.start,
     };
+    t.pinned = `'${t.id}' is a sparse initializer`;
     this.tensors.push(t);
     return t;
   }
@@ -540,7 +551,7 @@ class OnnxParser {
     const t: TensorRef = {
       id: this.claimId(`${place.idPrefix}${p.name}`, f.start), name: p.name, role: place.role, graphPath: place.graphPath,
       dtype: p.dtype, shape: p.dims, elementCount: p.elementCount, byteLength: p.byteLength, data: p.data,
-      isGraphInput: false, consumers: [], fileOffset: f.start,
+      isGraphInput: false, consumers: [], recordOffset: f.start,
     };
     this.tensors.push(t);
     return t;

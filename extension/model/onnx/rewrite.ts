@@ -9,11 +9,11 @@
 import * as path from 'node:path';
 import type { ModelFile, ModelGraph, TensorRef } from '../types';
 import { FileSet } from '../../io/fileSet';
-import type { Replacement, SharingPlan } from '../../sharing/plan';
+import { ONNX_OP, type OnnxReplacement } from './plan';
 import { WireFile, listFields, int64Value, WIRE_LEN, type WireField } from './wire';
 import {
   Encoded, ExternalDataFile, MessageWriter, encodeAttribute, encodeNode, encodeTensor, encodeStringEntry,
-  ONNX_DATA_TYPE, F, DATA_LOCATION_EXTERNAL, type NodeSpec,
+  onnxDataType, F, DATA_LOCATION_EXTERNAL, type NodeSpec,
 } from './writer';
 
 export interface InsertedNode {
@@ -87,7 +87,7 @@ class Names {
         n.subgraphs.forEach(visit);
       }
     };
-    visit(model.graph);
+    if (model.graph) visit(model.graph.main);
   }
 
   fresh(base: string): string {
@@ -100,7 +100,7 @@ class Names {
 
 /** Index of the Constant node defining a constant tensor in its graph. */
 function constantNodeIndex(model: ModelFile, t: TensorRef): number {
-  const g = findGraph(model.graph, t.graphPath);
+  const g = model.graph && findGraph(model.graph.main, t.graphPath);
   const i = g?.nodes.findIndex((n) => n.opType === 'Constant' && n.outputs[0] === t.name) ?? -1;
   if (i < 0) throw new RewriteError(model.path, `cannot find the Constant node of '${t.id}'`);
   return i;
@@ -115,6 +115,12 @@ function findGraph(g: ModelGraph, p: string): ModelGraph | undefined {
   return undefined;
 }
 
+/** The TensorProto field of an initializer: the rewrite leaves it out or copies it. */
+function recordOf(t: TensorRef): number {
+  if (t.recordOffset === undefined) throw new Error(`internal: '${t.id}' has no TensorProto offset`);
+  return t.recordOffset;
+}
+
 function isExternal(model: ModelFile, t: TensorRef): boolean {
   return t.data.kind === 'ranges' && t.data.ranges.some((r) => path.resolve(r.file) !== path.resolve(model.path));
 }
@@ -123,7 +129,9 @@ function isExternal(model: ModelFile, t: TensorRef): boolean {
  * Builds the encoded output model for `plan`. `outputPath` names the data
  * file (`<output file name>.data`) when the source uses external data.
  */
-export function rewriteOnnx(model: ModelFile, plan: SharingPlan, outputPath: string): RewriteResult {
+export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplacement[], outputPath: string): RewriteResult {
+  if (!model.graph) throw new RewriteError(model.path, 'not an ONNX model (no graph)');
+  const main = model.graph.main;
   const edits = new Map<string, GraphEdit>();
   const edit = (p: string): GraphEdit => {
     let e = edits.get(p);
@@ -144,15 +152,15 @@ export function rewriteOnnx(model: ModelFile, plan: SharingPlan, outputPath: str
   };
 
   const parents = new Map<string, string>();
-  const allGraphs: ModelGraph[] = [model.graph];
+  const allGraphs: ModelGraph[] = [main];
   const visitParents = (g: ModelGraph): void => g.nodes.forEach((n) => n.subgraphs.forEach((s) => { parents.set(s.path, g.path); allGraphs.push(s); visitParents(s); }));
-  visitParents(model.graph);
+  visitParents(main);
   const isWithin = (p: string, ancestor: string): boolean => {
     for (let q: string | undefined = p; q !== undefined; q = parents.get(q)) if (q === ancestor) return true;
     return false;
   };
 
-  const droppedTensors = new Set(plan.replacements.map((r) => r.dropped));
+  const droppedTensors = new Set(replacements.map((r) => r.dropped));
   const shapeNames = new Map<string, string>();
   const files = new FileSet();
   /**
@@ -187,12 +195,12 @@ export function rewriteOnnx(model: ModelFile, plan: SharingPlan, outputPath: str
   };
 
   try {
-    for (const r of plan.replacements) applyReplacement(r);
+    for (const r of replacements) applyReplacement(r);
   } finally {
     files.close();
   }
 
-  function applyReplacement(r: Replacement): void {
+  function applyReplacement(r: OnnxReplacement): void {
     const { kept, dropped } = r;
     const g = dropped.graphPath;
     const e = edit(g);
@@ -201,7 +209,7 @@ export function rewriteOnnx(model: ModelFile, plan: SharingPlan, outputPath: str
       position = constantNodeIndex(model, dropped);
       e.dropNodes.add(position);
     } else {
-      e.dropInitializers.add(dropped.fileOffset);
+      e.dropInitializers.add(recordOf(dropped));
       position = kept.role === 'constant' && kept.graphPath === g ? constantNodeIndex(model, kept) + 1 : 0;
     }
     const rename = (c: { graphPath: string; nodeIndex: number; inputIndex: number }): void => {
@@ -234,14 +242,15 @@ export function rewriteOnnx(model: ModelFile, plan: SharingPlan, outputPath: str
     }
     // Chain the ops; the last one produces the dropped tensor's own name.
     let input = kept.name;
-    r.ops.forEach((op, i) => {
+    r.ops.forEach((derive, i) => {
+      const op = ONNX_OP[derive];
       const last = i === r.ops.length - 1;
       const output = last ? dropped.name : names.fresh(`WeightSharing/${op}/${safe}/output`);
       const name = names.fresh(`WeightSharing/${op}/${safe}`);
       if (op === 'Transpose') {
         insertNode(g, position, { name, opType: 'Transpose', inputs: [input], outputs: [output], attributes: [{ name: 'perm', kind: 'ints', value: [1, 0] }] });
       } else if (op === 'Cast') {
-        insertNode(g, position, { name, opType: 'Cast', inputs: [input], outputs: [output], attributes: [{ name: 'to', kind: 'int', value: ONNX_DATA_TYPE[r.castTo ?? dropped.dtype] }] });
+        insertNode(g, position, { name, opType: 'Cast', inputs: [input], outputs: [output], attributes: [{ name: 'to', kind: 'int', value: onnxDataType(dropped.dtype) }] });
       } else {
         insertNode(g, position, { name, opType: 'Reshape', inputs: [input, shapeTensor(g, position, dropped.shape, safe)], outputs: [output] });
       }
@@ -251,7 +260,7 @@ export function rewriteOnnx(model: ModelFile, plan: SharingPlan, outputPath: str
 
   // Graphs to re-encode: those with edits, those holding external tensors, and their ancestors.
   const tensorsByOffset = new Map<number, TensorRef>();
-  for (const t of model.tensors) if (t.role === 'initializer') tensorsByOffset.set(t.fileOffset, t);
+  for (const t of model.tensors) if (t.role === 'initializer') tensorsByOffset.set(recordOf(t), t);
   const externals = model.tensors.filter((t) => isExternal(model, t));
   for (const t of externals) {
     if (t.role !== 'initializer') throw new RewriteError(model.path, `'${t.id}' is a ${t.role} tensor stored as external data, which the rewrite does not move`);
@@ -386,7 +395,7 @@ export function rewriteOnnx(model: ModelFile, plan: SharingPlan, outputPath: str
     };
 
     for (const f of listFields(src, 0, src.size, 'ModelProto')) {
-      if (f.field === M_GRAPH && f.wireType === WIRE_LEN) out.message(M_GRAPH, rewriteGraph(f, model.graph));
+      if (f.field === M_GRAPH && f.wireType === WIRE_LEN) out.message(M_GRAPH, rewriteGraph(f, main));
       else out.raw(range(f));
     }
     return { model: out.finish(), data, inserted, rewired, gemmFlips };

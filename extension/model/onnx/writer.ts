@@ -170,13 +170,19 @@ export class MessageWriter {
 // ---------------------------------------------------------------------------
 // ONNX vocabulary
 
-/** TensorProto.DataType numbers. */
-export const ONNX_DATA_TYPE: Record<DType, number> = {
+/** TensorProto.DataType numbers (ONNX has no 6-bit floats). */
+const ONNX_DATA_TYPES: Partial<Record<DType, number>> = {
   float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9,
   float16: 10, float64: 11, uint32: 12, uint64: 13, complex64: 14, complex128: 15, bfloat16: 16,
   float8e4m3fn: 17, float8e4m3fnuz: 18, float8e5m2: 19, float8e5m2fnuz: 20, uint4: 21, int4: 22,
-  float4e2m1: 23,
+  float4e2m1: 23, float8e8m0: 24,
 };
+
+export function onnxDataType(dtype: DType): number {
+  const n = ONNX_DATA_TYPES[dtype];
+  if (n === undefined) throw new Error(`ONNX has no data type for ${dtype}`);
+  return n;
+}
 
 /** AttributeProto.AttributeType numbers. */
 export const ATTRIBUTE_TYPE = {
@@ -251,7 +257,7 @@ export interface TensorSpec {
 export function encodeTensor(t: TensorSpec): Encoded {
   const m = new MessageWriter();
   m.packedInt64(F.tensor.dims, t.dims);
-  m.varint(F.tensor.dataType, ONNX_DATA_TYPE[t.dtype]);
+  m.varint(F.tensor.dataType, onnxDataType(t.dtype));
   const d = t.data;
   if ('float' in d) m.packedFloat(F.tensor.floatData, d.float);
   else if ('int32' in d) m.packedInt32(F.tensor.int32Data, d.int32);
@@ -347,7 +353,7 @@ export interface ValueInfoSpec {
 export function encodeValueInfo(v: ValueInfoSpec): Encoded {
   const m = new MessageWriter().string(F.valueInfo.name, v.name);
   if (v.dtype !== undefined) {
-    const tensor = new MessageWriter().varint(F.typeTensor.elemType, ONNX_DATA_TYPE[v.dtype]);
+    const tensor = new MessageWriter().varint(F.typeTensor.elemType, onnxDataType(v.dtype));
     if (v.shape) {
       const shape = new MessageWriter();
       for (const d of v.shape) {

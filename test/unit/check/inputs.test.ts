@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { openOnnx } from '../../../extension/model/onnx/reader';
 import type { ModelFile } from '../../../extension/model/types';
 import {
-  synthesizeInputs, resolveDims, findVocabulary, feedableInputs, createRng, createNormal, InputSynthesisError,
+  synthesizeInputs, resolveDims, findVocabulary, feedableInputs, createRng, createNormal, InputSynthesisError, inputSourceOf,
 } from '../../../extension/check/inputs';
 import { acceptedModels, rejectedModels, modelPath, outputShapes } from './corpus';
 
@@ -22,9 +22,9 @@ const LM_MODELS = ['bert-tiny-mlm.onnx', 'albert-tiny-mlm.onnx', 't5-tiny.onnx',
 test('every corpus ONNX model gets one feed per non-initializer graph input, with concrete dims', async () => {
   for (const file of [...acceptedModels, ...rejectedModels.map((r) => r.file)]) {
     const m = await model(file);
-    const { feeds, descriptions } = synthesizeInputs(m);
-    const initializers = new Set(m.graph.initializerNames);
-    assert.deepEqual(feeds.map((f) => f.name), m.graph.inputs.filter((i) => !initializers.has(i.name)).map((i) => i.name), file);
+    const { feeds, descriptions } = synthesizeInputs(inputSourceOf(m)!);
+    const initializers = new Set(m.graph!.main.initializerNames);
+    assert.deepEqual(feeds.map((f) => f.name), m.graph!.main.inputs.filter((i) => !initializers.has(i.name)).map((i) => i.name), file);
     assert.equal(descriptions.length, feeds.length);
     for (const f of feeds) {
       assert.ok(f.dims.every((d) => Number.isInteger(d) && d > 0), `${file}/${f.name}: dims ${f.dims}`);
@@ -35,8 +35,8 @@ test('every corpus ONNX model gets one feed per non-initializer graph input, wit
 
 test('initializers listed as graph inputs are not fed (mlp-init-as-inputs)', async () => {
   const m = await model('mlp-init-as-inputs.onnx');
-  assert.equal(m.graph.inputs.length, 5);
-  assert.deepEqual(feedableInputs(m).map((i) => i.name), ['x']);
+  assert.equal(m.graph!.main.inputs.length, 5);
+  assert.deepEqual(feedableInputs(inputSourceOf(m)!).map((i) => i.name), ['x']);
 });
 
 test('token ids stay inside the vocabulary of the table they index', async () => {
@@ -45,11 +45,11 @@ test('token ids stay inside the vocabulary of the table they index', async () =>
     const shapes = outputShapes(file);
     assert.ok(shapes, `${file}: manifest output shape`);
     const vocab = shapes[0][shapes[0].length - 1];
-    const { feeds, descriptions } = synthesizeInputs(m);
+    const { feeds, descriptions } = synthesizeInputs(inputSourceOf(m)!);
     const idInputs = descriptions.filter((d) => d.kind === 'token-ids');
     assert.ok(idInputs.length >= 1, `${file}: has token ids (${descriptions.map((d) => `${d.name}:${d.kind}`).join(', ')})`);
     for (const d of idInputs) {
-      assert.equal(findVocabulary(m, d.name)?.size, vocab, `${file}/${d.name}: vocabulary`);
+      assert.equal(findVocabulary(inputSourceOf(m)!, d.name)?.size, vocab, `${file}/${d.name}: vocabulary`);
       const values = Array.from(feeds.find((f) => f.name === d.name)!.data as BigInt64Array, Number);
       assert.ok(values.every((v) => Number.isInteger(v) && v >= 0 && v < vocab), `${file}/${d.name}: ${values}`);
       assert.ok(Math.max(...values) >= vocab / 4, `${file}/${d.name}: ids spread over the vocabulary (${values})`);
@@ -58,21 +58,21 @@ test('token ids stay inside the vocabulary of the table they index', async () =>
 });
 
 test('the int8 model reads ids through its quantized table; half-copy through GatherND', async () => {
-  assert.equal(findVocabulary(await model('gpt2-tiny-op18-int8.onnx'), 'input_ids')?.tables[0], 'm.lm_head.weight_quantized');
-  assert.deepEqual(findVocabulary(await model('half-copy.onnx'), 'input_ids'), { size: 500, tables: ['val_0'] });
-  assert.equal(findVocabulary(await model('vit-tiny.onnx'), 'pixel_values'), undefined);
+  assert.equal(findVocabulary(inputSourceOf(await model('gpt2-tiny-op18-int8.onnx'))!, 'input_ids')?.tables[0], 'm.lm_head.weight_quantized');
+  assert.deepEqual(findVocabulary(inputSourceOf(await model('half-copy.onnx'))!, 'input_ids'), { size: 500, tables: ['val_0'] });
+  assert.equal(findVocabulary(inputSourceOf(await model('vit-tiny.onnx'))!, 'pixel_values'), undefined);
 });
 
 test('attention masks are all ones', async () => {
   for (const file of ['bert-tiny-mlm.onnx', 'albert-tiny-mlm.onnx']) {
-    const { feeds, descriptions } = synthesizeInputs(await model(file));
+    const { feeds, descriptions } = synthesizeInputs(inputSourceOf(await model(file))!);
     assert.equal(descriptions.find((d) => d.name === 'attention_mask')?.kind, 'mask');
     assert.deepEqual(Array.from(feeds.find((f) => f.name === 'attention_mask')!.data as BigInt64Array), new Array(8).fill(1n));
   }
 });
 
 test('a Loop trip count (integer scalar, no table) is 1', async () => {
-  const { feeds } = synthesizeInputs(await model('loop-rnn.onnx'));
+  const { feeds } = synthesizeInputs(inputSourceOf(await model('loop-rnn.onnx'))!);
   const n = feeds.find((f) => f.name === 'n')!;
   assert.deepEqual(n.dims, []);
   assert.deepEqual(Array.from(n.data as BigInt64Array), [1n]);
@@ -80,15 +80,15 @@ test('a Loop trip count (integer scalar, no table) is 1', async () => {
 
 test('floats are standard normal, deterministic per seed, independent per input name', async () => {
   const vit = await model('vit-tiny.onnx');
-  const a = synthesizeInputs(vit, { seed: 7 }).feeds[0].data as Float32Array;
-  const b = synthesizeInputs(vit, { seed: 7 }).feeds[0].data as Float32Array;
-  const c = synthesizeInputs(vit, { seed: 8 }).feeds[0].data as Float32Array;
+  const a = synthesizeInputs(inputSourceOf(vit)!, { seed: 7 }).feeds[0].data as Float32Array;
+  const b = synthesizeInputs(inputSourceOf(vit)!, { seed: 7 }).feeds[0].data as Float32Array;
+  const c = synthesizeInputs(inputSourceOf(vit)!, { seed: 8 }).feeds[0].data as Float32Array;
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
   const mean = a.reduce((s, v) => s + v, 0) / a.length;
   const std = Math.sqrt(a.reduce((s, v) => s + (v - mean) ** 2, 0) / a.length);
   assert.ok(Math.abs(mean) < 0.1 && Math.abs(std - 1) < 0.1, `mean ${mean}, std ${std} over ${a.length}`);
-  const siamese = synthesizeInputs(await model('siamese-cnn.onnx')).feeds;
+  const siamese = synthesizeInputs(inputSourceOf(await model('siamese-cnn.onnx'))!).feeds;
   assert.notDeepEqual(siamese[0].data, siamese[1].data, 'x and y draw different values');
 });
 
@@ -127,13 +127,13 @@ test('the webview graph payload shape works too: flat nodes, attributes as strin
   const m = await model('bert-tiny-mlm.onnx');
   const payload = {
     graph: {
-      inputs: m.graph.inputs.map((i) => ({ name: i.name, type: i.type, shape: i.shape })),
-      nodes: m.graph.nodes.map((n) => ({ opType: n.opType, inputs: n.inputs, outputs: n.outputs, attributes: Object.fromEntries(Object.entries(n.attributes).map(([k, v]) => [k, String(v)])) })),
+      inputs: m.graph!.main.inputs.map((i) => ({ name: i.name, type: i.type, shape: i.shape })),
+      nodes: m.graph!.main.nodes.map((n) => ({ opType: n.opType, inputs: n.inputs, outputs: n.outputs, attributes: Object.fromEntries(Object.entries(n.attributes).map(([k, v]) => [k, String(v)])) })),
     },
     tensors: m.tensors.map((t) => ({ name: t.name, shape: t.shape, isGraphInput: t.isGraphInput })),
   };
   const fromPayload = synthesizeInputs(payload, { seed: 4 });
-  const fromModel = synthesizeInputs(m, { seed: 4 });
+  const fromModel = synthesizeInputs(inputSourceOf(m)!, { seed: 4 });
   assert.deepEqual(fromPayload.feeds, fromModel.feeds);
   assert.deepEqual(fromPayload.descriptions, fromModel.descriptions);
 });

@@ -12,7 +12,7 @@ import {
   createSession, runSession, runModel, loadRuntime, firstSessionCreateMs, externalDataFiles, InferenceError,
 } from '../../../extension/check/runner';
 import { checkModels } from '../../../extension/check/check';
-import { synthesizeInputs } from '../../../extension/check/inputs';
+import { inputSourceOf, synthesizeInputs } from '../../../extension/check/inputs';
 import { readTestDataDir } from '../../../extension/check/testData';
 import { acceptedModels, rejectedModels, modelPath, testDataDir, outputShapes, CORPUS } from './corpus';
 
@@ -66,7 +66,7 @@ test('the three models onnxruntime rejects give an error naming the model, the r
 test('synthesised inputs run on every accepted model; outputs have the reference shapes and are finite', async () => {
   for (const file of acceptedModels) {
     const model = await openOnnx(modelPath(file));
-    const { feeds } = synthesizeInputs(model);
+    const { feeds } = synthesizeInputs(inputSourceOf(model)!);
     const { outputs } = await runModel(modelPath(file), feeds, { model });
     const shapes = outputShapes(file);
     if (shapes) assert.deepEqual(outputs.map((o) => o.dims), shapes, file);
@@ -77,7 +77,7 @@ test('synthesised inputs run on every accepted model; outputs have the reference
 test('out-of-vocabulary ids would be caught: onnxruntime rejects them, so synthesis matters', async () => {
   const file = modelPath('gpt2-tiny-op18.onnx');
   const model = await openOnnx(file);
-  const { feeds } = synthesizeInputs(model);
+  const { feeds } = synthesizeInputs(inputSourceOf(model)!);
   (feeds[0].data as BigInt64Array)[3] = 5000n;
   await assert.rejects(runModel(file, feeds, { model }), (e: unknown) => e instanceof InferenceError && e.stage === 'run' && /out of bounds|indices/i.test(e.reason));
 });

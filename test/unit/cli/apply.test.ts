@@ -9,13 +9,14 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { applySharing } from '../../../extension/sharing/rewriteModel';
+import { applySharing } from '../../../extension/sharing/apply';
 import { scanFiles } from '../../../extension/sharing/scan';
 import { openOnnx } from '../../../extension/model/onnx/reader';
 import { checkModels } from '../../../extension/check/check';
 import { DEFAULT_MIN_BYTES } from '../../../extension/sharing/types';
 import type { ModelFile, ModelGraph } from '../../../extension/model/types';
 import { CORPUS, onnxEntries } from '../check/corpus';
+import { onnxDetails } from '../sharing/synthetic';
 
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'apply-corpus-'));
 
@@ -37,14 +38,14 @@ function nodeNames(g: ModelGraph): string[] {
 }
 
 function preserved(before: ModelFile, after: ModelFile): void {
-  assert.equal(after.irVersion, before.irVersion);
-  assert.deepEqual(after.opsets, before.opsets);
+  assert.equal(after.graph!.irVersion, before.graph!.irVersion);
+  assert.deepEqual(after.graph!.opsets, before.graph!.opsets);
   assert.equal(after.producer, before.producer);
   assert.equal(after.docString, before.docString);
   assert.deepEqual(after.metadata, before.metadata);
-  assert.deepEqual(after.functions, before.functions);
-  assert.deepEqual(after.graph.inputs, before.graph.inputs, 'graph inputs unchanged');
-  assert.deepEqual(after.graph.outputs, before.graph.outputs, 'graph outputs unchanged');
+  assert.deepEqual(after.graph!.functions, before.graph!.functions);
+  assert.deepEqual(after.graph!.main.inputs, before.graph!.main.inputs, 'graph inputs unchanged');
+  assert.deepEqual(after.graph!.main.outputs, before.graph!.main.outputs, 'graph outputs unchanged');
 }
 
 for (const minBytes of [DEFAULT_MIN_BYTES, 0]) {
@@ -80,7 +81,7 @@ for (const minBytes of [DEFAULT_MIN_BYTES, 0]) {
       const saved = res.bytesBefore - res.bytesAfter;
       const allowance = Math.max(0.01 * reported, 400 * res.plan.replacements.length);
       assert.ok(Math.abs(saved - reported) <= allowance, `saved ${saved} vs reported ${reported} (allowance ${allowance})`);
-      const sizes = [output, res.dataFile].filter((f): f is string => f !== undefined).reduce((s, f) => s + fs.statSync(f).size, 0);
+      const sizes = [output, (onnxDetails(res).dataFile ?? undefined)].filter((f): f is string => f !== undefined).reduce((s, f) => s + fs.statSync(f).size, 0);
       assert.equal(sizes, res.bytesAfter);
       if (minBytes === DEFAULT_MIN_BYTES) {
         assert.equal(reported, lossless.reduce((s, g) => s + g.bytesSaved, 0), 'every reported lossless saving applied');
@@ -90,15 +91,15 @@ for (const minBytes of [DEFAULT_MIN_BYTES, 0]) {
       const before = await openOnnx(input);
       const after = await openOnnx(output);
       preserved(before, after);
-      const droppedConstants = new Set(res.plan.replacements.filter((r) => r.dropped.role === 'constant').map((r) => r.dropped.name));
-      const kept = nodeNames(before.graph).filter((n) => !(n.includes(':Constant:') && [...droppedConstants].some((c) => before.tensors.some((x) => x.name === c && n.startsWith(`${x.graphPath}:Constant:`) && x.role === 'constant'))));
-      const afterNames = nodeNames(after.graph).filter((n) => !n.includes('WeightSharing/'));
+      const droppedConstants = new Set(res.plan.replacements.filter((r) => r.realised.dropped.role === 'constant').map((r) => r.realised.dropped.name));
+      const kept = nodeNames(before.graph!.main).filter((n) => !(n.includes(':Constant:') && [...droppedConstants].some((c) => before.tensors.some((x) => x.name === c && n.startsWith(`${x.graphPath}:Constant:`) && x.role === 'constant'))));
+      const afterNames = nodeNames(after.graph!.main).filter((n) => !n.includes('WeightSharing/'));
       assert.ok(kept.filter((n) => afterNames.includes(n)).join('|') === afterNames.filter((n) => kept.includes(n)).join('|'), 'node order kept');
-      assert.equal(nodeNames(after.graph).filter((n) => n.includes('WeightSharing/')).length, res.inserted.length);
+      assert.equal(nodeNames(after.graph!.main).filter((n) => n.includes('WeightSharing/')).length, onnxDetails(res).inserted.length);
 
       // (c) outputs unchanged.
       if (ortRejects.has(file)) return; // onnxruntime rejects the original itself (see corpus README)
-      const inserted = res.inserted.length > 0;
+      const inserted = onnxDetails(res).inserted.length > 0;
       const dir = testData(file);
       const vsOriginal = await checkModels(input, output, { inputsDir: dir, tolerance: 1e-6 });
       assert.ok(vsOriginal.pass, vsOriginal.comparison.failures.join('\n'));

@@ -7,7 +7,7 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { applySharing } from '../../../extension/sharing/rewriteModel';
+import { applySharing } from '../../../extension/sharing/apply';
 
 const root = path.join(__dirname, '../../..');
 const cli = path.join(root, 'dist/cli.js');
@@ -70,7 +70,7 @@ test('--kinds narrows what is applied; an unknown kind is an error', () => {
   assert.deepEqual(listing(dir), ['bert-tiny-mlm.onnx']);
   const bad = run([path.join(dir, 'bert-tiny-mlm.onnx'), '--kinds', 'tied']);
   assert.equal(bad.code, 2);
-  assert.equal(bad.err, "weight-sharing: apply: --kinds: 'tied' is not a kind that can be applied (exact, transposed, reshaped, cast, quantized; tied weights are already stored once)\n");
+  assert.equal(bad.err, "weight-sharing: apply: --kinds: 'tied' is not a kind that can be applied (exact, transposed, cast, reshaped, quantized; tied weights are already stored once)\n");
 });
 
 test('hostile: output path equal to the input (also by another spelling, or to its data file) is refused, nothing written', () => {
@@ -123,7 +123,7 @@ test('hostile: initializers that are graph inputs are not merged: the reason is 
 test('a pipeline folder (t5-tiny-split) is reported as not applicable, with the reason', () => {
   const r = run([path.join(corpus, 't5-tiny-split')]);
   assert.equal(r.code, 2);
-  assert.match(r.err, /t5-tiny-split: is a folder\. apply rewrites one model file\. Sharing across the files of a pipeline .* is not applicable: .*Apply each file on its own/);
+  assert.match(r.err, /t5-tiny-split: is a folder of model files\. apply rewrites one model\. Sharing across the files of a pipeline .* is not applicable: .*Apply each file on its own/);
   assert.equal(r.err.split('\n').length, 2);
 });
 

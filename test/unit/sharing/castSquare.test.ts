@@ -15,7 +15,7 @@ import {
   type NodeSpec, type ValueInfoSpec,
 } from '../../../extension/model/onnx/writer';
 import { scanFiles } from '../../../extension/sharing/scan';
-import { applySharing } from '../../../extension/sharing/rewriteModel';
+import { applySharing } from '../../../extension/sharing/apply';
 import { openOnnx } from '../../../extension/model/onnx/reader';
 import { checkModels } from '../../../extension/check/check';
 import { spreadPositions, squarePositions } from '../../../extension/sharing/samples';
@@ -148,13 +148,13 @@ test('apply: each square cast copy becomes Transpose + Cast of its source, and o
   assert.deepEqual(res.remaining, []);
   assert.equal(res.plan.bytesSaved, 8192 + 2048);
   const out = await openOnnx(res.output);
-  assert.deepEqual(out.graph.initializerNames, ['W', 'NEAR16', 'V']);
+  assert.deepEqual(out.graph!.main.initializerNames, ['W', 'NEAR16', 'V']);
   // Each dropped copy is recomputed under its own name by Transpose then Cast.
   for (const [kept, copy, to] of [['W', 'WT16', 10], ['V', 'VTb', 16]] as const) {
-    const cast = out.graph.nodes.find((x) => x.opType === 'Cast' && x.outputs[0] === copy);
+    const cast = out.graph!.main.nodes.find((x) => x.opType === 'Cast' && x.outputs[0] === copy);
     assert.ok(cast, `a Cast produces ${copy}`);
     assert.equal(cast.attributes.to, to);
-    const tr = out.graph.nodes.find((x) => x.opType === 'Transpose' && x.outputs[0] === cast.inputs[0]);
+    const tr = out.graph!.main.nodes.find((x) => x.opType === 'Transpose' && x.outputs[0] === cast.inputs[0]);
     assert.ok(tr, `a Transpose feeds the Cast of ${copy}`);
     assert.deepEqual(tr.inputs, [kept]);
   }

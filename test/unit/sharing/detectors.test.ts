@@ -18,7 +18,7 @@ function tensor(id: string, dtype: DType, shape: number[], bytes: Uint8Array): T
   assert.equal(bytes.length, elementCount * DTYPE_SIZE[dtype]);
   return {
     id, name: id, role: 'initializer', graphPath: '', dtype, shape, elementCount, byteLength: bytes.length,
-    data: { kind: 'inline', bytes }, isGraphInput: false, consumers: [], fileOffset: 0,
+    data: { kind: 'inline', bytes }, isGraphInput: false, consumers: [], recordOffset: 0,
   };
 }
 

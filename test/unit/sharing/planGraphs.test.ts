@@ -13,12 +13,12 @@ import {
   type Encoded, type NodeSpec, type ValueInfoSpec,
 } from '../../../extension/model/onnx/writer';
 import type { DType } from '../../../extension/model/types';
-import { applySharing } from '../../../extension/sharing/rewriteModel';
+import { applySharing } from '../../../extension/sharing/apply';
 import { openOnnx } from '../../../extension/model/onnx/reader';
 import { checkModels } from '../../../extension/check/check';
-import { f32ToF16Bits } from '../../../extension/sharing/floatCast';
+import { f32ToF16Bits } from '../../../extension/util/floatCast';
 
-import { random, transpose } from './synthetic';
+import { onnxDetails, random, transpose } from './synthetic';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-graphs-'));
 
@@ -70,10 +70,10 @@ test('a transposed copy read only by Gemm: transB is flipped, no Transpose node 
     outputs: [{ name: 'y1', dtype: 'float32', shape: [2, 48] }, { name: 'y2', dtype: 'float32', shape: [2, 48] }],
   });
   const { res, out } = await applyAndCheck(file, true);
-  assert.equal(res.gemmFlips, 1);
-  assert.deepEqual(res.inserted, []);
+  assert.equal(onnxDetails(res).gemmFlips, 1);
+  assert.deepEqual(onnxDetails(res).inserted, []);
   assert.equal(out.tensors.filter((t) => t.role === 'initializer').length, 1);
-  const gemms = out.graph.nodes.filter((n) => n.opType === 'Gemm');
+  const gemms = out.graph!.main.nodes.filter((n) => n.opType === 'Gemm');
   const kept = out.tensors[0]!.name;
   assert.ok(gemms.every((n) => n.inputs[1] === kept));
   // Both now read one tensor; the one that read the transposed copy had its
@@ -95,8 +95,8 @@ test('a transposed copy read by MatMul and Gemm: one Transpose node for the MatM
     outputs: ['y1', 'y2', 'y3'].map((name) => ({ name, dtype: 'float32' as const, shape: [2, 48] })),
   });
   const { res } = await applyAndCheck(file, false);
-  assert.equal(res.inserted.length, 1);
-  assert.equal(res.inserted[0]!.opType, 'Transpose');
+  assert.equal(onnxDetails(res).inserted.length, 1);
+  assert.equal(onnxDetails(res).inserted[0]!.opType, 'Transpose');
 });
 
 test('identical quantized triplets: weight, scale and zero point are rewired together', async () => {
@@ -116,9 +116,9 @@ test('identical quantized triplets: weight, scale and zero point are rewired tog
     outputs: ['y1', 'y2'].map((name) => ({ name, dtype: 'float32' as const, shape: [2, 48] })),
   });
   const { res, out } = await applyAndCheck(file, true);
-  assert.deepEqual(res.plan.replacements.map((r) => r.dropped.name).sort(), ['w2_quantized', 'w2_scale', 'w2_zero_point']);
+  assert.deepEqual(res.plan.replacements.map((r) => r.realised.dropped.name).sort(), ['w2_quantized', 'w2_scale', 'w2_zero_point']);
   assert.ok(res.plan.groups.some((g) => g.kind === 'quantized'), res.plan.groups.map((g) => g.kind).join());
-  const dq2 = out.graph.nodes.find((n) => n.name === 'dq2')!;
+  const dq2 = out.graph!.main.nodes.find((n) => n.name === 'dq2')!;
   assert.deepEqual(dq2.inputs, ['w1_quantized', 'w1_scale', 'w1_zero_point']);
 });
 
@@ -134,9 +134,9 @@ test('a copy that is itself a graph output keeps its name (Identity), the output
     outputs: [{ name: 'y1', dtype: 'float32', shape: [2, 48] }, { name: 'y2', dtype: 'float32', shape: [2, 48] }, { name: 'Wc', dtype: 'float32', shape: [32, 48] }],
   });
   const { res, out } = await applyAndCheck(file, true);
-  assert.deepEqual(res.inserted.map((n) => [n.opType, n.inputs, n.output]), [['Identity', ['W'], 'Wc']]);
-  assert.deepEqual(out.graph.outputs.map((o) => o.name), ['y1', 'y2', 'Wc']);
-  assert.deepEqual(out.graph.initializerNames, ['W']);
+  assert.deepEqual(onnxDetails(res).inserted.map((n) => [n.opType, n.inputs, n.output]), [['Identity', ['W'], 'Wc']]);
+  assert.deepEqual(out.graph!.main.outputs.map((o) => o.name), ['y1', 'y2', 'Wc']);
+  assert.deepEqual(out.graph!.main.initializerNames, ['W']);
 });
 
 function ifModel(name: string, thenInit: Encoded[], thenReads: string, w: Float32Array, mainInits: Encoded[]): Promise<string> {
@@ -163,8 +163,8 @@ test('a copy declared inside a subgraph is dropped and its readers read the oute
   const w = random(32 * 48, 5);
   const file = await ifModel('subgraph-copy', [tensor('W_local', 'float32', [32, 48], w)], 'W_local', w, [tensor('W', 'float32', [32, 48], w)]);
   const { res, out } = await applyAndCheck(file, true);
-  assert.deepEqual(res.plan.replacements.map((r) => [r.dropped.id, r.kept.id]), [['if/W_local', 'W']]);
-  const then = out.graph.nodes[1]!.subgraphs.find((s) => s.path === 'if/then_branch')!;
+  assert.deepEqual(res.plan.replacements.map((r) => [r.realised.dropped.id, r.realised.kept.id]), [['if/W_local', 'W']]);
+  const then = out.graph!.main.nodes[1]!.subgraphs.find((s) => s.path === 'if/then_branch')!;
   assert.deepEqual(then.initializerNames, []);
   assert.deepEqual(then.nodes[0]!.inputs, ['x', 'W']);
 });
@@ -195,8 +195,8 @@ test('a reshaped copy gets one Reshape node, reusing an equal shape tensor the g
     outputs: [{ name: 'y2', dtype: 'float32', shape: [2, 32] }, { name: 'y3', dtype: 'float32', shape: [48, 2] }],
   });
   const { res, out } = await applyAndCheck(file, true, 0);
-  assert.deepEqual(res.inserted.map((n) => [n.opType, n.inputs, n.output]), [['Reshape', ['W', 'shape_48_32'], 'Wr']]);
-  assert.deepEqual(out.graph.initializerNames.sort(), ['W', 'shape_48_2', 'shape_48_32']);
+  assert.deepEqual(onnxDetails(res).inserted.map((n) => [n.opType, n.inputs, n.output]), [['Reshape', ['W', 'shape_48_32'], 'Wr']]);
+  assert.deepEqual(out.graph!.main.initializerNames.sort(), ['W', 'shape_48_2', 'shape_48_32']);
 });
 
 test('a float16 copy of a float32 tensor gets one Cast node; a dropped name\'s value_info goes with it', async () => {
@@ -216,10 +216,10 @@ test('a float16 copy of a float32 tensor gets one Cast node; a dropped name\'s v
     valueInfo: [{ name: 'Wc', dtype: 'float32', shape: [32, 48] }, { name: 'Wh', dtype: 'float16', shape: [32, 48] }, { name: 'xh', dtype: 'float16', shape: [2, 32] }],
   });
   const { res, out } = await applyAndCheck(file, true);
-  assert.deepEqual(res.inserted.map((n) => [n.opType, n.inputs, n.output]), [['Cast', ['W'], 'Wh']]);
+  assert.deepEqual(onnxDetails(res).inserted.map((n) => [n.opType, n.inputs, n.output]), [['Cast', ['W'], 'Wh']]);
   // Wc was rewired away (gone); Wh is recomputed under its own name (kept).
-  assert.deepEqual(out.graph.valueInfo.map((v) => v.name), ['Wh', 'xh']);
-  assert.deepEqual(out.graph.initializerNames, ['W']);
+  assert.deepEqual(out.graph!.main.valueInfo.map((v) => v.name), ['Wh', 'xh']);
+  assert.deepEqual(out.graph!.main.initializerNames, ['W']);
 });
 
 test('a transposed copy that also has an exact copy: both copies go, one Transpose rebuilds them', async () => {
@@ -236,8 +236,8 @@ test('a transposed copy that also has an exact copy: both copies go, one Transpo
     outputs: ['y1', 'y2', 'y3'].map((name, i) => ({ name, dtype: 'float32' as const, shape: [2, i === 0 ? 48 : 32] })),
   });
   const { res, out } = await applyAndCheck(file, true);
-  assert.deepEqual(out.graph.initializerNames, ['A']);
-  assert.deepEqual(res.inserted.map((n) => [n.opType, n.inputs]), [['Transpose', ['A']]]);
+  assert.deepEqual(out.graph!.main.initializerNames, ['A']);
+  assert.deepEqual(onnxDetails(res).inserted.map((n) => [n.opType, n.inputs]), [['Transpose', ['A']]]);
   assert.equal(res.plan.bytesSaved, 2 * 48 * 32 * 4);
 });
 
@@ -268,9 +268,9 @@ test('a transposed copy in a subgraph whose exact copy in the main graph is kept
   });
   const { res, out } = await applyAndCheck(file, true);
   // One of W / D stays; the other is rebuilt by one Transpose; C (in the subgraph) reads D.
-  const stays = out.graph.initializerNames.filter((n) => n !== 'zero');
+  const stays = out.graph!.main.initializerNames.filter((n) => n !== 'zero');
   assert.equal(stays.length, 1);
-  assert.deepEqual(out.graph.nodes.find((n) => n.opType === 'If')!.subgraphs[0]!.initializerNames, []);
-  assert.deepEqual(res.inserted.map((n) => [n.opType, n.inputs, n.output]), [['Transpose', stays, stays[0] === 'W' ? 'D' : 'W']]);
+  assert.deepEqual(out.graph!.main.nodes.find((n) => n.opType === 'If')!.subgraphs[0]!.initializerNames, []);
+  assert.deepEqual(onnxDetails(res).inserted.map((n) => [n.opType, n.inputs, n.output]), [['Transpose', stays, stays[0] === 'W' ? 'D' : 'W']]);
   assert.equal(res.plan.bytesSaved, 2 * 48 * 32 * 4);
 });

@@ -17,12 +17,12 @@ import {
 } from '../../../extension/model/onnx/writer';
 import type { DType } from '../../../extension/model/types';
 import { scanFiles } from '../../../extension/sharing/scan';
-import { applySharing } from '../../../extension/sharing/rewriteModel';
+import { applySharing } from '../../../extension/sharing/apply';
 import { openOnnx } from '../../../extension/model/onnx/reader';
 import { checkModels } from '../../../extension/check/check';
 import { squarePositions } from '../../../extension/sharing/samples';
 
-import { random, toF16, transpose } from './synthetic';
+import { onnxDetails, random, toF16, transpose } from './synthetic';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'transposed-square-'));
 
@@ -149,10 +149,10 @@ test('apply: each square copy becomes a Transpose of its source, and onnxruntime
   assert.ok(res.output, `something applied: ${res.plan.skipped.map((x) => x.reason).join('; ')}`);
   assert.deepEqual(res.remaining, []);
   assert.equal(res.plan.bytesSaved, n * n * 4 + 32 * 32 * 2);
-  assert.deepEqual(res.inserted.map((x) => [x.opType, x.inputs, x.output]).sort(), [['Transpose', ['HT'], 'H'], ['Transpose', ['W'], 'WT']]);
+  assert.deepEqual(onnxDetails(res).inserted.map((x) => [x.opType, x.inputs, x.output]).sort(), [['Transpose', ['HT'], 'H'], ['Transpose', ['W'], 'WT']]);
   const out = await openOnnx(res.output);
-  assert.deepEqual(out.graph.initializerNames, ['W', 'S', 'N', 'HT', 'NT_near']);
-  const transposes = out.graph.nodes.filter((x) => x.opType === 'Transpose');
+  assert.deepEqual(out.graph!.main.initializerNames, ['W', 'S', 'N', 'HT', 'NT_near']);
+  const transposes = out.graph!.main.nodes.filter((x) => x.opType === 'Transpose');
   assert.deepEqual(transposes.map((x) => [x.inputs, x.outputs]).sort(), [[['HT'], ['H']], [['W'], ['WT']]]);
   // Copying values through Transpose is exact: every output bit-identical.
   const check = await checkModels(file, res.output, { tolerance: 0 });

@@ -177,9 +177,9 @@ const cases: Case[] = [
     problem: /./,
   },
   {
-    name: 'a safetensors file opened through the registry',
-    make: (d) => write(d, 'weights.safetensors', fs.readFileSync(path.join(CORPUS, 'gpt2-tiny-untied.safetensors'))),
-    problem: /safetensors files are not supported yet/, viaRegistry: true,
+    name: 'a GGUF file opened through the registry',
+    make: (d) => write(d, 'model.gguf', Buffer.concat([Buffer.from('GGUF'), Buffer.alloc(28)])),
+    problem: /gguf files are not supported yet/, viaRegistry: true,
   },
   {
     name: 'a file of no known format opened through the registry',

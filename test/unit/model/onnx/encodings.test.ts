@@ -153,13 +153,13 @@ test('Constant nodes: value tensor, value_float(s), value_int(s)', async () => {
   assert.equal(ct.role, 'constant');
   assert.equal(ct.name, 'c_t');
   assert.equal(bytes(ct), Buffer.from(floatRaw([1, 2])).toString('hex'));
-  assert.deepEqual(m.graph.nodes[0].attributes.value, { tensor: 'c_t' });
+  assert.deepEqual(m.graph!.main.nodes[0].attributes.value, { tensor: 'c_t' });
   assert.equal(ct.consumers.length, 1);
   assert.equal(bytes(tensor(m, 'c_f')), 'db0f4940');
   assert.equal(bytes(tensor(m, 'c_fs')), Buffer.from(floatRaw([0.5, 4])).toString('hex'));
   assert.equal(bytes(tensor(m, 'c_i')), 'fdffffffffffffff');
   assert.equal(tensor(m, 'c_is').elementCount, 3);
-  assert.deepEqual(m.graph.nodes[4].attributes.value_ints, [1, 2, 3]);
+  assert.deepEqual(m.graph!.main.nodes[4].attributes.value_ints, [1, 2, 3]);
 });
 
 test('subgraphs: ids prefixed by owning node names, outer reads counted, local names shadow', async () => {
@@ -178,7 +178,7 @@ test('subgraphs: ids prefixed by owning node names, outer reads counted, local n
     nodes: [node('If', ['cond'], ['out'], { name: 'If_0', attrs: [attr.graph('then_branch', thenG), attr.graph('else_branch', elseG)] })],
   })));
   assert.deepEqual(m.tensors.map((t) => t.id).sort(), ['If_0//k', 'If_0/c', 'w']);
-  const ifNode = m.graph.nodes[0];
+  const ifNode = m.graph!.main.nodes[0];
   assert.deepEqual(ifNode.attributes.then_branch, { graph: 'If_0/then_branch' });
   assert.deepEqual(ifNode.subgraphs.map((g) => g.path), ['If_0/then_branch', 'If_0/else_branch']);
   assert.equal(ifNode.subgraphs[0].nodes[1].subgraphs[0].path, 'If_0/then_branch/#1/body');
@@ -213,7 +213,7 @@ test('external data: offset and length, missing length means to the end of the f
 test('names from the file cannot reach object prototypes', async () => {
   const m = await open(model(graph({ nodes: [node('Op', [], ['y'], { attrs: [attr.int('__proto__', 1), attr.int('k', 2)] })] }))
     .msg(14, new Msg().string(1, '__proto__').string(2, 'x')));
-  const attrs = m.graph.nodes[0].attributes;
+  const attrs = m.graph!.main.nodes[0].attributes;
   assert.equal(Object.getPrototypeOf(attrs), Object.prototype);
   assert.deepEqual(Object.keys(attrs).sort(), ['__proto__', 'k']);
   assert.equal(Object.getOwnPropertyDescriptor(m.metadata, '__proto__')?.value, 'x');

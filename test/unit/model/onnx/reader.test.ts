@@ -93,11 +93,11 @@ test('corpus ONNX files: structure and counts equal the reference facts', async 
       assert.equal(m.format, 'onnx');
       assert.equal(inits.length, f.initializers, 'initializers (all graphs)');
       assert.deepEqual(inits.map((x) => x.id).sort(), [...f.initializer_names].sort(), 'initializer ids');
-      assert.equal(m.graph.nodes.length, f.nodes, 'main-graph nodes');
+      assert.equal(m.graph!.main.nodes.length, f.nodes, 'main-graph nodes');
       assert.equal(inits.reduce((s, x) => s + x.byteLength, 0), f.initializer_bytes, 'initializer bytes');
       assert.deepEqual(sorted(multiUse(m)), sorted(f.multi_use_all), 'multi_use_all from consumers');
       assert.deepEqual(inits.filter((x) => x.isGraphInput).map((x) => x.name).sort(), [...f.graph_input_initializers].sort(), 'graph-input initializers');
-      assert.deepEqual(m.opsets.map((o) => [o.domain, o.version]), f.opset, 'opsets');
+      assert.deepEqual(m.graph!.opsets.map((o) => [o.domain, o.version]), f.opset, 'opsets');
       assert.equal(m.producer, f.producer.trim(), 'producer');
       assert.equal(readAll(m), m.tensors.filter((x) => x.data.kind !== 'unavailable').reduce((s, x) => s + x.byteLength, 0));
     });
@@ -109,9 +109,9 @@ test('onnx backend models: all 149 open and match the reference facts', async (t
   for (const e of backend) {
     await t.test(e.file, async () => {
       const m = await openOnnx(path.join(BACKEND, e.file));
-      assert.equal(m.irVersion, e.ir_version, 'ir_version');
-      assert.deepEqual(m.opsets.map((o) => [o.domain, o.version]), e.opset, 'opsets');
-      assert.equal(m.graph.nodes.length, e.nodes, 'nodes');
+      assert.equal(m.graph!.irVersion, e.ir_version, 'ir_version');
+      assert.deepEqual(m.graph!.opsets.map((o) => [o.domain, o.version]), e.opset, 'opsets');
+      assert.equal(m.graph!.main.nodes.length, e.nodes, 'nodes');
       assert.equal(initializers(m).length, e.initializers, 'initializers');
       assert.deepEqual(sorted(multiUse(m)), sorted(e.multi_use_all), 'multi_use_all');
       assert.deepEqual(initializers(m).filter((x) => x.isGraphInput).map((x) => x.name).sort(), [...e.graph_input_initializers].sort());
@@ -172,7 +172,7 @@ test('subgraphs: If branches and Loop bodies read outer initializers', async () 
   const graphs = new Set(b.consumers.map((c) => c.graphPath));
   assert.ok(graphs.size >= 2, `b is read in both branches (${[...graphs].join(', ')})`);
   for (const g of graphs) assert.notEqual(g, '', 'read inside the If subgraphs');
-  const ifNode = cond.graph.nodes.find((n) => n.opType === 'If');
+  const ifNode = cond.graph!.main.nodes.find((n) => n.opType === 'If');
   assert.ok(ifNode);
   assert.equal(ifNode.subgraphs.length, 2);
   assert.deepEqual(ifNode.subgraphs.map((s) => s.path).sort(), [`${ifNode.name}/else_branch`, `${ifNode.name}/then_branch`]);
@@ -188,7 +188,7 @@ test('Constant nodes become constant tensors named by their output', async () =>
   const constants = m.tensors.filter((x) => x.role === 'constant');
   assert.ok(constants.length > 0);
   for (const c of constants) {
-    const node = m.graph.nodes.find((n) => n.opType === 'Constant' && n.outputs[0] === c.name);
+    const node = m.graph!.main.nodes.find((n) => n.opType === 'Constant' && n.outputs[0] === c.name);
     assert.ok(node, `${c.id} comes from a Constant node`);
     assert.deepEqual(node.attributes.value, { tensor: c.id });
   }
@@ -200,7 +200,7 @@ test('structure of a large file is read without touching tensor bytes (timing is
   const m = await openOnnx(file);
   const ms = performance.now() - t0;
   assert.ok(m.tensors.length > 0);
-  console.log(`t5-tiny.onnx: ${m.tensors.length} tensors, ${m.graph.nodes.length} nodes in ${ms.toFixed(1)} ms`);
+  console.log(`t5-tiny.onnx: ${m.tensors.length} tensors, ${m.graph!.main.nodes.length} nodes in ${ms.toFixed(1)} ms`);
 });
 
 test('an aborted signal stops the read', async () => {

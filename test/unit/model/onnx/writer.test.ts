@@ -101,13 +101,13 @@ test('every message kind round-trips through the project reader', async () => {
   assert.equal(fs.statSync(file).size, model.length);
 
   const m = await openOnnx(file);
-  assert.equal(m.irVersion, 8);
-  assert.deepEqual(m.opsets, [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }]);
+  assert.equal(m.graph!.irVersion, 8);
+  assert.deepEqual(m.graph!.opsets, [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }]);
   assert.equal(m.producer?.startsWith('writer-test'), true);
   assert.equal(m.docString, 'model doc');
   assert.deepEqual(m.metadata, { a: '1', b: 'two' });
-  assert.equal(m.graph.name, 'g');
-  const [ifNode, constNode] = m.graph.nodes;
+  assert.equal(m.graph!.main.name, 'g');
+  const [ifNode, constNode] = m.graph!.main.nodes;
   assert.equal(ifNode?.opType, 'If');
   assert.equal(ifNode?.docString, 'node doc');
   assert.equal(ifNode?.attributes.f, 0.5);
@@ -119,9 +119,9 @@ test('every message kind round-trips through the project reader', async () => {
   assert.equal(ifNode?.subgraphs.length, 2);
   assert.deepEqual(ifNode?.subgraphs[0]?.nodes.map((n) => n.inputs), [['W']]);
   assert.equal(constNode?.domain, 'ai.onnx');
-  assert.deepEqual(m.graph.inputs, [{ name: 'cond', type: 'tensor(bool)', dtype: 'bool', shape: [] }]);
-  assert.deepEqual(m.graph.outputs[0]?.shape, ['n', w.cols, null]);
-  assert.deepEqual(m.graph.valueInfo.map((v) => v.name), ['k']);
+  assert.deepEqual(m.graph!.main.inputs, [{ name: 'cond', type: 'tensor(bool)', dtype: 'bool', shape: [] }]);
+  assert.deepEqual(m.graph!.main.outputs[0]?.shape, ['n', w.cols, null]);
+  assert.deepEqual(m.graph!.main.valueInfo.map((v) => v.name), ['k']);
 
   const byName = new Map(m.tensors.map((t) => [t.name, t]));
   const W = byName.get('W')!;

@@ -1,13 +1,13 @@
 // Consumer counting and scoping on hand-built graphs (format-neutral).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fillConsumers } from '../../../extension/model/consumers';
-import type { ModelGraph, ModelNode, TensorRef } from '../../../extension/model/types';
+import { fillConsumers } from '../../../../extension/model/onnx/consumers';
+import type { ModelGraph, ModelNode, TensorRef } from '../../../../extension/model/types';
 
 function tensor(name: string, graphPath = '', id = name): TensorRef {
   return {
     id, name, role: 'initializer', graphPath, dtype: 'float32', shape: [1], elementCount: 1, byteLength: 4,
-    data: { kind: 'inline', bytes: new Uint8Array(4) }, isGraphInput: false, consumers: [], fileOffset: 0,
+    data: { kind: 'inline', bytes: new Uint8Array(4) }, isGraphInput: false, consumers: [], recordOffset: 0,
   };
 }
 

@@ -2,7 +2,7 @@
 // round-to-nearest-even at every tie, overflow and underflow at the edges.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { f32ToBf16Bits, f32ToF16Bits, halfToFloat } from '../../../extension/sharing/floatCast';
+import { f32ToBf16Bits, f32ToF16Bits, halfToFloat } from '../../../extension/util/floatCast';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

@@ -1,11 +1,11 @@
 // Which node inputs read which weight tensor, across the main graph and its
-// subgraphs. Format-neutral: works on the contract's ModelGraph/TensorRef.
+// subgraphs, on the contract's ModelGraph/TensorRef.
 //
 // Scoping follows ONNX: a subgraph sees the names of its enclosing graphs,
 // except those it defines itself (its inputs, its initializers, its nodes'
 // outputs), which shadow the outer ones.
-import type { ModelGraph, TensorRef } from './types';
-import { groupBy } from '../util/groupBy';
+import type { ModelGraph, TensorRef } from '../types';
+import { groupBy } from '../../util/groupBy';
 
 /** Clears and fills `consumers` of every tensor; one entry per node input that reads it. */
 export function fillConsumers(graph: ModelGraph, tensors: TensorRef[]): void {

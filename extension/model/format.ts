@@ -1,0 +1,93 @@
+// The format seam: what every format module under model/<format>/ exports
+// and the registry lists. A module matches files cheaply (magic bytes, then
+// names), opens them into the format-neutral weight store of types.ts, and,
+// when it can write, turns format-neutral sharing decisions into its own
+// form (ONNX: rewired inputs and inserted nodes; safetensors: a dropped name
+// recorded in __metadata__).
+import type { DeriveOp, ModelFile, TensorRef } from './types';
+
+export interface OpenOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * A format-neutral sharing decision: stop storing `dropped`, which equals
+ * `ops` applied to `kept` (no ops: the same bytes and shape, an alias).
+ */
+export interface Decision {
+  kept: TensorRef;
+  dropped: TensorRef;
+  ops: DeriveOp[];
+}
+
+/** A decision as the format will carry it out. */
+export interface Realised extends Decision {
+  /** How, in words, for messages: "readers rewired", "Transpose node inserted", "recorded in __metadata__". */
+  how: string;
+}
+
+/** Checks decisions against one model (built once per plan: formats index their graph here). */
+export interface Realiser<R extends Realised = Realised> {
+  /**
+   * Where any member of a group may stay (exact and reshaped copies), the
+   * preferred one sorts first (compared element-wise, lower first). Default:
+   * the first member.
+   */
+  keepRank?(t: TensorRef): number[];
+  /**
+   * How this format would carry out `d`, or why it cannot. `keepName`: other
+   * decisions read `d.dropped` under its name, so a derived copy must go on
+   * existing under it.
+   */
+  realise(d: Decision, keepName: boolean): R | string;
+}
+
+export interface WriteOptions {
+  signal?: AbortSignal;
+  /** Bytes written so far of the total (for progress). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface WriteResult {
+  /** The model file (or folder) written. */
+  output: string;
+  /** Every file written (model, data files, shards, index, copied config). */
+  files: string[];
+  /** Lines for the CLI's and the editor's summary (what the writer did beyond dropping tensors). */
+  notes: string[];
+  /** Format-specific facts for `apply --json` (ONNX: inserted nodes, rewired inputs). */
+  details: Record<string, unknown>;
+}
+
+export interface ModelWriter<R extends Realised = Realised> {
+  /** Where a rewrite of `model` goes by default: beside it, never over it. */
+  defaultOutput(model: ModelFile): string;
+  realiser(model: ModelFile): Realiser<R>;
+  /** Writes `model` without the dropped tensors to `output`, atomically; never over an input. */
+  write(model: ModelFile, decisions: readonly R[], output: string, options: WriteOptions): Promise<WriteResult>;
+  /**
+   * After the output was re-read: problems proving the input is recoverable
+   * from it (each a sentence), for formats that record how to rebuild
+   * dropped tensors. Empty: proven.
+   */
+  verify?(input: ModelFile, written: ModelFile, decisions: readonly R[], options: WriteOptions): Promise<string[]>;
+  /** What a user must know about loading the output (stock loaders and ties). */
+  loadingNote?(decisions: readonly R[], input: ModelFile): string | undefined;
+}
+
+export interface FormatModule {
+  /** Registry id, also ModelFile.format. */
+  format: string;
+  /** How the format is named in messages. */
+  label: string;
+  /** File name extensions it claims (lower case, with the dot). */
+  extensions: string[];
+  /** True when the first bytes (up to 64) and the name say a file is of this format. */
+  match(head: Uint8Array, name: string): boolean;
+  /** True when a folder (its entry names) is one model of this format, e.g. a Hugging Face checkpoint folder. */
+  matchFolder?(names: readonly string[]): boolean;
+  /** Parses structure only: tensor bytes stay byte ranges. `target` is a file or, with matchFolder, a folder. */
+  open(target: string, options: OpenOptions): Promise<ModelFile>;
+  /** Present when the format can be rewritten. */
+  writer?: ModelWriter;
+}
