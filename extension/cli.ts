@@ -3,12 +3,14 @@
 import { runScan } from './cli/scan';
 import { runApply } from './cli/apply';
 import { runCheck } from './cli/check';
+import { runRestore } from './cli/restore';
 import { CliError, USAGE } from './cli/common';
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   scan: runScan,
   apply: runApply,
   check: runCheck,
+  restore: runRestore,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -22,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const run = commands[command];
-  if (!run) throw new CliError(`unknown command '${command}' (expected scan, apply or check)`);
+  if (!run) throw new CliError(`unknown command '${command}' (expected scan, apply, restore or check)`);
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(USAGE);
     return 0;

@@ -59,7 +59,9 @@ export function toApplyText(res: ApplyResult): string {
   if (!res.output) {
     lines.push(`${res.input}: nothing to apply${plan.skipped.length ? '' : ' (no lossless sharing group found)'}; no file written.`);
   } else {
-    const others = (res.written?.files ?? []).filter((f) => f !== res.output).map((f) => path.relative(path.dirname(res.output!), f));
+    // Files beside the output (an ONNX data file), or inside it (a checkpoint folder).
+    const base = (res.written?.files ?? []).some((f) => f.startsWith(res.output! + path.sep)) ? res.output : path.dirname(res.output);
+    const others = (res.written?.files ?? []).filter((f) => f !== res.output).map((f) => path.relative(base, f));
     lines.push(`${res.input} -> ${res.output}${others.length > 0 && others.length <= 3 ? ` (+ ${others.join(', ')})` : others.length > 3 ? ` (+ ${others.length} files)` : ''}`);
     lines.push(`applied ${plan.groups.length} group${plan.groups.length === 1 ? '' : 's'}, ${plan.replacements.length} tensor${plan.replacements.length === 1 ? '' : 's'} no longer stored:`);
     for (const { group, realised: r } of plan.replacements) {

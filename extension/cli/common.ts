@@ -7,7 +7,11 @@ Commands:
   scan PATH... [--json] [--min-bytes N] [--fail-over BYTES]
       Find tied and shareable weights in model files or folders.
   apply MODEL [-o OUT] [--kinds exact,transposed,...] [--min-bytes N] [--json]
-      Write a copy of MODEL that stores each shareable weight once.
+      Write a copy of MODEL that stores each shareable weight once
+      (ONNX, safetensors file or Hugging Face folder).
+  restore SHARED -o FULL [--json]
+      Write the full checkpoint back from a safetensors copy apply made,
+      every dropped tensor rebuilt bit for bit.
   check A [B] [--inputs DIR] [--tolerance T] [--json] [--batch N] [--sequence N] [--seed N]
       Run models with onnxruntime-web (WASM) and compare their outputs:
       A against B on the same inputs, or A alone against the expected

@@ -66,11 +66,12 @@ export interface ModelWriter<R extends Realised = Realised> {
   /** Writes `model` without the dropped tensors to `output`, atomically; never over an input. */
   write(model: ModelFile, decisions: readonly R[], output: string, options: WriteOptions): Promise<WriteResult>;
   /**
-   * After the output was re-read: problems proving the input is recoverable
-   * from it (each a sentence), for formats that record how to rebuild
-   * dropped tensors. Empty: proven.
+   * True when the output keeps every name: dropped ones as records a reader
+   * turns into `record` ties (safetensors), so apply proves each input
+   * tensor is recoverable from the output bit for bit. False for formats
+   * that rewire their graph instead (ONNX).
    */
-  verify?(input: ModelFile, written: ModelFile, decisions: readonly R[], options: WriteOptions): Promise<string[]>;
+  recordsDrops?: boolean;
   /** What a user must know about loading the output (stock loaders and ties). */
   loadingNote?(decisions: readonly R[], input: ModelFile): string | undefined;
 }
@@ -90,4 +91,9 @@ export interface FormatModule {
   open(target: string, options: OpenOptions): Promise<ModelFile>;
   /** Present when the format can be rewritten. */
   writer?: ModelWriter;
+  /**
+   * Writes the full model back from a shared copy (every recorded drop
+   * rebuilt, this tool's records removed), atomically, never over an input.
+   */
+  restore?(model: ModelFile, output: string, options: WriteOptions): Promise<WriteResult>;
 }

@@ -13,6 +13,7 @@ import type { ModelFile } from '../model/types';
 import { totalSaving } from './groups';
 import { APPLICABLE_KINDS, type SharingKind } from './kinds';
 import { planSharing, type SharingPlan } from './plan';
+import { verifyRecovery } from './recovery';
 import { scanModels } from './scan';
 import { DEFAULT_MIN_BYTES, type SharingGroup } from './types';
 
@@ -114,7 +115,7 @@ export async function applySharing(input: string, options: ApplyOptions = {}): P
   // with a reason (e.g. not worth an inserted node) are not counted here.
   const againSelected = options.groupFilter ? { ...rescan, groups: rescan.groups.filter(options.groupFilter) } : rescan;
   const remaining = planSharing(again, againSelected, writer.realiser(again), { kinds }).groups;
-  const unrecovered = writer.verify ? await writer.verify(model, again, decisions, { signal: options.signal }) : [];
+  const unrecovered = writer.recordsDrops ? await verifyRecovery(model, again, options.signal) : [];
   progress('done', 1);
   return {
     ...base,

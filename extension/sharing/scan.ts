@@ -4,8 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileSet } from '../io/fileSet';
-import type { ModelFile } from '../model/types';
-import { folderFormat, MODEL_EXTENSIONS, openModel } from '../model/registry';
+import type { ModelFile, TensorRef } from '../model/types';
+import { folderFormat, formatOf, MODEL_EXTENSIONS, openModel } from '../model/registry';
 import { compareGroups, largestMember, totalSaving } from './groups';
 import { ByteSource, DEFAULT_CHUNK_BYTES } from './byteSource';
 import { findByteClasses } from './byteClasses';
@@ -81,6 +81,31 @@ export async function scanFiles(paths: string[], opts: ScanOptions = {}): Promis
   return scanModels(models, opts, meter);
 }
 
+/**
+ * Where any member of a group may stay (exact and reshaped copies inside one
+ * model), the one the format's writer would keep comes first, so every view
+ * calls the same tensor "kept" as Apply Sharing then keeps.
+ */
+function keptFirst(groups: SharingGroup[], models: ModelFile[]): void {
+  const ranks = new Map<string, ((t: TensorRef) => number[]) | undefined>();
+  const rankOf = (m: ModelFile) => {
+    if (!ranks.has(m.path)) ranks.set(m.path, formatOf(m).writer?.realiser(m).keepRank);
+    return ranks.get(m.path);
+  };
+  for (const g of groups) {
+    if ((g.kind !== 'exact' && g.kind !== 'reshaped') || g.crossFile) continue;
+    const model = models.find((m) => m.path === g.members[0]!.path);
+    const rank = model && rankOf(model);
+    if (!rank) continue;
+    const keys = new Map(g.members.map((m) => [m, rank(m.tensor)]));
+    g.members.sort((a, b) => {
+      const x = keys.get(a)!, y = keys.get(b)!;
+      for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+      return 0;
+    });
+  }
+}
+
 /** Analysis of models already opened (the extension keeps them open for its views). */
 export async function scanModels(models: ModelFile[], opts: ScanOptions = {}, meter = new ProgressMeter(opts.onProgress)): Promise<ScanReport> {
   const minBytes = opts.minBytes ?? DEFAULT_MIN_BYTES;
@@ -101,6 +126,7 @@ export async function scanModels(models: ModelFile[], opts: ScanOptions = {}, me
       all.push(...await d.find(ctx));
       at = next;
     }
+    keptFirst(all, models);
     const shown = all.filter((g) => largestMember(g) >= minBytes);
     const order = new Map<object, number>(entries.map((e) => [e.tensor, e.order]));
     shown.sort(compareGroups(order));

@@ -1,6 +1,7 @@
 // The safetensors format module.
 import type { FormatModule } from '../format';
 import { openSafetensors, isCheckpointFolder } from './reader';
+import { restoreSafetensors, safetensorsWriter } from './writer';
 
 export const safetensorsFormat: FormatModule = {
   format: 'safetensors',
@@ -11,4 +12,6 @@ export const safetensorsFormat: FormatModule = {
   match: (h, name) => (h.length >= 9 && h[6] === 0 && h[7] === 0 && (h[8] === 0x7b || h[8] === 0x20)) || name === 'model.safetensors.index.json',
   matchFolder: isCheckpointFolder,
   open: (target, options) => openSafetensors(target, options),
+  writer: safetensorsWriter,
+  restore: restoreSafetensors,
 };
