@@ -11,7 +11,7 @@ import { SharingReports } from './vscode/report';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Weight Sharing', { log: true });
-  const analyses = new ModelAnalyses();
+  const analyses = new ModelAnalyses(vscode.Uri.joinPath(context.extensionUri, 'dist', 'analysisWorker.js').fsPath);
   const diagnostics = new ModelDiagnostics(analyses);
   context.subscriptions.push(log, analyses, diagnostics, new ModelOutlines(analyses), new SharingReports(analyses));
 

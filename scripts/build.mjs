@@ -14,6 +14,8 @@ const targets = [
     // onnxruntime-web finds its .wasm beside its own file: bundled, it loses that location (check/runner.ts).
     external: ['onnxruntime-web'] },
   { entryPoints: [join(root, 'extension/extension.ts')], outfile: join(root, 'dist/extension.js'), platform: 'node', format: 'cjs', external: ['vscode'] },
+  // Opens and scans models off the extension host's thread (extension/analysis/run.ts).
+  { entryPoints: [join(root, 'extension/analysis/worker.ts')], outfile: join(root, 'dist/analysisWorker.js'), platform: 'node', format: 'cjs' },
   { entryPoints: [join(root, 'webview/main.ts')], outfile: join(root, 'dist/webview.js'), platform: 'browser', format: 'esm' },
 ].filter((t) => existsSync(t.entryPoints[0]));
 

@@ -159,7 +159,7 @@ export class App {
       },
       groupClicked: (index) => this.selectGroup(index),
       redrawn: (info) => {
-        if (this.statusLine) this.statusLine.textContent = `${model.stats.operators} operators · ${info.nodes} drawn · ${view.lastEngine} ${Math.round(info.layoutMs)} ms`;
+        if (this.statusLine) this.statusLine.textContent = `${model.stats.operators} ${payload.view === 'modules' ? 'modules' : 'operators'} · ${info.nodes} drawn · ${view.lastEngine} ${Math.round(info.layoutMs)} ms`;
         this.saveState();
       },
     });
@@ -212,6 +212,7 @@ export class App {
       });
     });
     if (restored && restored.group !== null && restored.group < payload.groups.length) this.selectGroup(restored.group);
+    else if (!restored && payload.groups.length > 0) this.selectGroup(largestGroup(payload));
   }
 
   private run(p: Promise<unknown>, what: string): void {
@@ -239,4 +240,24 @@ export class App {
     this.search = null;
     this.statusLine = null;
   }
+}
+
+/**
+ * The group a first view frames, so a user sees it without hunting: the
+ * largest saving a lossless group offers, else the largest tied weight.
+ */
+export function largestGroup(payload: GraphPayload): number {
+  let best = 0;
+  const bytes = new Map(payload.tensors.map((t) => [t.id, t.bytes]));
+  const score = (i: number): [number, number] => {
+    const g = payload.groups[i]!;
+    const size = Math.max(0, ...g.tensorIds.map((id) => bytes.get(id) ?? 0));
+    return [g.lossless && g.kind !== 'tied' ? g.bytesSaved : 0, size];
+  };
+  for (let i = 1; i < payload.groups.length; i++) {
+    const [a, b] = score(i);
+    const [x, y] = score(best);
+    if (a > x || (a === x && b > y)) best = i;
+  }
+  return best;
 }

@@ -3,7 +3,7 @@
 // that the stylesheet colours, and the dashed links that tie together the
 // members of a sharing group.
 import type cytoscape from 'cytoscape';
-import type { ViewModel, VisibleGraph } from './viewModel.js';
+import { nodeNoun, type ViewModel, type VisibleGraph } from './viewModel.js';
 import { familyOf } from './families.js';
 import { formatShape, shortName } from './format.js';
 import { linesWidth } from './measure.js';
@@ -36,7 +36,7 @@ export function buildElements(model: ViewModel, graph: VisibleGraph, fonts: Elem
     }
     if (v.kind === 'scope') {
       const scope = model.scopes.get(v.id)!;
-      const lines = [scope.label, `${scope.ops} ops${scope.groups.length ? ` · ${scope.groups.length} shared` : ''}`];
+      const lines = [scope.label, `${scope.ops} ${nodeNoun(model.payload).many}${scope.groups.length ? ` · ${scope.groups.length} shared` : ''}`];
       const w = Math.max(90, linesWidth(lines, fonts.op) + 28);
       const classes = ['scope', scope.kind === 'subgraph' ? 'subgraph' : 'namescope'];
       const data: Record<string, unknown> = { id: v.id, label: lines.join('\n'), w, h: 44, scope: v.id };
@@ -60,13 +60,14 @@ export function buildElements(model: ViewModel, graph: VisibleGraph, fonts: Elem
       if ((item.node!.subgraphs?.length ?? 0) > 0) classes.push('owner');
     } else if (item.kind === 'weight') {
       const t = item.tensor!;
-      const lines = [shortName(t.name), `${formatShape(t.shape)} ${t.dtype}`];
+      const lines = [shortName(t.name), t.stored === false ? 'not stored (tied)' : `${formatShape(t.shape)} ${t.dtype}`];
       data.label = lines.join('\n');
       data.w = Math.max(44, linesWidth(lines, fonts.small) + 16);
       data.h = 32;
       classes.push('weight');
       if (item.node) classes.push('constant');
       if (t.isGraphInput) classes.push('overridable');
+      if (t.stored === false) classes.push('unstored');
       if (item.groups.length > 0) {
         classes.push('grouped');
         data.g = item.groups[0];

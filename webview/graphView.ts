@@ -74,7 +74,8 @@ export class GraphView {
   /** First drawing: everything for small graphs, a budget of scopes for large ones. */
   renderInitial(collapseThreshold: number, budget = 220): RenderTimings {
     this.expanded = this.model.initialExpansion(collapseThreshold, budget);
-    this.nameBoxes = this.model.items.size > collapseThreshold;
+    // A module tree is its boxes (blocks, layers); a graph boxes its name scopes only when big.
+    this.nameBoxes = this.model.payload.view === 'modules' || this.model.items.size > collapseThreshold;
     const timings = this.redraw();
     this.overview();
     return timings;

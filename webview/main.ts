@@ -41,7 +41,8 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
   try {
     if (inference.handle(msg)) return;
     app.handle(msg);
-    if (msg.type === 'model') inference.attach(app.panel?.tabs);
+    // Only graphs run: a checkpoint's module tree has no inference tab.
+    if (msg.type === 'model' && msg.graph.view === 'graph') inference.attach(app.panel?.tabs);
   } catch (err) {
     fail(err instanceof Error ? `${err.message}` : String(err));
   }

@@ -169,7 +169,9 @@ export class SidePanel {
       const meta = document.createElement('span');
       meta.className = 'member-meta';
       const keptCount = g.kind === 'quantized' ? 3 : 1;
-      meta.textContent = `${t.dtype} ${formatShape(t.shape)} · ${formatBytes(t.bytes)}${g.kind !== 'tied' && i < keptCount ? ' · kept' : ''}${g.kind === 'tied' ? ` · ${t.consumers} readers` : ''}`;
+      const size = t.stored === false ? 'not stored' : formatBytes(t.bytes);
+      const readers = g.kind === 'tied' && (g.tiedBy ?? 'graph') === 'graph' ? ` · ${t.consumers} readers` : '';
+      meta.textContent = `${t.dtype} ${formatShape(t.shape)} · ${size}${g.kind !== 'tied' && i < keptCount ? ' · kept' : ''}${readers}`;
       m.append(name, meta);
       members.append(m);
     });
@@ -230,17 +232,21 @@ export class SidePanel {
     add('File', p.fileName);
     add('Format', p.format);
     if (p.producer) add('Producer', p.producer);
-    add('Opsets', p.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ') || '—');
-    add('Operators', String(p.nodes.length));
-    add('Weights', String(p.tensors.length));
-    add('Inputs', p.inputs.map((i) => i.name).join(', ') || '—');
-    add('Outputs', p.outputs.map((i) => i.name).join(', ') || '—');
+    for (const [k, v] of p.facts) add(k, v);
+    add(p.view === 'modules' ? 'Modules' : 'Operators', String(p.nodes.length));
+    add('Weights', String(p.tensors.filter((t) => t.stored !== false).length));
+    if (p.view === 'graph') {
+      add('Inputs', p.inputs.map((i) => i.name).join(', ') || '—');
+      add('Outputs', p.outputs.map((i) => i.name).join(', ') || '—');
+    }
     const wrap = document.createElement('div');
     wrap.append(dl, divider());
     return wrap;
   }
 
   private renderLegend(): void {
+    // A module tree has no operators to colour.
+    if (this.payload.view === 'modules') return;
     const colors = familyColors(this.theme);
     const h = document.createElement('h2');
     h.textContent = 'Operator colours';

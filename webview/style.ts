@@ -58,6 +58,8 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
       },
     },
     { selector: 'node.weight.overridable', style: { 'border-style': 'dashed' } },
+    // A tied name the checkpoint does not store (a loader re-creates it).
+    { selector: 'node.weight.unstored', style: { 'border-style': 'dashed', 'background-opacity': 0.35 } },
     {
       selector: 'node.grouped',
       style: {

@@ -2,7 +2,7 @@
 // its attributes, shapes, dtype, bytes, and the sharing group it is in.
 // Built with DOM nodes and textContent only: names come from model files.
 import type { GroupInfo, TensorInfo } from '../extension/protocol.js';
-import type { ViewModel } from './viewModel.js';
+import { nodeNoun, type ViewModel } from './viewModel.js';
 import { formatBytesExact, formatShape } from './format.js';
 import { groupColor } from './colors.js';
 import type { Theme } from './theme.js';
@@ -53,7 +53,7 @@ export class Tooltip {
     const scope = m.scopes.get(id);
     if (scope) {
       const out: Node[] = [title(scope.kind === 'subgraph' ? 'Subgraph' : 'Scope', scope.label)];
-      out.push(rows([['operators', String(scope.ops)], ['items', String(scope.total)]]));
+      out.push(rows([[nodeNoun(m.payload).many, String(scope.ops)], ['items', String(scope.total)]]));
       if (scope.groups.length > 0) out.push(...scope.groups.map((g) => this.groupLine(m.payload.groups[g])));
       out.push(hint('Click to expand · double-click its box to collapse'));
       return out;
@@ -107,9 +107,9 @@ export class Tooltip {
     const r: Array<[string, string]> = [
       ['dtype', t.dtype],
       ['shape', formatShape(t.shape)],
-      ['bytes', formatBytesExact(t.bytes)],
-      ['readers', String(t.consumers)],
+      ['bytes', t.stored === false ? 'not stored' : formatBytesExact(t.bytes)],
     ];
+    if (this.model.payload.view === 'graph') r.push(['readers', String(t.consumers)]);
     if (t.graphPath) r.push(['graph', t.graphPath]);
     if (t.isGraphInput) r.push(['note', 'also a graph input: callers may override it']);
     return r;
@@ -128,7 +128,8 @@ export class Tooltip {
 }
 
 function roleLabel(t: TensorInfo): string {
-  return t.role === 'sparse' ? 'Sparse initializer' : 'Initializer';
+  if (t.stored === false) return 'Tied name (not stored)';
+  return t.role === 'sparse' ? 'Sparse initializer' : t.role === 'parameter' ? 'Parameter' : 'Initializer';
 }
 
 function text(s: string): Text {

@@ -92,6 +92,11 @@ const CHUNK = 100;
 /** Tensors this small that no group mentions are folded into their consumers. */
 const FOLD_MAX_ELEMENTS = 8;
 
+/** What the view's nodes are: operators of a graph, or modules of a checkpoint. */
+export function nodeNoun(payload: GraphPayload): { one: string; many: string } {
+  return payload.view === 'modules' ? { one: 'module', many: 'modules' } : { one: 'op', many: 'ops' };
+}
+
 export class ViewModel {
   readonly items = new Map<string, Item>();
   readonly scopes = new Map<string, Scope>();

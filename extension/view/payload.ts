@@ -172,7 +172,7 @@ function moduleTree(model: ModelFile): ModuleTree {
     const dot = name.lastIndexOf('.');
     return dot < 0 ? '' : name.slice(0, dot);
   };
-  const paths = unique(names.map(moduleOf)).sort(naturalCompare);
+  const paths = unique(names.map(moduleOf)).sort(forwardCompare);
   const nodes: NodeInfo[] = [];
   const ids = new Map<string, string>();
   let previous: string | undefined;
@@ -190,12 +190,25 @@ function moduleTree(model: ModelFile): ModuleTree {
   return { nodes, holder: new Map(names.map((n) => [n, ids.get(moduleOf(n))!])) };
 }
 
-/** Dotted names in the order a reader expects: numeric segments by value (`h.2` before `h.10`). */
-export function naturalCompare(a: string, b: string): number {
-  const x = a.split('.');
-  const y = b.split('.');
+/** Where a module usually sits in the forward pass among its siblings: embeddings first, heads and final norms last. */
+function stage(segment: string): number {
+  if (/emb|^wte$|^wpe$|^tok|^shared$|patch/.test(segment)) return -1;
+  if (/^(lm_head|head|output|classifier|cls|pooler|final_.*|norm|ln_f|vocab_projector|embed_out)$/.test(segment)) return 1;
+  return 0;
+}
+
+/**
+ * Module paths in the order a reader expects (state dicts in safetensors
+ * come sorted by name): siblings by forward stage, then numeric segments by
+ * value (`h.2` before `h.10`), then by name.
+ */
+export function forwardCompare(a: string, b: string): number {
+  const x = a === '' ? [] : a.split('.');
+  const y = b === '' ? [] : b.split('.');
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
     if (x[i] === y[i]) continue;
+    const s = stage(x[i]!) - stage(y[i]!);
+    if (s !== 0) return s;
     const nx = /^\d+$/.test(x[i]!) ? Number(x[i]) : NaN;
     const ny = /^\d+$/.test(y[i]!) ? Number(y[i]) : NaN;
     if (!Number.isNaN(nx) && !Number.isNaN(ny)) return nx - ny;

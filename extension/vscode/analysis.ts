@@ -1,12 +1,14 @@
 // Opens and scans model files once and shares the result between the model
 // editor, the outline, diagnostics and commands. Keyed by path, size, mtime
 // and the minimum-size setting, so an edited file or a changed setting
-// rescans. A scan nobody waits for any more is aborted.
+// rescans. The work runs in a worker thread (the host's event loop never
+// waits on it); a scan nobody waits for any more is stopped mid-way.
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { ModelFile } from '../model/types';
+import type { GraphPayload } from '../protocol';
 import type { ScanProgress, ScanReport } from '../sharing/types';
-import { openModel, scanModels } from './core';
+import { runAnalysis } from './core';
 import { Disposable } from './disposable';
 import { readSettings } from './settings';
 
@@ -14,6 +16,8 @@ export interface Analysis {
   uri: vscode.Uri;
   model: ModelFile;
   report: ScanReport;
+  /** What the model editor draws. */
+  payload: GraphPayload;
   /** The minimum size the scan used. */
   minBytes: number;
   millis: number;
@@ -53,7 +57,8 @@ export class ModelAnalyses extends Disposable {
   /** Fires after every completed scan (diagnostics listen here). */
   readonly onDidAnalyze = this.didAnalyze.event;
 
-  constructor() {
+  /** `workerFile`: the bundled analysis worker (dist/analysisWorker.js). */
+  constructor(private readonly workerFile: string) {
     super();
     this.register(vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('weightSharing.minBytes')) this.entries.clear();
@@ -91,15 +96,10 @@ export class ModelAnalyses extends Disposable {
     const controller = new AbortController();
     const listeners = new Set<(p: ScanProgress) => void>();
     const minBytes = readSettings(uri).minBytes;
-    const began = Date.now();
     const emit = (p: ScanProgress) => { for (const l of listeners) l(p); };
     const promise = (async (): Promise<Analysis> => {
-      emit({ phase: 'open', fraction: 0, message: 'Reading the model…' });
-      const model = await openModel(uri.fsPath, { signal: controller.signal });
-      if (controller.signal.aborted) throw new AbortError();
-      emit({ phase: 'compare', fraction: 0, message: `Comparing ${model.tensors.length} weight tensors…` });
-      const report = await scanModels([model], { minBytes, signal: controller.signal, onProgress: emit });
-      const analysis: Analysis = { uri, model, report, minBytes, millis: Date.now() - began };
+      const result = await runAnalysis(this.workerFile, { path: uri.fsPath, minBytes }, { signal: controller.signal, onProgress: emit });
+      const analysis: Analysis = { uri, ...result, minBytes };
       this.remember(uri, key, analysis);
       return analysis;
     })();

@@ -9,7 +9,7 @@ import type { SharingGroup } from '../sharing/types';
 import { memberNames } from '../sharing/groupText';
 import { formatBytes } from '../sharing/bytes';
 import { type Analysis, type ModelAnalyses, isAbort } from './analysis';
-import { applyGroups } from './core';
+import { applyGroups, defaultOutputFor, editorFileOf, type ApplyOutcome } from './core';
 import { Disposable } from './disposable';
 import { VIEW_TYPE, type ModelEditorActions } from './modelEditor';
 import { type ApplyGroupsArgs, modelOfOutline, outlineUri } from './outline';
@@ -76,7 +76,7 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
     if (fromText) return fromText;
     const picked = await vscode.window.showOpenDialog({
       canSelectMany: false,
-      filters: { 'ONNX models': ['onnx'] },
+      filters: { 'Models (ONNX, safetensors)': ['onnx', 'safetensors', 'json'] },
       openLabel: 'Select model',
       title: 'Weight Sharing: choose a model file',
     });
@@ -160,9 +160,12 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
     }
     if (groups.length === 0) return undefined;
 
+    const defaultOutput = defaultOutputFor(analysis.model);
+    const ext = path.extname(defaultOutput);
     const target = await vscode.window.showSaveDialog({
-      defaultUri: vscode.Uri.file(defaultOutputPath(uri.fsPath)),
-      filters: { 'ONNX models': ['onnx'] },
+      defaultUri: vscode.Uri.file(defaultOutput),
+      // A checkpoint folder is written as a new folder (NAME.shared): no file filter then.
+      filters: ext === '.onnx' ? { 'ONNX models': ['onnx'] } : ext === '.safetensors' ? { 'safetensors checkpoints': ['safetensors'] } : undefined,
       saveLabel: 'Save shared copy',
       title: `Save the shared copy of ${name}`,
     });
@@ -193,19 +196,23 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
     this.log.info(`${uri.fsPath} → ${outcome.output}: ${outcome.inputBytes} → ${outcome.outputBytes} bytes`);
     if (outcome.skipped.length) void vscode.window.showWarningMessage(`Not applied: ${outcome.skipped.join('; ')}`);
     if (outcome.remaining) void vscode.window.showWarningMessage(`${path.basename(outcome.output)}: the re-scan still finds ${outcome.remaining} of the applied groups.`);
-    void this.announce(uri, outcome.output, outcome.inputBytes, outcome.outputBytes, outcome.bytesSaved);
+    if (outcome.unrecovered.length) void vscode.window.showErrorMessage(`${path.basename(outcome.output)}: not every tensor can be recovered: ${outcome.unrecovered.join('; ')}`);
+    if (outcome.loadingNote) this.log.info(`${outcome.output}: ${outcome.loadingNote}`);
+    void this.announce(uri, outcome);
     return outcome.output;
   }
 
-  private async announce(input: vscode.Uri, output: string, inputBytes: number, outputBytes: number, saved: number): Promise<void> {
-    const canCheck = (await vscode.commands.getCommands(true)).includes(INFERENCE_CHECK_COMMAND);
+  private async announce(input: vscode.Uri, outcome: ApplyOutcome): Promise<void> {
+    const { output } = outcome;
+    const canCheck = outcome.runnable && (await vscode.commands.getCommands(true)).includes(INFERENCE_CHECK_COMMAND);
     const buttons = canCheck ? ['Open', 'Run Inference Check'] : ['Open'];
+    const note = outcome.loadingNote ? ` ${outcome.loadingNote[0]!.toUpperCase()}${outcome.loadingNote.slice(1)}` : '';
     const choice = await vscode.window.showInformationMessage(
-      `Saved ${formatBytes(saved)}: ${path.basename(output)} is ${formatBytes(outputBytes)} (${path.basename(input.fsPath)}: ${formatBytes(inputBytes)}).`,
+      `Saved ${formatBytes(outcome.bytesSaved)}: ${path.basename(output)} is ${formatBytes(outcome.outputBytes)} (${path.basename(input.fsPath)}: ${formatBytes(outcome.inputBytes)}).${note}`,
       ...buttons,
     );
     const outUri = vscode.Uri.file(output);
-    if (choice === 'Open') await vscode.commands.executeCommand('vscode.openWith', outUri, VIEW_TYPE);
+    if (choice === 'Open') await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(editorFileOf(output)), VIEW_TYPE);
     else if (choice === 'Run Inference Check') {
       const args: InferenceCheckArgs = { model: input, compareWith: outUri };
       await vscode.commands.executeCommand(INFERENCE_CHECK_COMMAND, args);
@@ -215,16 +222,6 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
 
 function isApplyArgs(arg: unknown): arg is ApplyGroupsArgs {
   return typeof arg === 'object' && arg !== null && typeof (arg as ApplyGroupsArgs).model === 'string' && Array.isArray((arg as ApplyGroupsArgs).reportGroups);
-}
-
-/** NAME.shared.onnx beside the input; NAME.shared-2.onnx, … when taken. */
-export function defaultOutputPath(input: string): string {
-  const dir = path.dirname(input);
-  const base = path.basename(input).replace(/\.onnx$/i, '');
-  for (let i = 1; ; i++) {
-    const candidate = path.join(dir, `${base}.shared${i === 1 ? '' : `-${i}`}.onnx`);
-    if (!fs.existsSync(candidate)) return candidate;
-  }
 }
 
 function samePath(a: string, b: string): boolean {

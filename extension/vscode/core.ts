@@ -1,11 +1,14 @@
 // The core entry points the extension host uses, gathered in one file so the
 // vscode/ folder depends on the core through one narrow door.
 export { openModel } from '../model/registry';
-export { scanModels } from '../sharing/scan';
-export { buildGraphPayload } from '../view/payload';
+export { runAnalysis } from '../analysis/run';
 export { renderWebviewHtml } from '../view/html';
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { applySharing } from '../sharing/apply';
+import { formatOf } from '../model/registry';
+import type { ModelFile } from '../model/types';
 import type { SharingGroup } from '../sharing/types';
 
 /** What writing a shared copy produced. */
@@ -23,6 +26,8 @@ export interface ApplyOutcome {
   unrecovered: string[];
   /** How to load the output (which drops a stock loader re-ties, and `restore`). */
   loadingNote?: string;
+  /** The output can be run (ONNX): the inference check applies. */
+  runnable: boolean;
 }
 
 export interface ApplyGroupsOptions {
@@ -58,5 +63,30 @@ export async function applyGroups(input: string, output: string, groups: Sharing
     remaining: res.remaining.length,
     unrecovered: res.unrecovered,
     loadingNote: res.loadingNote,
+    runnable: res.format === 'onnx',
   };
+}
+
+/** Where a shared copy of `model` goes by default: the format's choice, NAME.shared-2… when taken. */
+export function defaultOutputFor(model: ModelFile): string {
+  const writer = formatOf(model).writer;
+  if (!writer) throw new Error(`${model.path}: ${model.format} files cannot be rewritten yet`);
+  const first = writer.defaultOutput(model);
+  // NAME.shared.onnx -> NAME.shared-2.onnx; a folder NAME.shared -> NAME.shared-2.
+  const ext = first.endsWith('.shared') ? '' : path.extname(first);
+  const stem = first.slice(0, first.length - ext.length);
+  for (let i = 1; ; i++) {
+    const candidate = i === 1 ? first : `${stem}-${i}${ext}`;
+    if (!fs.existsSync(candidate)) return candidate;
+  }
+}
+
+/** The file the model editor opens for a written model: the file, or the checkpoint folder's index or model.safetensors. */
+export function editorFileOf(output: string): string {
+  if (!fs.existsSync(output) || !fs.statSync(output).isDirectory()) return output;
+  for (const name of ['model.safetensors.index.json', 'model.safetensors']) {
+    const f = path.join(output, name);
+    if (fs.existsSync(f)) return f;
+  }
+  return output;
 }

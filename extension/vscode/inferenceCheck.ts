@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { externalDataFiles } from '../check/runner';
 import { findTestDataDirs, listTestDataFiles } from '../check/testData';
-import { openModel } from '../model/registry';
+import { openModel } from './core';
 import { ORT_FILES, type InferenceModelRef, type InferenceOutcome, type InferenceSetup, type InferenceSetupReply, type WebviewRequest, type WebviewToHost } from '../protocol';
 import { INFERENCE_CHECK_COMMAND, type InferenceCheckArgs } from './commands';
 import { Disposable } from './disposable';

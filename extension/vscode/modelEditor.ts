@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { GraphPayload, HostToWebview, WebviewToHost, WebviewRequest } from '../protocol';
 import type { ScanProgress, SharingGroup } from '../sharing/types';
-import { buildGraphPayload, renderWebviewHtml } from './core';
+import { renderWebviewHtml } from './core';
 import { makeNonce } from '../view/html';
 import { type Analysis, type ModelAnalyses, isAbort } from './analysis';
 import { Disposable } from './disposable';
@@ -76,9 +76,8 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
     }).then(
       (analysis) => {
         if (this.controller !== controller) return;
-        const payload = buildGraphPayload(analysis.model, analysis.report);
         this.log.info(`${this.uri.fsPath}: ${analysis.model.tensors.length} tensors, ${analysis.report.groups.length} groups in ${analysis.millis} ms`);
-        this.set({ kind: 'ready', analysis, payload });
+        this.set({ kind: 'ready', analysis, payload: analysis.payload });
       },
       (err: unknown) => {
         if (this.controller !== controller || isAbort(err)) return;

@@ -117,7 +117,12 @@ test('bert-tiny-mlm-trained: the transposed embedding pair is highlighted, liste
     assert.ok(readers[0].shared, 'its edge is highlighted');
   }
 
-  // Clicking the group selects both tensors and their readers.
+  // The first view frames the largest group (this one): both tensors and their readers selected.
+  const first = new Set(await page.selectedIds());
+  for (const id of members) assert.ok(first.has(id!), `${id} selected in the first view`);
+  // Clicking clears it; clicking again selects both tensors and their readers.
+  await item.click();
+  assert.deepEqual(await page.selectedIds(), []);
   await item.click();
   const selected = new Set(await page.selectedIds());
   for (const id of members) assert.ok(selected.has(id!), `${id} selected`);

@@ -1,0 +1,22 @@
+// Messages between the extension host and the analysis worker (worker.ts).
+import type { ModelFile } from '../model/types';
+import type { GraphPayload } from '../protocol';
+import type { ScanProgress, ScanReport } from '../sharing/types';
+
+export interface AnalysisRequest {
+  path: string;
+  minBytes: number;
+}
+
+export interface AnalysisResult {
+  model: ModelFile;
+  report: ScanReport;
+  /** What the model editor's webview draws. */
+  payload: GraphPayload;
+  millis: number;
+}
+
+export type WorkerMessage =
+  | { type: 'progress'; progress: ScanProgress }
+  | { type: 'done'; result: AnalysisResult }
+  | { type: 'error'; name: string; message: string };
