@@ -27,6 +27,8 @@ export interface TensorInfo {
   constantNodeId?: string;
   /** False for a tied name the model does not store (a loader re-creates it from its group's kept tensor). */
   stored?: false;
+  /** The checkpoint parameter this exported tensor came from, when a checkpoint was scanned with the model. */
+  source?: { name: string; file: string; how: 'exact' | 'transposed' | 'cast' | 'reshaped' };
 }
 
 export interface NodeInfo {
@@ -174,6 +176,8 @@ export type HostToWebview =
 export type WebviewRequest =
   | { method: 'applySharing'; groupIndices?: number[] }
   | { method: 'openOutline' }
+  /** Asks the user for the checkpoint the model was exported from; the model is scanned again with it. */
+  | { method: 'compareWithCheckpoint' }
   | { method: 'showReport' }
   /** Asks where the model's bytes are (sent once the page is up); replies with an InferenceSetupReply. */
   | { method: 'inferenceSetup' }

@@ -196,6 +196,7 @@ export class App {
       applySharing: (groupIndices) => this.run(this.host.request({ method: 'applySharing', groupIndices }), 'Apply sharing'),
       showReport: () => this.run(this.host.request({ method: 'showReport' }), 'Show report'),
       openOutline: () => this.run(this.host.request({ method: 'openOutline' }), 'Open outline'),
+      compareWithCheckpoint: () => this.run(this.host.request({ method: 'compareWithCheckpoint' }), 'Compare with checkpoint'),
     }, settings.minBytes);
     workspace.append(this.panel.element);
 

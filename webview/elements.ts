@@ -61,9 +61,11 @@ export function buildElements(model: ViewModel, graph: VisibleGraph, fonts: Elem
     } else if (item.kind === 'weight') {
       const t = item.tensor!;
       const lines = [shortName(t.name), t.stored === false ? 'not stored (tied)' : `${formatShape(t.shape)} ${t.dtype}`];
+      // An exported tensor named after nothing (val_12) gets the checkpoint parameter it is.
+      if (t.source && !t.name.endsWith(t.source.name)) lines.push(`= ${t.source.how === 'exact' ? '' : `${t.source.how} `}${shortName(t.source.name)}`);
       data.label = lines.join('\n');
       data.w = Math.max(44, linesWidth(lines, fonts.small) + 16);
-      data.h = 32;
+      data.h = 20 + 12 * lines.length - 12;
       classes.push('weight');
       if (item.node) classes.push('constant');
       if (t.isGraphInput) classes.push('overridable');

@@ -15,6 +15,8 @@ export interface SidePanelEvents {
   applySharing(groupIndices: number[]): void;
   showReport(): void;
   openOutline(): void;
+  /** Picks the checkpoint the model was exported from (its tensors then show the parameters they are). */
+  compareWithCheckpoint(): void;
 }
 
 export class SidePanel {
@@ -238,9 +240,23 @@ export class SidePanel {
     if (p.view === 'graph') {
       add('Inputs', p.inputs.map((i) => i.name).join(', ') || '—');
       add('Outputs', p.outputs.map((i) => i.name).join(', ') || '—');
+      const named = p.tensors.filter((t) => t.source);
+      const from = [...new Set(named.map((t) => t.source!.file.split(/[\\/]/).pop()))].join(', ');
+      add('Checkpoint', named.length ? `${named.length} of ${p.tensors.length} tensors come from ${from}` : 'none compared');
     }
     const wrap = document.createElement('div');
-    wrap.append(dl, divider());
+    wrap.append(dl);
+    if (p.view === 'graph') {
+      const actions = document.createElement('div');
+      actions.className = 'actions';
+      actions.append(button('Compare with checkpoint…', {
+        appearance: 'secondary', id: 'compare-checkpoint',
+        title: 'Scan the model with the checkpoint it was exported from, to name its tensors after their parameters',
+        onClick: () => this.events.compareWithCheckpoint(),
+      }));
+      wrap.append(actions);
+    }
+    wrap.append(divider());
     return wrap;
   }
 

@@ -111,6 +111,7 @@ export class Tooltip {
     ];
     if (this.model.payload.view === 'graph') r.push(['readers', String(t.consumers)]);
     if (t.graphPath) r.push(['graph', t.graphPath]);
+    if (t.source) r.push(['checkpoint', `${t.source.how === 'exact' ? '' : `${t.source.how} of `}${t.source.name} (${t.source.file.split(/[\\/]/).pop()})`]);
     if (t.isGraphInput) r.push(['note', 'also a graph input: callers may override it']);
     return r;
   }

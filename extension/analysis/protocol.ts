@@ -6,6 +6,8 @@ import type { ScanProgress, ScanReport } from '../sharing/types';
 export interface AnalysisRequest {
   path: string;
   minBytes: number;
+  /** Checkpoints scanned with the model to name its tensors after their source parameters (provenance). */
+  companions?: string[];
 }
 
 export interface AnalysisResult {

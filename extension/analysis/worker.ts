@@ -4,7 +4,9 @@
 // cancels by terminating the thread, which stops a parse mid-way.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openModel } from '../model/registry';
+import { totalSaving } from '../sharing/groups';
 import { scanModels } from '../sharing/scan';
+import type { ScanReport } from '../sharing/types';
 import { buildGraphPayload } from '../view/payload';
 import type { AnalysisRequest, WorkerMessage } from './protocol';
 
@@ -16,11 +18,23 @@ async function run(request: AnalysisRequest): Promise<void> {
   const began = Date.now();
   send({ type: 'progress', progress: { phase: 'open', fraction: 0, message: 'Reading the model…' } });
   const model = await openModel(request.path);
+  const companions = [];
+  for (const c of request.companions ?? []) {
+    // A checkpoint that cannot be read only costs the names it would give.
+    try { companions.push(await openModel(c)); } catch (e) { model.warnings.push(`checkpoint ${c} not compared: ${(e as Error).message}`); }
+  }
   send({ type: 'progress', progress: { phase: 'compare', fraction: 0, message: `Comparing ${model.tensors.length} weight tensors…` } });
-  const report = await scanModels([model], { minBytes: request.minBytes, onProgress: (progress) => send({ type: 'progress', progress }) });
+  const scanned = await scanModels([model, ...companions], { minBytes: request.minBytes, onProgress: (progress) => send({ type: 'progress', progress }) });
+  const report = companions.length ? focusOn(scanned, model.path) : scanned;
   const payload = buildGraphPayload(model, report);
   // One message: structured cloning keeps the report's members pointing at the model's tensors.
   send({ type: 'done', result: { model, report, payload, millis: Date.now() - began } });
+}
+
+/** The report as the model's views need it: its own groups and links; a companion checkpoint's own copies are not this model's findings. */
+function focusOn(report: ScanReport, path: string): ScanReport {
+  const groups = report.groups.filter((g) => g.members.some((m) => m.path === path));
+  return { ...report, groups, bytesSaved: totalSaving(groups), provenance: report.provenance.filter((l) => l.path === path) };
 }
 
 run(workerData as AnalysisRequest).catch((err: unknown) => {

@@ -133,9 +133,10 @@ export async function atomicWriteFolder(target: string, files: OutputFile[], opt
     }
   }
   const parent = path.dirname(dir);
-  let temp: string;
+  // mkdir, not mkdtemp: the folder gets the permissions a new folder gets (mkdtemp's are 0700).
+  const temp = tempNameFor(dir);
   try {
-    temp = await fs.promises.mkdtemp(path.join(parent, `.${path.basename(dir)}.${process.pid}.`));
+    await fs.promises.mkdir(temp);
   } catch (err) {
     throw new AtomicWriteError(dir, `cannot write in ${parent}: ${describe(err)}`, { cause: err });
   }

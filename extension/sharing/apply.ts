@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { WriteResult } from '../model/format';
-import { formatOf, openModel } from '../model/registry';
+import { formatOf, MODEL_EXTENSIONS, openModel } from '../model/registry';
 import type { ModelFile } from '../model/types';
 import { totalSaving } from './groups';
 import { APPLICABLE_KINDS, type SharingKind } from './kinds';
@@ -97,7 +97,9 @@ export async function applySharing(input: string, options: ApplyOptions = {}): P
   if (plan.replacements.length === 0) return base;
 
   const output = path.resolve(options.output ?? writer.defaultOutput(model));
-  if (st.isFile() && path.extname(output) === '') {
+  // A format that writes a folder (a sharded checkpoint) takes any name; a file needs its extension.
+  const writesFile = MODEL_EXTENSIONS.includes(path.extname(writer.defaultOutput(model)).toLowerCase());
+  if (writesFile && path.extname(output) === '') {
     throw new ApplyError(input, `output '${output}' has no file extension: name the model file, e.g. ${path.basename(writer.defaultOutput(model))}`);
   }
   const decisions = plan.replacements.map((r) => r.realised);

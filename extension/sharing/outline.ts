@@ -70,6 +70,7 @@ export function renderOutline(model: ModelFile, report: ScanReport | undefined):
   if (report && groups.length === 0) push(`${INDENT}none`);
   push();
 
+  const sources = new Map((report?.provenance ?? []).filter((l) => l.path === model.path).map((l) => [l.tensor, l]));
   // Weight tensors in file order: initializers first, then Constant-node values.
   const section = (title: string, tensors: TensorRef[]) => {
     if (tensors.length === 0) return;
@@ -78,7 +79,9 @@ export function renderOutline(model: ModelFile, report: ScanReport | undefined):
     for (const t of tensors) {
       const gs = groupsOfTensor.get(t.id) ?? [];
       const groupText = gs.map((gi) => `#${gi + 1} ${groups[gi].kind}${groups[gi].members[0].tensor.id === t.id ? ' (kept)' : ''}`).join(', ');
-      const notes = `${t.role === 'sparse' ? ' [sparse]' : ''}${t.isGraphInput ? ' [graph input]' : ''}`;
+      const link = sources.get(t);
+      const from = link ? ` [= ${link.how === 'exact' ? '' : `${link.how} `}${link.source.name} of ${link.sourcePath.split(/[\\/]/).pop()}]` : '';
+      const notes = `${t.role === 'sparse' ? ' [sparse]' : ''}${t.isGraphInput ? ' [graph input]' : ''}${from}`;
       const row = `${INDENT}${t.id.padEnd(nameWidth)}  ${t.dtype.padEnd(8)}  ${`[${t.shape.join(', ')}]`.padEnd(14)}  ${formatBytes(t.byteLength).padStart(9)}${groupText ? `  ${groupText}` : ''}${notes}`;
       const line = push(row);
       tensorLines.set(t.id, line);

@@ -13,7 +13,7 @@ import type { HalfType } from '../util/floatCast';
 export async function verifyRecovery(input: ModelFile, output: ModelFile, signal?: AbortSignal): Promise<string[]> {
   const problems: string[] = [];
   const stored = new Map(output.tensors.map((t) => [t.name, t]));
-  const recorded = new Map(output.ties.filter((t) => t.tiedBy === 'record').flatMap((tie) => tie.tied.map((x) => [x.tensor.name, { kept: tie.kept, ops: x.ops }] as const)));
+  const recorded = new Map(output.ties.filter((t) => t.tiedBy === 'record').flatMap((tie) => tie.tied.map((x) => [x.tensor.name, { kept: tie.kept, ops: x.ops, as: x.tensor }] as const)));
   const files = new FileSet();
   try {
     const src = new ByteSource(files, DEFAULT_CHUNK_BYTES, signal);
@@ -33,7 +33,7 @@ export async function verifyRecovery(input: ModelFile, output: ModelFile, signal
       if (transpose) ok = await transposeEqual(src, kept, t, cast);
       else if (cast) ok = kept.elementCount === t.elementCount && await castEqual(src, kept, t, cast);
       else ok = kept.dtype === t.dtype && kept.elementCount === t.elementCount && (ops.includes('reshape') || same(kept, t)) && await bytesEqual(src, kept, t);
-      if (!ok) problems.push(`'${t.name}' is recorded as ${ops.length ? ops.join(' + ') + ' of' : 'a copy of'} '${kept.name}', which does not reproduce it`);
+      if (!ok || !same(t, rec.as)) problems.push(`'${t.name}' is recorded as ${ops.length ? ops.join(' + ') + ' of' : 'a copy of'} '${kept.name}', which does not reproduce it`);
     }
     const inputNames = new Set(input.tensors.map((t) => t.name));
     for (const t of output.tensors) if (!inputNames.has(t.name)) problems.push(`the output stores '${t.name}', which the input does not have`);

@@ -43,10 +43,19 @@ export interface JsonModel {
   warnings: string[];
 }
 
+/** An exported tensor and the checkpoint parameter it came from. */
+export interface JsonProvenance {
+  file: string;
+  tensor: string;
+  source: { file: string; name: string };
+  how: string;
+}
+
 export interface JsonReport {
   schema: 1;
   models: JsonModel[];
   groups: JsonGroup[];
+  provenance: JsonProvenance[];
   bytesSaved: number;
   minBytes?: number;
   hiddenGroups?: number;
@@ -87,6 +96,10 @@ export function toJson(report: ScanReport): JsonReport {
         stored,
       })),
     })),
+    provenance: report.provenance.map((l) => ({
+      file: labels.get(l.path) ?? path.basename(l.path), tensor: l.tensor.id,
+      source: { file: labels.get(l.sourcePath) ?? path.basename(l.sourcePath), name: l.source.name }, how: l.how,
+    })),
     bytesSaved: report.bytesSaved,
     minBytes: report.minBytes,
     hiddenGroups: report.hiddenGroups,
@@ -107,6 +120,7 @@ export function fileLabels(paths: string[]): Map<string, string> {
 }
 
 const MAX_NAMES = 4;
+const MAX_PROVENANCE_LINES = 20;
 
 export function toText(report: ScanReport): string {
   const labels = fileLabels(report.models.map((m) => m.path));
@@ -128,6 +142,19 @@ export function toText(report: ScanReport): string {
   if (across.length) {
     lines.push('Across files');
     lines.push(...table(across, (p) => `${labels.get(p)}:`));
+    lines.push('');
+  }
+  if (report.provenance.length) {
+    lines.push('Provenance (exported tensors and the checkpoint parameters they are)');
+    const byModel = new Map<string, typeof report.provenance>();
+    for (const l of report.provenance) byModel.set(l.path, [...(byModel.get(l.path) ?? []), l]);
+    for (const [p, list] of byModel) {
+      const model = report.models.find((m) => m.path === p);
+      const how = (k: string) => list.filter((l) => l.how === k).length;
+      lines.push(`  ${labels.get(p)}: ${list.length} of ${model?.tensors.length ?? '?'} tensors come from ${[...new Set(list.map((l) => labels.get(l.sourcePath)))].join(', ')} (${how('exact')} exact, ${how('transposed')} transposed${how('cast') ? `, ${how('cast')} cast` : ''}${how('reshaped') ? `, ${how('reshaped')} reshaped` : ''})`);
+      for (const l of list.slice(0, MAX_PROVENANCE_LINES)) lines.push(`    ${l.tensor.id} = ${l.how === 'exact' ? '' : `${l.how} `}${l.source.name}`);
+      if (list.length > MAX_PROVENANCE_LINES) lines.push(`    … ${list.length - MAX_PROVENANCE_LINES} more (--json lists all)`);
+    }
     lines.push('');
   }
   const total = report.models.reduce((n, m) => n + m.tensors.reduce((k, t) => k + t.byteLength, 0), 0);

@@ -12,6 +12,7 @@ import { findByteClasses } from './byteClasses';
 import { DETECTORS } from './detectors';
 import { entriesOf } from './entries';
 import { ProgressMeter } from './progress';
+import { splitProvenance } from './provenance';
 import { DEFAULT_MIN_BYTES, type ScanOptions, type ScanReport, type SharingGroup } from './types';
 
 /** A file to scan, and whether it was found in a folder rather than named. */
@@ -126,8 +127,9 @@ export async function scanModels(models: ModelFile[], opts: ScanOptions = {}, me
       all.push(...await d.find(ctx));
       at = next;
     }
-    keptFirst(all, models);
-    const shown = all.filter((g) => largestMember(g) >= minBytes);
+    const { groups: found, links } = splitProvenance(all, models);
+    keptFirst(found, models);
+    const shown = found.filter((g) => largestMember(g) >= minBytes);
     const order = new Map<object, number>(entries.map((e) => [e.tensor, e.order]));
     shown.sort(compareGroups(order));
     meter.done(`${shown.length} groups`);
@@ -137,7 +139,8 @@ export async function scanModels(models: ModelFile[], opts: ScanOptions = {}, me
       bytesSaved: totalSaving(shown),
       bytesRead: src.bytesRead,
       minBytes,
-      hiddenGroups: all.length - shown.length,
+      hiddenGroups: found.length - shown.length,
+      provenance: links,
     };
   } finally {
     files.close();

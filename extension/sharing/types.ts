@@ -66,6 +66,24 @@ export interface ScanReport {
   minBytes?: number;
   /** Groups found but hidden because all their tensors are below `minBytes`. */
   hiddenGroups?: number;
+  /**
+   * Tensors of a graph model (an ONNX export) matched to the checkpoint
+   * parameter they came from, when both were scanned together. Such matches
+   * are where a weight came from, not copies to share, so they are here and
+   * not in `groups`.
+   */
+  provenance: ProvenanceLink[];
+}
+
+export interface ProvenanceLink {
+  /** The exported model and its tensor. */
+  path: string;
+  tensor: TensorRef;
+  /** The checkpoint and the parameter it equals. */
+  sourcePath: string;
+  source: TensorRef;
+  /** How the bytes relate: the same, or transposed / cast / reshaped. */
+  how: 'exact' | 'transposed' | 'cast' | 'reshaped';
 }
 
 export const DEFAULT_MIN_BYTES = 1024;

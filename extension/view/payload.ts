@@ -75,6 +75,7 @@ export function buildGraphPayload(model: ModelFile, report: ScanReport, opts: Pa
     }
   }
 
+  const sources = new Map(report.provenance.filter((l) => l.path === model.path).map((l) => [l.tensor, l]));
   // Tied names the model does not store are drawn too (dashed), beside the stored ones.
   const unstored = model.ties.flatMap((tie) => tie.tied.filter((x) => !x.stored).map((x) => x.tensor));
   const tensors: TensorInfo[] = [...model.tensors, ...unstored].map((t) => {
@@ -85,6 +86,8 @@ export function buildGraphPayload(model: ModelFile, report: ScanReport, opts: Pa
       graphPath: t.graphPath, elementCount: t.elementCount, consumerIds: readers,
     };
     if (unstored.includes(t)) info.stored = false;
+    const link = sources.get(t);
+    if (link) info.source = { name: link.source.name, file: link.sourcePath, how: link.how };
     if (t.role === 'constant') {
       const holder = constantNodeByOutput.get(`${t.graphPath}\u0000${t.name}`);
       if (holder !== undefined) info.constantNodeId = holder;

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { ModelFile } from '../model/types';
 import type { GraphPayload } from '../protocol';
 import type { ScanProgress, ScanReport } from '../sharing/types';
-import { runAnalysis } from './core';
+import { defaultCompanions, runAnalysis } from './core';
 import { Disposable } from './disposable';
 import { readSettings } from './settings';
 
@@ -76,7 +76,28 @@ export class ModelAnalyses extends Disposable {
 
   private keyOf(uri: vscode.Uri): string {
     const st = fs.statSync(uri.fsPath);
-    return `${st.size}:${st.mtimeMs}:${readSettings(uri).minBytes}`;
+    const companions = this.companionsOf(uri).map((c) => {
+      try { return `${c}@${fs.statSync(c).mtimeMs}`; } catch { return c; }
+    });
+    return `${st.size}:${st.mtimeMs}:${readSettings(uri).minBytes}:${companions.join('|')}`;
+  }
+
+  /** Checkpoints chosen with "Compare with Checkpoint…" (null: none, not even the default). */
+  private readonly chosen = new Map<string, string | null>();
+  private readonly companionChanged = this.register(new vscode.EventEmitter<vscode.Uri>());
+  /** Fires when the checkpoint a model is compared with changes (open editors reload). */
+  readonly onDidChangeCompanion = this.companionChanged.event;
+
+  /** The checkpoints scanned with `uri`: the chosen one, else a model.safetensors beside it. */
+  companionsOf(uri: vscode.Uri): string[] {
+    const chosen = this.chosen.get(uri.fsPath);
+    if (chosen === null) return [];
+    return chosen !== undefined ? [chosen] : defaultCompanions(uri.fsPath);
+  }
+
+  setCompanion(uri: vscode.Uri, checkpoint: string | null): void {
+    this.chosen.set(uri.fsPath, checkpoint);
+    this.companionChanged.fire(uri);
   }
 
   analyze(uri: vscode.Uri, options: AnalyzeOptions = {}): Promise<Analysis> {
@@ -98,7 +119,7 @@ export class ModelAnalyses extends Disposable {
     const minBytes = readSettings(uri).minBytes;
     const emit = (p: ScanProgress) => { for (const l of listeners) l(p); };
     const promise = (async (): Promise<Analysis> => {
-      const result = await runAnalysis(this.workerFile, { path: uri.fsPath, minBytes }, { signal: controller.signal, onProgress: emit });
+      const result = await runAnalysis(this.workerFile, { path: uri.fsPath, minBytes, companions: this.companionsOf(uri) }, { signal: controller.signal, onProgress: emit });
       const analysis: Analysis = { uri, ...result, minBytes };
       this.remember(uri, key, analysis);
       return analysis;

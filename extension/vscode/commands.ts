@@ -19,6 +19,7 @@ export const COMMANDS = {
   applySharing: 'weightSharing.applySharing',
   showReport: 'weightSharing.showReport',
   openOutline: 'weightSharing.openOutline',
+  compareWithCheckpoint: 'weightSharing.compareWithCheckpoint',
 } as const;
 
 /**
@@ -49,6 +50,10 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
     this.register(vscode.commands.registerCommand(COMMANDS.openOutline, (arg?: unknown) => this.guard(async () => {
       const uri = await this.resolveModel(arg);
       if (uri) await this.openOutline(uri);
+    })));
+    this.register(vscode.commands.registerCommand(COMMANDS.compareWithCheckpoint, (arg?: unknown) => this.guard(async () => {
+      const uri = await this.resolveModel(arg);
+      if (uri) await this.compareWithCheckpoint(uri);
     })));
   }
 
@@ -81,6 +86,28 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
       title: 'Weight Sharing: choose a model file',
     });
     return picked?.[0];
+  }
+
+  /**
+   * Picks the checkpoint an exported model came from; the model is scanned
+   * again with it, and its tensors show the parameters they are.
+   */
+  async compareWithCheckpoint(uri: vscode.Uri): Promise<void> {
+    const current = this.analyses.companionsOf(uri)[0];
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      canSelectFiles: true,
+      canSelectFolders: true,
+      defaultUri: vscode.Uri.file(current ?? path.dirname(uri.fsPath)),
+      filters: { 'Checkpoints (safetensors, Hugging Face folder)': ['safetensors', 'json'] },
+      openLabel: 'Compare',
+      title: `Weight Sharing: the checkpoint ${path.basename(uri.fsPath)} was exported from`,
+    });
+    if (!picked?.[0]) return;
+    this.analyses.setCompanion(uri, picked[0].fsPath);
+    const analysis = await this.scanWithProgress(uri);
+    const n = analysis.report.provenance.length;
+    void vscode.window.showInformationMessage(`${path.basename(uri.fsPath)}: ${n} of ${analysis.model.tensors.length} tensors come from ${path.basename(picked[0].fsPath)}.`);
   }
 
   async showReport(uri: vscode.Uri): Promise<void> {

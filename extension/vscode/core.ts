@@ -2,6 +2,7 @@
 // vscode/ folder depends on the core through one narrow door.
 export { openModel } from '../model/registry';
 export { runAnalysis } from '../analysis/run';
+export { defaultCompanions } from '../analysis/companions';
 export { renderWebviewHtml } from '../view/html';
 
 import * as fs from 'node:fs';

@@ -20,6 +20,7 @@ export interface ModelEditorActions {
   applySharing(uri: vscode.Uri, groups?: SharingGroup[]): Promise<string | undefined>;
   openOutline(uri: vscode.Uri): Promise<void>;
   showReport(uri: vscode.Uri): Promise<void>;
+  compareWithCheckpoint(uri: vscode.Uri): Promise<void>;
 }
 
 /**
@@ -151,6 +152,9 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
         for (const d of this.documents) d.load();
       }
     }));
+    this.register(analyses.onDidChangeCompanion((uri) => {
+      for (const d of this.documents) if (d.uri.toString() === uri.toString()) d.load();
+    }));
   }
 
   addHooks(hooks: ModelEditorHooks): vscode.Disposable {
@@ -274,6 +278,9 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
         return undefined;
       case 'showReport':
         await this.actions.showReport(document.uri);
+        return undefined;
+      case 'compareWithCheckpoint':
+        await this.actions.compareWithCheckpoint(document.uri);
         return undefined;
       default: {
         for (const h of this.hooks) {

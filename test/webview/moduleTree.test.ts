@@ -82,3 +82,21 @@ test('gpt2-tiny-hf/: the lm_head that config.json ties is drawn as a not-stored 
   await page.screenshot('module-tree-hf-config-tie');
   await page.close();
 });
+
+test('an ONNX export scanned with its checkpoint: tensors carry their source parameter; the Model tab says how many', async () => {
+  const model = await openModel(path.join(corpus, 'gpt2-tiny-dynamo.onnx'));
+  const checkpoint = await openModel(path.join(corpus, 'gpt2-tiny-untied.safetensors'));
+  const report = await scanModels([model, checkpoint], { minBytes: DEFAULT_MIN_BYTES });
+  const payload = buildGraphPayload(model, report);
+  const sourced = payload.tensors.filter((t) => t.source);
+  assert.equal(sourced.length, report.provenance.length);
+  assert.ok(sourced.every((t) => t.source!.name === t.name.replace(/^m\./, '') || t.name === 'm.lm_head.weight'));
+  const page = await harness.open({ theme: 'dark', title: 'provenance' });
+  await page.showModel({ type: 'model', graph: payload, settings: { collapseThreshold: 2000, minBytes: DEFAULT_MIN_BYTES } });
+  await page.page.locator('[role="tab"]', { hasText: 'Model' }).first().click();
+  const text = await page.page.locator('dl.totals').last().innerText();
+  assert.match(text, new RegExp(`${sourced.length} of ${payload.tensors.length} tensors come from gpt2-tiny-untied\\.safetensors`));
+  assert.ok(await page.page.locator('#compare-checkpoint').count() > 0, 'the Compare with checkpoint… button');
+  await page.screenshot('provenance-model-tab');
+  await page.close();
+});

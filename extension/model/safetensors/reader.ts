@@ -170,7 +170,9 @@ export async function openSafetensors(target: string, options: OpenOptions): Pro
   for (const t of tensors) dtypes.set(t.dtype, (dtypes.get(t.dtype) ?? 0) + 1);
   facts.push(['Dtypes', [...dtypes].map(([d, n]) => `${d} ×${n}`).join(', ') || '—']);
 
-  const files = [...(layout.index ? [layout.index.file] : []), ...(layout.configFile ? [layout.configFile] : []), ...layout.shards.map((h) => h.file)];
+  // config.json is part of a checkpoint folder (a folder apply copies it); beside a file opened alone it is only read.
+  const ownsConfig = layout.configFile !== undefined && (layout.index !== undefined || layout.target === layout.dir);
+  const files = [...(layout.index ? [layout.index.file] : []), ...(ownsConfig ? [layout.configFile!] : []), ...layout.shards.map((h) => h.file)];
   const metadata: Record<string, string> = {};
   const source = layout.index ? (layout.index.json.metadata as Record<string, unknown> | undefined) : layout.shards[0]!.metadata;
   if (source && typeof source === 'object') for (const [k, v] of Object.entries(source)) metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
