@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { CliError } from './common';
 import { formatOf, openModel } from '../model/registry';
 import { formatBytes } from '../sharing/bytes';
+import { verifyRecovery } from '../sharing/recovery';
 
 export async function runRestore(args: string[]): Promise<number> {
   let output: string | undefined;
@@ -31,17 +32,22 @@ export async function runRestore(args: string[]): Promise<number> {
   const target = path.resolve(output);
   const written = await module.restore(model, target, {});
   const full = await openModel(target);
-  // Every recorded name is stored again, with no records left.
+  // Every recorded name is stored again, no records are left, and every
+  // tensor of the output is the one the shared copy stores or records, byte
+  // for byte (both files read).
   const names = new Set(full.tensors.map((t) => t.name));
   const missing = recorded.filter((n) => !names.has(n));
-  const ok = missing.length === 0 && full.ties.every((t) => t.tiedBy !== 'record');
+  const problems = await verifyRecovery(full, model);
+  const ok = missing.length === 0 && problems.length === 0 && full.ties.every((t) => t.tiedBy !== 'record');
   if (json) {
-    process.stdout.write(`${JSON.stringify({ schema: 1, input: model.path, output: target, files: written.files, restored: recorded, bytesBefore: model.fileSize, bytesAfter: full.fileSize, ok, missing }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ schema: 1, input: model.path, output: target, files: written.files, restored: recorded, bytesBefore: model.fileSize, bytesAfter: full.fileSize, ok, missing, problems }, null, 2)}\n`);
   } else {
     process.stdout.write(`${model.path} -> ${target}\n`);
     process.stdout.write(`restored ${recorded.length} tensor${recorded.length === 1 ? '' : 's'}${recorded.length ? `: ${recorded.join(', ')}` : ''}\n`);
     process.stdout.write(`bytes: ${model.fileSize} -> ${full.fileSize} (${formatBytes(model.fileSize)} -> ${formatBytes(full.fileSize)})\n`);
-    process.stdout.write(ok ? 'verified: re-read the output: every recorded tensor is stored again, no records remain.\n' : `ERROR: not restored: ${missing.join(', ')}\n`);
+    process.stdout.write(ok
+      ? 'verified: re-read the output: every recorded tensor is stored again, bit for bit, no records remain.\n'
+      : `ERROR: not restored: ${[...missing, ...problems].join('; ')}\n`);
   }
   return ok ? 0 : 1;
 }

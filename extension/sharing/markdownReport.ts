@@ -17,7 +17,7 @@ export function renderMarkdownReport(report: ScanReport, options: { minBytes?: n
   out.push(
     `- Weights stored: **${formatBytes(stored)}** in ${report.models.reduce((a, m) => a + m.tensors.length, 0)} tensors`,
     `- Can be shared without changing outputs: **${formatBytes(report.bytesSaved)}** (${stored ? ((100 * report.bytesSaved) / stored).toFixed(1) : '0'}%) in ${lossless.length} group${lossless.length === 1 ? '' : 's'}`,
-    `- Already tied (one tensor, several readers): ${tied.length}`,
+    `- Already tied (stored once, several readers or names): ${tied.length}`,
   );
   if (options.minBytes !== undefined) out.push(`- Groups of tensors under ${formatBytes(options.minBytes)} are not listed`);
   out.push('');

@@ -33,6 +33,8 @@ export interface SafetensorsLayout {
   index?: { file: string; json: Record<string, unknown>; weightMap: Map<string, string> };
   /** config.json beside a Hugging Face checkpoint. */
   configFile?: string;
+  /** .safetensors files in a sharded folder that its index does not list (loaders ignore them, and so does this reader). */
+  unlisted?: string[];
 }
 
 export function readLayout(target: string, signal?: AbortSignal): SafetensorsLayout {
@@ -110,12 +112,17 @@ function sharded(target: string, dir: string, indexFile: string, signal?: AbortS
   for (const [name, shard] of weightMap) {
     if (holder.get(name) !== shard) throw fail(`'${name}' is listed under shard '${shard}', which does not hold it`);
   }
-  return { target, dir, shards, index: { file: indexFile, json: json as Record<string, unknown>, weightMap }, configFile: configIn(dir) };
+  // transformers loads only what the index lists; say so when the folder holds more.
+  const listed = new Set(shardNames);
+  const unlisted = fs.readdirSync(dir).filter((n) => n.endsWith('.safetensors') && n !== SINGLE_NAME && !listed.has(n));
+  return {
+    unlisted, target, dir, shards, index: { file: indexFile, json: json as Record<string, unknown>, weightMap }, configFile: configIn(dir) };
 }
 
 export async function openSafetensors(target: string, options: OpenOptions): Promise<ModelFile> {
   const layout = readLayout(target, options.signal);
   const warnings: string[] = [];
+  if (layout.unlisted?.length) warnings.push(`${layout.unlisted.join(', ')}: not listed in ${INDEX_NAME}, so not read (loaders ignore ${layout.unlisted.length === 1 ? 'it' : 'them'} too)`);
   const tensors: TensorRef[] = [];
   const byName = new Map<string, TensorRef>();
   for (const h of layout.shards) {
