@@ -5,8 +5,9 @@ import { runApply } from './cli/apply';
 import { runCheck } from './cli/check';
 import { runRestore } from './cli/restore';
 import { CliError, USAGE } from './cli/common';
+import type { PathTrust } from './io/safePath';
 
-const commands: Record<string, (args: string[]) => Promise<number>> = {
+const commands: Record<string, (args: string[], trust: PathTrust) => Promise<number>> = {
   scan: runScan,
   apply: runApply,
   check: runCheck,
@@ -29,7 +30,28 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  return run(rest);
+  const { args, trust } = takeTrust(rest);
+  return run(args, trust);
+}
+
+/**
+ * `--trust-links-into DIR` (any command, repeatable): links inside a model's
+ * folder may point into DIR (a Hugging Face cache's blobs folder). Without
+ * it, a file a model names that resolves outside the model's folder is refused.
+ */
+function takeTrust(args: string[]): { args: string[]; trust: PathTrust } {
+  const rest: string[] = [];
+  const roots: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--trust-links-into') {
+      const dir = args[++i];
+      if (dir === undefined) throw new CliError('--trust-links-into needs a folder');
+      roots.push(dir);
+    } else if (a.startsWith('--trust-links-into=')) roots.push(a.slice('--trust-links-into='.length));
+    else rest.push(a);
+  }
+  return { args: rest, trust: roots.length ? { trustedRoots: roots } : {} };
 }
 
 declare const VERSION: string;

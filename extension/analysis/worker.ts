@@ -17,14 +17,15 @@ const send = (m: WorkerMessage) => port.postMessage(m);
 async function run(request: AnalysisRequest): Promise<void> {
   const began = Date.now();
   send({ type: 'progress', progress: { phase: 'open', fraction: 0, message: 'Reading the model…' } });
-  const model = await openModel(request.path);
+  const trust = { trustedRoots: request.trustedRoots };
+  const model = await openModel(request.path, trust);
   const companions = [];
   for (const c of request.companions ?? []) {
     // A checkpoint that cannot be read only costs the names it would give.
-    try { companions.push(await openModel(c)); } catch (e) { model.warnings.push(`checkpoint ${c} not compared: ${(e as Error).message}`); }
+    try { companions.push(await openModel(c, trust)); } catch (e) { model.warnings.push(`checkpoint ${c} not compared: ${(e as Error).message}`); }
   }
   send({ type: 'progress', progress: { phase: 'compare', fraction: 0, message: `Comparing ${model.tensors.length} weight tensors…` } });
-  const scanned = await scanModels([model, ...companions], { minBytes: request.minBytes, onProgress: (progress) => send({ type: 'progress', progress }) });
+  const scanned = await scanModels([model, ...companions], { minBytes: request.minBytes, ...trust, onProgress: (progress) => send({ type: 'progress', progress }) });
   const report = companions.length ? focusOn(scanned, model.path) : scanned;
   const payload = buildGraphPayload(model, report);
   // One message: structured cloning keeps the report's members pointing at the model's tensors.

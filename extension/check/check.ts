@@ -1,6 +1,7 @@
 // The inference check in Node: run one or two models on the same inputs and
 // compare every output. Used by `weight-sharing check` and by the apply tests.
 import { openModel } from '../model/registry';
+import type { PathTrust } from '../io/safePath';
 import type { ModelFile } from '../model/types';
 import { compareOutputs, DEFAULT_TOLERANCE, type RunComparison } from './compare';
 import { feedableInputs, inputSourceOf, synthesizeInputs, type InputDescription, type InputSourceModel, type SynthesisOptions } from './inputs';
@@ -9,7 +10,7 @@ import { readTestDataDir } from './testData';
 import type { DType } from '../model/types';
 import type { TensorValue } from './tensorProto';
 
-export interface CheckOptions extends SynthesisOptions {
+export interface CheckOptions extends SynthesisOptions, PathTrust {
   /** Test data folder (input_K.pb, output_K.pb); inputs are synthesised without it. */
   inputsDir?: string;
   /** Normwise relative tolerance (default 1e-5). */
@@ -46,8 +47,8 @@ export interface CheckReport {
 
 export class CheckUsageError extends Error {}
 
-async function run(path: string, model: ModelFile, feeds: TensorValue[]): Promise<{ run: ModelRun; outputs: TensorValue[] }> {
-  const loaded = await createSession(path, { model });
+async function run(path: string, model: ModelFile, feeds: TensorValue[], trust: PathTrust): Promise<{ run: ModelRun; outputs: TensorValue[] }> {
+  const loaded = await createSession(path, { model, trustedRoots: trust.trustedRoots });
   try {
     const { outputs, runMs } = await runSession(loaded, feeds);
     return { run: { path, createMs: loaded.createMs, runMs, externalData: loaded.externalData }, outputs };
@@ -57,8 +58,8 @@ async function run(path: string, model: ModelFile, feeds: TensorValue[]): Promis
 }
 
 /** A model onnxruntime can run: one with an operator graph. */
-async function openRunnable(file: string): Promise<{ model: ModelFile; source: InputSourceModel }> {
-  const model = await openModel(file);
+async function openRunnable(file: string, trust: PathTrust): Promise<{ model: ModelFile; source: InputSourceModel }> {
+  const model = await openModel(file, trust);
   const source = inputSourceOf(model);
   if (!source) throw new CheckUsageError(`${file}: a ${model.format} file holds weights only, no graph to run: check runs ONNX models`);
   return { model, source };
@@ -78,8 +79,8 @@ export async function checkModels(a: string, b: string | undefined, options: Che
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const compareOptions = { tolerance, maxPositions: options.maxPositions };
   const { importMs } = await loadRuntime();
-  const { model: modelA, source } = await openRunnable(a);
-  const modelB = b === undefined ? undefined : (await openRunnable(b)).model;
+  const { model: modelA, source } = await openRunnable(a, options);
+  const modelB = b === undefined ? undefined : (await openRunnable(b, options)).model;
 
   let feeds: TensorValue[];
   let reference: TensorValue[] | undefined;
@@ -100,11 +101,11 @@ export async function checkModels(a: string, b: string | undefined, options: Che
     inputs = { source: 'synthesized', tensors: synthesized.descriptions.map(describeSynthesized) };
   }
 
-  const runA = await run(a, modelA, feeds);
+  const runA = await run(a, modelA, feeds, options);
   let comparison: RunComparison;
   const models = [runA.run];
   if (b !== undefined && modelB) {
-    const runB = await run(b, modelB, feeds);
+    const runB = await run(b, modelB, feeds, options);
     models.push(runB.run);
     comparison = compareOutputs(runA.outputs, runB.outputs, compareOptions);
   } else {

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type * as Ort from 'onnxruntime-web';
 import type { ModelFile } from '../model/types';
+import { placeInside, type PathTrust } from '../io/safePath';
 import type { TensorValue } from './tensorProto';
 import { hintForRuntimeError } from './hints';
 import { cleanReason, fromOrtTensor, toOrtTensor, type OrtModule } from './ortValues';
@@ -60,7 +61,7 @@ export class InferenceError extends Error {
   }
 }
 
-export interface SessionOptions {
+export interface SessionOptions extends PathTrust {
   /** The model as read by the ONNX reader: gives external data files and opsets for hints. */
   model?: ModelFile;
 }
@@ -106,7 +107,7 @@ export async function createSession(path: string, options: SessionOptions = {}):
   const folder = dirname(modelPath);
   const external = new Set(options.model ? externalDataFiles(options.model) : []);
   for (let attempt = 0; ; attempt++) {
-    const externalData = [...external].map((rel) => ({ path: rel, data: readExternal(name, folder, rel) }));
+    const externalData = [...external].map((rel) => ({ path: rel, data: readExternal(name, folder, rel, options) }));
     const t0 = performance.now();
     try {
       const session = await ort.InferenceSession.create(modelBytes, {
@@ -132,13 +133,19 @@ export async function createSession(path: string, options: SessionOptions = {}):
   }
 }
 
-/** Reads one external data file, refusing locations that escape the model's folder. */
-function readExternal(model: string, folder: string, location: string): Uint8Array {
+/**
+ * Reads one external data file, refusing locations that escape the model's
+ * folder (links resolved), and anything that is not a regular file, before
+ * opening it.
+ */
+function readExternal(model: string, folder: string, location: string, trust: PathTrust): Uint8Array {
   const full = resolve(folder, location);
   const rel = relative(folder, full);
   if (isAbsolute(location) || rel.startsWith('..') || isAbsolute(rel)) {
     throw new InferenceError(model, 'load', `external data location '${location}' escapes the model's folder`);
   }
+  const placed = placeInside(full, folder, trust);
+  if (!placed.ok) throw new InferenceError(model, 'load', `external data '${location}' ${placed.problem === 'not found' ? 'was not found' : placed.problem}`);
   try {
     return new Uint8Array(readFileSync(full));
   } catch (err) {

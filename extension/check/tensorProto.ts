@@ -61,6 +61,9 @@ export function isArrayDType(dtype: DType): dtype is ArrayDType {
   return Object.prototype.hasOwnProperty.call(ARRAY_CTOR, dtype);
 }
 
+/** Most elements a decoded test tensor may have (2^28: 1 GiB of float32). */
+export const MAX_DECODED_ELEMENTS = 1 << 28;
+
 export function elementCountOf(dims: readonly number[]): number {
   return dims.reduce((n, d) => n * d, 1);
 }
@@ -163,7 +166,13 @@ export function decodeTensorProto(bytes: Uint8Array, source = 'tensor'): TensorV
   const dtype = dtypeFromCode(code);
   if (!dtype) throw new TensorProtoError(source, `unknown data_type ${code}`);
   if (external) throw new TensorProtoError(source, 'tensor data is stored externally; only embedded test tensors are supported');
+  // Dims come from the file: check them before they size an allocation.
+  const bad = dims.find((d) => !Number.isSafeInteger(d) || d < 0);
+  if (bad !== undefined) throw new TensorProtoError(source, `dims [${dims.join(', ')}] hold ${bad}, not a size`);
   const count = elementCountOf(dims);
+  if (!Number.isSafeInteger(count) || count > MAX_DECODED_ELEMENTS) {
+    throw new TensorProtoError(source, `dims [${dims.join(', ')}] make ${count} elements, more than the ${MAX_DECODED_ELEMENTS} a test tensor may hold`);
+  }
   if (dtype === 'string') {
     if (strings.length !== count) throw new TensorProtoError(source, `string tensor has ${strings.length} values for ${count} elements`);
     return { name, dtype, dims, data: strings };

@@ -2,7 +2,8 @@
 // `input_K.pb` and `output_K.pb`) from disk. Node only: the webview fetches
 // the same files by URL and calls `decodeTensorProto` itself.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { placeInside } from '../io/safePath';
 import { decodeTensorProto, type TensorValue } from './tensorProto';
 
 export interface TestData {
@@ -43,8 +44,19 @@ export function listTestDataFiles(dir: string): { inputs: string[]; outputs: str
   return { inputs: indexedFiles(dir, names, 'input'), outputs: indexedFiles(dir, names, 'output') };
 }
 
+/** Largest test tensor file read (1 GiB). */
+const MAX_TENSOR_FILE = 1 << 30;
+
+/**
+ * Reads one input_K.pb / output_K.pb: a regular file inside its folder
+ * (links resolved) and of a sane size, checked before it is opened, so a
+ * pipe cannot block and /dev/zero cannot grow without end.
+ */
 export function readTensorFile(path: string): TensorValue {
-  return decodeTensorProto(new Uint8Array(readFileSync(path)), path);
+  const placed = placeInside(path, dirname(path));
+  if (!placed.ok) throw new TestDataError(path, placed.problem === 'not found' ? 'not found' : placed.problem);
+  if (placed.size > MAX_TENSOR_FILE) throw new TestDataError(path, `is ${placed.size} bytes, over the ${MAX_TENSOR_FILE}-byte limit for one test tensor`);
+  return decodeTensorProto(new Uint8Array(readFileSync(placed.real)), path);
 }
 
 /** Reads every input_K.pb and output_K.pb of a test data folder. */

@@ -8,6 +8,7 @@ import { applySharing, type ApplyResult } from '../sharing/apply';
 import { APPLICABLE_KINDS, type SharingKind } from '../sharing/kinds';
 import { formatBytes } from '../sharing/bytes';
 import { DEFAULT_MIN_BYTES } from '../sharing/types';
+import type { PathTrust } from '../io/safePath';
 
 export interface ApplyArgs {
   model: string;
@@ -115,9 +116,9 @@ export function toApplyJson(res: ApplyResult): unknown {
   };
 }
 
-export async function runApply(args: string[]): Promise<number> {
+export async function runApply(args: string[], trust: PathTrust = {}): Promise<number> {
   const opts = parseApplyArgs(args);
-  const res = await applySharing(opts.model, { output: opts.output, kinds: opts.kinds, minBytes: opts.minBytes });
+  const res = await applySharing(opts.model, { output: opts.output, kinds: opts.kinds, minBytes: opts.minBytes, ...trust });
   process.stdout.write(opts.json ? `${JSON.stringify(toApplyJson(res), null, 2)}\n` : toApplyText(res));
   return res.remaining.length === 0 && res.unrecovered.length === 0 ? 0 : 1;
 }

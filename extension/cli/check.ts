@@ -7,6 +7,7 @@ import { checkModels, CheckUsageError, type CheckOptions, type CheckReport } fro
 import type { TensorComparison } from '../check/compare';
 import { findTestDataDirs } from '../check/testData';
 import { CliError } from './common';
+import type { PathTrust } from '../io/safePath';
 
 interface CheckArgs {
   models: string[];
@@ -114,7 +115,7 @@ function testDataFolder(dir: string): string {
   return names.includes('test_data_set_0') ? join(dir, 'test_data_set_0') : dir;
 }
 
-export async function runCheck(args: string[]): Promise<number> {
+export async function runCheck(args: string[], trust: PathTrust = {}): Promise<number> {
   const { models, options, json } = parseCheckArgs(args);
   if (models.length === 1 && options.inputsDir === undefined) {
     // `check MODEL` alone: use the test data folder beside it when there is one.
@@ -125,7 +126,7 @@ export async function runCheck(args: string[]): Promise<number> {
   if (options.inputsDir !== undefined) options.inputsDir = testDataFolder(options.inputsDir);
   let report: CheckReport;
   try {
-    report = await checkModels(models[0], models[1], options);
+    report = await checkModels(models[0], models[1], { ...options, ...trust });
   } catch (err) {
     if (err instanceof CheckUsageError) throw new CliError(err.message);
     throw err;

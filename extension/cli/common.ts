@@ -17,6 +17,10 @@ Commands:
       A against B on the same inputs, or A alone against the expected
       outputs in DIR (default: a test_data_set_N folder beside A).
 
+Every command: --trust-links-into DIR lets files a model names be links into
+DIR (a Hugging Face cache's blobs folder); otherwise a file that resolves
+outside the model's folder is refused.
+
 Exit codes: 0 ok, 1 threshold exceeded or check failed, 2 error.
 `;
 

@@ -7,9 +7,10 @@ import * as path from 'node:path';
 import { CliError } from './common';
 import { formatOf, openModel } from '../model/registry';
 import { formatBytes } from '../sharing/bytes';
+import type { PathTrust } from '../io/safePath';
 import { verifyRecovery } from '../sharing/recovery';
 
-export async function runRestore(args: string[]): Promise<number> {
+export async function runRestore(args: string[], trust: PathTrust = {}): Promise<number> {
   let output: string | undefined;
   let json = false;
   const inputs: string[] = [];
@@ -25,13 +26,13 @@ export async function runRestore(args: string[]): Promise<number> {
   }
   if (inputs.length !== 1) throw new CliError('restore: give one shared model (a file or folder that apply wrote)');
   if (output === undefined) throw new CliError('restore: name the output with -o FULL (restore never writes over its input)');
-  const model = await openModel(inputs[0]!);
+  const model = await openModel(inputs[0]!, trust);
   const module = formatOf(model);
   if (!module.restore) throw new CliError(`restore: ${module.label} files hold no drop records to restore from`);
   const recorded = model.ties.filter((t) => t.tiedBy === 'record').flatMap((t) => t.tied.map((x) => x.tensor.name));
   const target = path.resolve(output);
-  const written = await module.restore(model, target, {});
-  const full = await openModel(target);
+  const written = await module.restore(model, target, trust);
+  const full = await openModel(target, trust);
   // Every recorded name is stored again, no records are left, and every
   // tensor of the output is the one the shared copy stores or records, byte
   // for byte (both files read).

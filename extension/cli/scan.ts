@@ -5,6 +5,7 @@ import { scanFiles } from '../sharing/scan';
 import { toJson, toText } from '../sharing/report';
 import { formatBytes } from '../sharing/bytes';
 import { DEFAULT_MIN_BYTES } from '../sharing/types';
+import type { PathTrust } from '../io/safePath';
 
 export interface ScanArgs {
   paths: string[];
@@ -33,9 +34,9 @@ export function parseScanArgs(args: string[]): ScanArgs {
   return out;
 }
 
-export async function runScan(args: string[]): Promise<number> {
+export async function runScan(args: string[], trust: PathTrust = {}): Promise<number> {
   const opts = parseScanArgs(args);
-  const report = await scanFiles(opts.paths, { minBytes: opts.minBytes });
+  const report = await scanFiles(opts.paths, { minBytes: opts.minBytes, ...trust });
   process.stdout.write(opts.json ? `${JSON.stringify(toJson(report), null, 2)}\n` : toText(report));
   if (opts.failOver !== undefined && report.bytesSaved > opts.failOver) {
     process.stderr.write(`weight-sharing: lossless saving ${formatBytes(report.bytesSaved)} (${report.bytesSaved} bytes) exceeds --fail-over ${opts.failOver}\n`);

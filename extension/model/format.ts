@@ -4,9 +4,10 @@
 // when it can write, turns format-neutral sharing decisions into its own
 // form (ONNX: rewired inputs and inserted nodes; safetensors: a dropped name
 // recorded in __metadata__).
+import type { PathTrust } from '../io/safePath';
 import type { DeriveOp, ModelFile, TensorRef } from './types';
 
-export interface OpenOptions {
+export interface OpenOptions extends PathTrust {
   signal?: AbortSignal;
 }
 
@@ -42,7 +43,7 @@ export interface Realiser<R extends Realised = Realised> {
   realise(d: Decision, keepName: boolean): R | string;
 }
 
-export interface WriteOptions {
+export interface WriteOptions extends PathTrust {
   signal?: AbortSignal;
   /** Bytes written so far of the total (for progress). */
   onProgress?: (done: number, total: number) => void;

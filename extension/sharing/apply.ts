@@ -7,6 +7,7 @@
 // extension's "Apply sharing" command.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { PathTrust } from '../io/safePath';
 import type { WriteResult } from '../model/format';
 import { formatOf, MODEL_EXTENSIONS, openModel } from '../model/registry';
 import type { ModelFile } from '../model/types';
@@ -17,7 +18,7 @@ import { verifyRecovery } from './recovery';
 import { scanModels } from './scan';
 import { DEFAULT_MIN_BYTES, type SharingGroup } from './types';
 
-export interface ApplyOptions {
+export interface ApplyOptions extends PathTrust {
   /** Output path (default: the format's, e.g. NAME.shared.onnx beside the input). */
   output?: string;
   kinds?: readonly SharingKind[];
@@ -79,7 +80,7 @@ export async function applySharing(input: string, options: ApplyOptions = {}): P
   progress('reading the model', 0);
   let model: ModelFile;
   try {
-    model = await openModel(input, { signal: options.signal });
+    model = await openModel(input, { signal: options.signal, trustedRoots: options.trustedRoots });
   } catch (e) {
     // A folder that is not one checkpoint is a pipeline of model files.
     if (st.isDirectory() && (e as Error).name === 'ModelFormatError') throw new ApplyError(input, `is a folder of model files. ${PIPELINE_NOT_APPLICABLE}`);
@@ -106,12 +107,13 @@ export async function applySharing(input: string, options: ApplyOptions = {}): P
   progress('writing the shared model', 0.3);
   const written = await writer.write(model, decisions, output, {
     signal: options.signal,
+    trustedRoots: options.trustedRoots,
     onProgress: (done, total) => progress('writing the shared model', 0.3 + (0.5 * done) / Math.max(1, total)),
   });
 
   // Re-read what was written and scan it again: the applied groups must be gone.
   progress('checking the output', 0.85);
-  const again = await openModel(output, { signal: options.signal });
+  const again = await openModel(output, { signal: options.signal, trustedRoots: options.trustedRoots });
   const rescan = await scanModels([again], { minBytes, signal: options.signal });
   // What the planner would still apply to the output. Groups it declines
   // with a reason (e.g. not worth an inserted node) are not counted here.

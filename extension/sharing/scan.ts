@@ -70,7 +70,7 @@ export async function scanFiles(paths: string[], opts: ScanOptions = {}): Promis
   const open = async (t: ScanTarget, i: number) => {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('scan cancelled');
     meter.stage((0.1 * i) / all.length, (0.1 * (i + 1)) / all.length, `opening ${path.basename(t.file)}`, 'open');
-    opened.set(t, await openModel(t.file, { signal: opts.signal }));
+    opened.set(t, await openModel(t.file, { signal: opts.signal, trustedRoots: opts.trustedRoots }));
   };
   for (const t of first) await open(t, opened.size);
   const dataFiles = new Set<string>();

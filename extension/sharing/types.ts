@@ -3,6 +3,7 @@
 // these types (see report.ts), and the extension shows them.
 import type { ModelFile, TensorRef, TiedBy } from '../model/types';
 import type { SharingKind } from './kinds';
+import type { PathTrust } from '../io/safePath';
 
 export interface GroupMember {
   /** The model file holding it. */
@@ -38,7 +39,7 @@ export interface SharingGroup {
   tiedBy?: TiedBy;
 }
 
-export interface ScanOptions {
+export interface ScanOptions extends PathTrust {
   /** Hide groups whose tensors are smaller than this (bytes). Default 1024. */
   minBytes?: number;
   signal?: AbortSignal;

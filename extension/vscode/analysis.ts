@@ -61,7 +61,7 @@ export class ModelAnalyses extends Disposable {
   constructor(private readonly workerFile: string) {
     super();
     this.register(vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('weightSharing.minBytes')) this.entries.clear();
+      if (e.affectsConfiguration('weightSharing.minBytes') || e.affectsConfiguration('weightSharing.trustedLinkRoots')) this.entries.clear();
     }));
   }
 
@@ -79,7 +79,8 @@ export class ModelAnalyses extends Disposable {
     const companions = this.companionsOf(uri).map((c) => {
       try { return `${c}@${fs.statSync(c).mtimeMs}`; } catch { return c; }
     });
-    return `${st.size}:${st.mtimeMs}:${readSettings(uri).minBytes}:${companions.join('|')}`;
+    const settings = readSettings(uri);
+    return `${st.size}:${st.mtimeMs}:${settings.minBytes}:${settings.trustedLinkRoots.join('|')}:${companions.join('|')}`;
   }
 
   /** Checkpoints chosen with "Compare with Checkpoint…" (null: none, not even the default). */
@@ -119,7 +120,8 @@ export class ModelAnalyses extends Disposable {
     const minBytes = readSettings(uri).minBytes;
     const emit = (p: ScanProgress) => { for (const l of listeners) l(p); };
     const promise = (async (): Promise<Analysis> => {
-      const result = await runAnalysis(this.workerFile, { path: uri.fsPath, minBytes, companions: this.companionsOf(uri) }, { signal: controller.signal, onProgress: emit });
+      const request = { path: uri.fsPath, minBytes, companions: this.companionsOf(uri), trustedRoots: readSettings(uri).trustedLinkRoots };
+      const result = await runAnalysis(this.workerFile, request, { signal: controller.signal, onProgress: emit });
       const analysis: Analysis = { uri, ...result, minBytes };
       this.remember(uri, key, analysis);
       return analysis;

@@ -11,6 +11,7 @@ import { formatBytes } from '../sharing/bytes';
 import { type Analysis, type ModelAnalyses, isAbort } from './analysis';
 import { applyGroups, defaultOutputFor, editorFileOf, type ApplyOutcome } from './core';
 import { Disposable } from './disposable';
+import { readSettings } from './settings';
 import { VIEW_TYPE, type ModelEditorActions } from './modelEditor';
 import { type ApplyGroupsArgs, modelOfOutline, outlineUri } from './outline';
 import { modelOfReport, reportUri } from './report';
@@ -211,6 +212,7 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
         let last = 0;
         return applyGroups(uri.fsPath, target.fsPath, chosen, {
           minBytes: analysis.minBytes,
+          trustedRoots: readSettings(uri).trustedLinkRoots,
           signal: controller.signal,
           onProgress: (fraction, message) => {
             const pct = Math.round(fraction * 100);

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { applySharing } from '../sharing/apply';
 import { formatOf } from '../model/registry';
 import type { ModelFile } from '../model/types';
+import type { PathTrust } from '../io/safePath';
 import type { SharingGroup } from '../sharing/types';
 
 /** What writing a shared copy produced. */
@@ -31,7 +32,7 @@ export interface ApplyOutcome {
   runnable: boolean;
 }
 
-export interface ApplyGroupsOptions {
+export interface ApplyGroupsOptions extends PathTrust {
   /** The minimum size of the scan the groups came from (the rewrite rescans with it). */
   minBytes: number;
   signal?: AbortSignal;
@@ -51,6 +52,7 @@ export async function applyGroups(input: string, output: string, groups: Sharing
     minBytes: options.minBytes,
     groupFilter: (g) => wanted.has(groupKey(g)),
     signal: options.signal,
+    trustedRoots: options.trustedRoots,
     onProgress: (message, fraction) => options.onProgress?.(fraction, message),
   });
   const skipped = res.plan.skipped.map((s) => `${s.group.kind} ${s.group.members.map((m) => m.tensor.name).join(', ')}: ${s.reason}`);

@@ -1,5 +1,7 @@
 // The extension's settings (contributes.configuration in package.json), read
 // in one place so defaults live beside the CLI's.
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DEFAULT_MIN_BYTES } from '../sharing/types';
 
@@ -15,6 +17,8 @@ export interface Settings {
   collapseThreshold: number;
   /** Relative tolerance of the inference check (issue 5). */
   inferenceTolerance: number;
+  /** Folders links inside a model's folder may point into (the CLI's --trust-links-into). */
+  trustedLinkRoots: string[];
 }
 
 export const DEFAULT_COLLAPSE_THRESHOLD = 1500;
@@ -32,5 +36,8 @@ export function readSettings(scope?: vscode.Uri): Settings {
     diagnosticsMinBytes: nonNegative(c.get<number>('diagnostics.minBytes'), DEFAULT_MIN_BYTES),
     collapseThreshold: nonNegative(c.get<number>('graph.collapseThreshold'), DEFAULT_COLLAPSE_THRESHOLD),
     inferenceTolerance: nonNegative(c.get<number>('inference.tolerance'), DEFAULT_INFERENCE_TOLERANCE),
+    trustedLinkRoots: (c.get<unknown[]>('trustedLinkRoots') ?? [])
+      .filter((r): r is string => typeof r === 'string' && r !== '')
+      .map((r) => (r === '~' || r.startsWith('~/') ? path.join(os.homedir(), r.slice(1)) : r)),
   };
 }

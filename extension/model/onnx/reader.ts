@@ -1,13 +1,14 @@
 // Reads an ONNX model's structure (ModelProto -> ModelFile) without reading
 // tensor bytes: raw_data, packed float/double data and external data become
 // byte ranges; only varint-encoded typed fields are decoded (bounded).
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   DTYPE_SIZE, type AttributeValue, type DType, type ModelFile, type ModelFunction, type ModelGraph,
   type ModelNode, type OpsetImport, type TensorData, type TensorRef, type TensorRole, type ValueInfo,
 } from '../types';
 import { fillConsumers } from './consumers';
+import type { OpenOptions } from '../format';
+import { placeInside, type PathTrust } from '../../io/safePath';
 import { ONNX_DTYPES, onnxTypeName, TYPED_FIELD_NAMES, typedFieldOf, FLOAT_DATA, INT32_DATA, STRING_DATA, INT64_DATA, DOUBLE_DATA, UINT64_DATA } from './dtypes';
 import {
   WireFile, listFields, int64Value, int32Value, floatValue, expectWire, longToSafe, float32FromBits,
@@ -25,9 +26,7 @@ const DOC_CAP = 64 << 10;
 /** Attribute lists longer than this (elements; bytes for ints) are reported as unsupported rather than decoded. */
 const ATTR_LIST_CAP = 1 << 18;
 
-export interface OpenOnnxOptions {
-  signal?: AbortSignal;
-}
+export type OpenOnnxOptions = OpenOptions;
 
 export async function openOnnx(file: string, opts: OpenOnnxOptions = {}): Promise<ModelFile> {
   return openOnnxSync(file, opts);
@@ -37,7 +36,7 @@ export function openOnnxSync(file: string, opts: OpenOnnxOptions = {}): ModelFil
   const abs = path.resolve(file);
   const src = new WireFile(abs, 'onnx');
   try {
-    return new OnnxParser(src, opts.signal).parseModel();
+    return new OnnxParser(src, opts.signal, opts).parseModel();
   } finally {
     src.close();
   }
@@ -110,7 +109,7 @@ class OnnxParser {
   private readonly dir: string;
   private readonly externalSizes = new Map<string, number>();
 
-  constructor(private readonly src: WireFile, private readonly signal?: AbortSignal) {
+  constructor(private readonly src: WireFile, private readonly signal?: AbortSignal, private readonly trust: PathTrust = {}) {
     this.dir = path.dirname(src.path);
   }
 
@@ -612,6 +611,8 @@ class OnnxParser {
     if (!Number.isSafeInteger(byteLength)) throw src.error(`${label} is too large (${elementCount} elements)`, f.start);
     let data: TensorData;
     if (segment) {
+      // Its location is checked all the same: onnxruntime would open it.
+      if (location === 1) this.externalFile(external, label, f.start);
       data = { kind: 'unavailable', reason: 'segmented tensor (TensorProto.segment)' };
       this.warnings.push(`${label} is segmented; its bytes are not compared`);
     } else if (location === 1) {
@@ -711,10 +712,14 @@ class OnnxParser {
     return { kind: 'inline', bytes: out };
   }
 
-  private externalData(entries: Array<[string, string]>, label: string, dtype: DType, byteLength: number, offset: number): TensorData {
+  /**
+   * The external data file a tensor names, checked before anything opens
+   * it: relative, inside the model's folder with links resolved (or in a
+   * folder the user trusts), a regular file.
+   */
+  private externalFile(entries: Array<[string, string]>, label: string, offset: number): { file: string; location: string; size: number } {
     const src = this.src;
-    const get = (key: string): string | undefined => entries.find(([k]) => k === key)?.[1];
-    const location = get('location');
+    const location = entries.find(([k]) => k === 'location')?.[1];
     if (location === undefined || location === '') throw src.error(`${label} has external data without a location`, offset);
     if (location.includes('\0') || path.isAbsolute(location) || path.win32.isAbsolute(location)) {
       throw src.error(`${label}: external data location '${location}' is absolute; it must be relative to the model's folder`, offset);
@@ -726,16 +731,22 @@ class OnnxParser {
     }
     let size = this.externalSizes.get(file);
     if (size === undefined) {
-      let st: fs.Stats;
-      try {
-        st = fs.statSync(file);
-      } catch {
-        throw src.error(`${label}: external data file '${location}' not found (looked for ${file})`, offset);
+      const placed = placeInside(file, this.dir, this.trust);
+      if (!placed.ok) {
+        throw src.error(placed.problem === 'not found'
+          ? `${label}: external data file '${location}' not found (looked for ${file})`
+          : `${label}: external data '${location}' ${placed.problem}`, offset);
       }
-      if (!st.isFile()) throw src.error(`${label}: external data '${location}' is not a file`, offset);
-      size = st.size;
+      size = placed.size;
       this.externalSizes.set(file, size);
     }
+    return { file, location, size };
+  }
+
+  private externalData(entries: Array<[string, string]>, label: string, dtype: DType, byteLength: number, offset: number): TensorData {
+    const src = this.src;
+    const get = (key: string): string | undefined => entries.find(([k]) => k === key)?.[1];
+    const { file, location, size } = this.externalFile(entries, label, offset);
     const start = parseCount(get('offset'), 0);
     if (start === undefined) throw src.error(`${label}: external data offset '${get('offset')}' is not a non-negative integer`, offset);
     if (start > size) throw src.error(`${label}: external data offset ${start} is past the end of '${location}' (${size} bytes)`, offset);

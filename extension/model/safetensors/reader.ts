@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { OpenOptions } from '../format';
+import { placeInside, type PathTrust } from '../../io/safePath';
 import { DTYPE_SIZE, ModelFormatError, type ModelFile, type TensorRef, type TieRecord } from '../types';
 import { configTie, readHfConfig, tiesEmbeddings, type HfConfig } from './config';
 import { readSafetensorsHeader, SAFETENSORS_DTYPES, type SafetensorsHeader } from './header';
@@ -37,30 +38,41 @@ export interface SafetensorsLayout {
   unlisted?: string[];
 }
 
-export function readLayout(target: string, signal?: AbortSignal): SafetensorsLayout {
+export function readLayout(target: string, options: OpenOptions = {}): SafetensorsLayout {
   const abs = path.resolve(target);
   const st = fs.statSync(abs);
   if (st.isDirectory()) {
-    if (fs.existsSync(path.join(abs, INDEX_NAME))) return sharded(abs, abs, path.join(abs, INDEX_NAME), signal);
-    if (fs.existsSync(path.join(abs, SINGLE_NAME))) return single(abs, path.join(abs, SINGLE_NAME), true);
+    // Files a folder holds are read only where they really are inside it (links resolved).
+    if (fs.existsSync(path.join(abs, INDEX_NAME))) return sharded(abs, abs, member(abs, INDEX_NAME, options), options);
+    if (fs.existsSync(path.join(abs, SINGLE_NAME))) return single(abs, member(abs, SINGLE_NAME, options), true, options);
     throw new ModelFormatError(abs, FORMAT, `no ${SINGLE_NAME} or ${INDEX_NAME} in this folder`);
   }
-  if (path.basename(abs) === INDEX_NAME) return sharded(abs, path.dirname(abs), abs, signal);
+  if (path.basename(abs) === INDEX_NAME) return sharded(abs, path.dirname(abs), abs, options);
   // A Hugging Face folder's model.safetensors comes with its config.json.
-  return single(abs, abs, path.basename(abs) === SINGLE_NAME);
+  return single(abs, abs, path.basename(abs) === SINGLE_NAME, options);
 }
 
-function single(target: string, file: string, withConfig: boolean): SafetensorsLayout {
+/** A file of a checkpoint folder, refused when it is a link out of the folder, or not a regular file. */
+function member(dir: string, name: string, trust: PathTrust): string {
+  const file = path.join(dir, name);
+  const placed = placeInside(file, dir, trust);
+  if (!placed.ok) throw new ModelFormatError(file, FORMAT, placed.problem);
+  return file;
+}
+
+function single(target: string, file: string, withConfig: boolean, trust: PathTrust): SafetensorsLayout {
   const dir = path.dirname(file);
-  return { target, dir, shards: [readSafetensorsHeader(file)], configFile: withConfig ? configIn(dir) : undefined };
+  return { target, dir, shards: [readSafetensorsHeader(file)], configFile: withConfig ? configIn(dir, trust) : undefined };
 }
 
-function configIn(dir: string): string | undefined {
+/** config.json beside the checkpoint, when it is really a file of the folder. */
+function configIn(dir: string, trust: PathTrust): string | undefined {
   const f = path.join(dir, CONFIG_NAME);
-  return fs.existsSync(f) ? f : undefined;
+  return fs.existsSync(f) && placeInside(f, dir, trust).ok ? f : undefined;
 }
 
-function sharded(target: string, dir: string, indexFile: string, signal?: AbortSignal): SafetensorsLayout {
+function sharded(target: string, dir: string, indexFile: string, options: OpenOptions): SafetensorsLayout {
+  const signal = options.signal;
   const fail = (problem: string) => new ModelFormatError(indexFile, FORMAT, problem);
   let st: fs.Stats;
   try {
@@ -94,10 +106,12 @@ function sharded(target: string, dir: string, indexFile: string, signal?: AbortS
   for (const shard of shardNames) {
     if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
     const file = path.join(dir, shard);
-    if (!fs.existsSync(file)) {
+    const placed = placeInside(file, dir, options);
+    if (!placed.ok && placed.problem === 'not found') {
       const listed = [...weightMap].filter(([, s]) => s === shard).length;
       throw fail(`shard '${shard}' (holding ${listed} tensor${listed === 1 ? '' : 's'} by the index) is missing`);
     }
+    if (!placed.ok) throw new ModelFormatError(file, FORMAT, placed.problem);
     const header = readSafetensorsHeader(file);
     for (const e of header.entries) {
       const other = holder.get(e.name);
@@ -115,12 +129,11 @@ function sharded(target: string, dir: string, indexFile: string, signal?: AbortS
   // transformers loads only what the index lists; say so when the folder holds more.
   const listed = new Set(shardNames);
   const unlisted = fs.readdirSync(dir).filter((n) => n.endsWith('.safetensors') && n !== SINGLE_NAME && !listed.has(n));
-  return {
-    unlisted, target, dir, shards, index: { file: indexFile, json: json as Record<string, unknown>, weightMap }, configFile: configIn(dir) };
+  return { target, dir, shards, index: { file: indexFile, json: json as Record<string, unknown>, weightMap }, configFile: configIn(dir, options), unlisted };
 }
 
 export async function openSafetensors(target: string, options: OpenOptions): Promise<ModelFile> {
-  const layout = readLayout(target, options.signal);
+  const layout = readLayout(target, options);
   const warnings: string[] = [];
   if (layout.unlisted?.length) warnings.push(`${layout.unlisted.join(', ')}: not listed in ${INDEX_NAME}, so not read (loaders ignore ${layout.unlisted.length === 1 ? 'it' : 'them'} too)`);
   const tensors: TensorRef[] = [];

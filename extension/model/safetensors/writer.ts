@@ -14,7 +14,7 @@ import type { ModelWriter, Realised, WriteOptions, WriteResult } from '../format
 import type { ModelFile, TensorRef } from '../types';
 import { isOutputEmbedding } from './config';
 import { encodeSafetensorsHeader, SAFETENSORS_DTYPES, safetensorsDtypeName, writerOrder, type SafetensorsHeader } from './header';
-import { readLayout, type SafetensorsLayout } from './reader';
+import { INDEX_NAME, readLayout, type SafetensorsLayout } from './reader';
 import { DERIVED_KEY, TIES_KEY, decodeDropRecords, encodeDropRecords, withoutDropRecords, type DropRecord } from './records';
 
 /** Extensions of weight files a folder copy must not carry along (they are other formats' copies of the weights). */
@@ -104,13 +104,13 @@ function sortKeys(v: unknown): unknown {
 }
 
 /** A checkpoint opened as a folder (or by its index) is written as a new folder; a file opened alone as a file. */
-function writesFolder(layout: SafetensorsLayout): boolean {
-  return layout.index !== undefined || layout.target === layout.dir;
+function writesFolder(target: string): boolean {
+  return path.basename(target) === INDEX_NAME || fs.statSync(target).isDirectory();
 }
 
 async function writePlans(layout: SafetensorsLayout, plans: ShardPlan[], output: string, model: ModelFile, options: WriteOptions): Promise<WriteResult> {
   const common = { inputs: model.files, signal: options.signal, onProgress: options.onProgress };
-  if (!writesFolder(layout)) {
+  if (!writesFolder(layout.target)) {
     await atomicWrite(output, pieces(plans[0]!), common);
     return { output, files: [output], notes: [], details: {} };
   }
@@ -133,10 +133,12 @@ function withRecords(metadata: Record<string, string> | undefined, drops: DropRe
 
 export const safetensorsWriter: ModelWriter = {
   defaultOutput(model) {
-    const layout = readLayout(model.path);
-    if (writesFolder(layout)) return path.join(path.dirname(layout.dir), `${path.basename(layout.dir)}.shared`);
-    const file = layout.shards[0]!.file;
-    return path.join(path.dirname(file), `${path.basename(file).replace(/\.safetensors$/i, '')}.shared.safetensors`);
+    const target = path.resolve(model.path);
+    if (writesFolder(target)) {
+      const dir = fs.statSync(target).isDirectory() ? target : path.dirname(target);
+      return path.join(path.dirname(dir), `${path.basename(dir)}.shared`);
+    }
+    return path.join(path.dirname(target), `${path.basename(target).replace(/\.safetensors$/i, '')}.shared.safetensors`);
   },
   realiser: () => ({
     // Keep the input embedding: loaders re-create the output one from it.
@@ -148,7 +150,7 @@ export const safetensorsWriter: ModelWriter = {
   }),
   recordsDrops: true,
   async write(model, decisions, output, options) {
-    const layout = readLayout(model.path);
+    const layout = readLayout(model.path, options);
     const dropped = new Map(decisions.map((d) => [d.dropped, d]));
     const plans: ShardPlan[] = layout.shards.map((h) => ({ header: h, name: path.basename(h.file), entries: [], metadata: h.metadata }));
     const drops = new Map<SafetensorsHeader, DropRecord[]>();
@@ -182,7 +184,7 @@ export const safetensorsWriter: ModelWriter = {
 
 /** The full checkpoint from a shared copy: recorded drops rebuilt in place, records removed, tensors in the reference writer's order. */
 export async function restoreSafetensors(model: ModelFile, output: string, options: WriteOptions): Promise<WriteResult> {
-  const layout = readLayout(model.path);
+  const layout = readLayout(model.path, options);
   const byName = new Map(model.tensors.map((t) => [t.name, t]));
   const files = new FileSet();
   try {
