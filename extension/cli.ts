@@ -6,6 +6,7 @@ import { runCheck } from './cli/check';
 import { runRestore } from './cli/restore';
 import { CliError, USAGE } from './cli/common';
 import type { PathTrust } from './io/safePath';
+import { printable } from './util/printable';
 
 const commands: Record<string, (args: string[], trust: PathTrust) => Promise<number>> = {
   scan: runScan,
@@ -60,7 +61,8 @@ main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err: unknown) => {
     // Bad input is reported in one line, never as a stack trace.
-    const message = err instanceof Error ? err.message : String(err);
+    // One line, whatever names the message quotes.
+    const message = printable(err instanceof Error ? err.message : String(err));
     process.stderr.write(`weight-sharing: ${message}\n`);
     if (process.env.WEIGHT_SHARING_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     process.exitCode = 2;

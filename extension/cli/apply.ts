@@ -7,6 +7,7 @@ import { CliError, parseBytes } from './common';
 import { applySharing, type ApplyResult } from '../sharing/apply';
 import { APPLICABLE_KINDS, type SharingKind } from '../sharing/kinds';
 import { formatBytes } from '../sharing/bytes';
+import { printable } from '../util/printable';
 import { DEFAULT_MIN_BYTES } from '../sharing/types';
 import type { PathTrust } from '../io/safePath';
 
@@ -82,7 +83,7 @@ export function toApplyText(res: ApplyResult): string {
     for (const u of res.unrecovered) lines.push(`ERROR: ${u}`);
     if (res.loadingNote) lines.push(res.loadingNote);
   }
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
 export function toApplyJson(res: ApplyResult): unknown {

@@ -8,6 +8,7 @@ import type { TensorComparison } from '../check/compare';
 import { findTestDataDirs } from '../check/testData';
 import { CliError } from './common';
 import type { PathTrust } from '../io/safePath';
+import { printable } from '../util/printable';
 
 interface CheckArgs {
   models: string[];
@@ -97,7 +98,8 @@ export function formatCheckReport(report: CheckReport): string {
   const timings = report.models.map((m) => `${m.path}: session ${m.createMs.toFixed(0)} ms, run ${m.runMs.toFixed(1)} ms`).join('; ');
   out.push(`onnxruntime-web (wasm): ${timings}`);
   out.push(report.pass ? 'PASS' : `FAIL: ${report.comparison.failures.length} problem(s)`);
-  return `${out.join('\n')}\n`;
+  // Input and output names come from the model: one line each, whatever they hold.
+  return `${out.flatMap((l) => l.split('\n')).map(printable).join('\n')}\n`;
 }
 
 /** JSON has no NaN or Infinity: write them as strings so nothing turns silently into null. */

@@ -8,6 +8,7 @@ import { CliError } from './common';
 import { formatOf, openModel } from '../model/registry';
 import { formatBytes } from '../sharing/bytes';
 import type { PathTrust } from '../io/safePath';
+import { printable } from '../util/printable';
 import { verifyRecovery } from '../sharing/recovery';
 
 export async function runRestore(args: string[], trust: PathTrust = {}): Promise<number> {
@@ -44,11 +45,11 @@ export async function runRestore(args: string[], trust: PathTrust = {}): Promise
     process.stdout.write(`${JSON.stringify({ schema: 1, input: model.path, output: target, files: written.files, restored: recorded, bytesBefore: model.fileSize, bytesAfter: full.fileSize, ok, missing, problems }, null, 2)}\n`);
   } else {
     process.stdout.write(`${model.path} -> ${target}\n`);
-    process.stdout.write(`restored ${recorded.length} tensor${recorded.length === 1 ? '' : 's'}${recorded.length ? `: ${recorded.join(', ')}` : ''}\n`);
+    process.stdout.write(`${printable(`restored ${recorded.length} tensor${recorded.length === 1 ? '' : 's'}${recorded.length ? `: ${recorded.join(', ')}` : ''}`)}\n`);
     process.stdout.write(`bytes: ${model.fileSize} -> ${full.fileSize} (${formatBytes(model.fileSize)} -> ${formatBytes(full.fileSize)})\n`);
     process.stdout.write(ok
       ? 'verified: re-read the output: every recorded tensor is stored again, bit for bit, no records remain.\n'
-      : `ERROR: not restored: ${[...missing, ...problems].join('; ')}\n`);
+      : `${printable(`ERROR: not restored: ${[...missing, ...problems].join('; ')}`)}\n`);
   }
   return ok ? 0 : 1;
 }

@@ -1,11 +1,12 @@
 // Words for sharing groups, shared by the Problems panel, the
 // outline, the Markdown report and the quick pick so they all say the same.
 import { formatBytes } from './bytes';
+import { printable } from '../util/printable';
 import type { SharingGroup } from './types';
 
 /** The tensor names of a group, the kept one first. */
 export function memberNames(group: SharingGroup): string[] {
-  return group.members.map((m) => m.tensor.name);
+  return group.members.map((m) => printable(m.tensor.name));
 }
 
 const COPY_WORDS: Record<SharingGroup['kind'], string> = {
@@ -28,6 +29,10 @@ function list(names: string[]): string {
  * m.bert.embeddings.word_embeddings.weight: 256 KB can be shared".
  */
 export function describeGroup(group: SharingGroup): string {
+  return printable(describeRaw(group));
+}
+
+function describeRaw(group: SharingGroup): string {
   const [kept, ...copies] = group.members;
   if (group.kind === 'tied') return `${kept.tensor.name} is tied: one ${formatBytes(kept.tensor.byteLength)} weight ${tiedPhrase(group)}`;
   if (group.kind === 'quantized') {

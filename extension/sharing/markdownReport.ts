@@ -1,5 +1,6 @@
 // The scan as a Markdown document ("Show Sharing Report"): totals per file,
 // then one table row per group, sorted as the scan sorted them (bytes saved).
+import { printable } from '../util/printable';
 import type { ScanReport } from './types';
 import { describeGroup } from './groupText';
 import { formatBytes } from './bytes';
@@ -27,7 +28,7 @@ export function renderMarkdownReport(report: ScanReport, options: { minBytes?: n
   }
   if (report.groups.length === 0) {
     out.push('No shared or shareable weights found.', '');
-    return out.join('\n');
+    return out.map(printable).join('\n');
   }
   out.push('## Groups', '', '| # | kind | saves | lossless | tensors (kept first) | dtype | shape |', '| --: | --- | --: | --- | --- | --- | --- |');
   report.groups.forEach((g, i) => {
@@ -39,5 +40,5 @@ export function renderMarkdownReport(report: ScanReport, options: { minBytes?: n
   out.push('', '## In words', '');
   report.groups.forEach((g, i) => out.push(`${i + 1}. ${esc(describeGroup(g))}`));
   out.push('');
-  return out.join('\n');
+  return out.map(printable).join('\n');
 }

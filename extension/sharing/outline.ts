@@ -6,6 +6,7 @@ import type { ModelFile, ModelGraph, TensorRef } from '../model/types';
 import type { ScanReport } from './types';
 import { describeGroup } from './groupText';
 import { formatBytes } from './bytes';
+import { printable } from '../util/printable';
 
 export interface TensorMention {
   line: number;
@@ -48,7 +49,8 @@ export function renderOutline(model: ModelFile, report: ScanReport | undefined):
   const mentions: TensorMention[] = [];
   const groupLines = new Map<number, number>();
   const groupsOfTensor = report ? groupsByTensor(report, model.path) : new Map<string, number[]>();
-  const push = (s = '') => { lines.push(s); return lines.length - 1; };
+  // Names from the file may hold control characters: shown as escapes (spans below measure the escaped text).
+  const push = (s = '') => { lines.push(printable(s)); return lines.length - 1; };
 
   const fileName = model.path.split(/[\\/]/).pop() ?? model.path;
   const storedBytes = model.tensors.reduce((a, t) => a + t.byteLength, 0);
@@ -75,17 +77,17 @@ export function renderOutline(model: ModelFile, report: ScanReport | undefined):
   const section = (title: string, tensors: TensorRef[]) => {
     if (tensors.length === 0) return;
     push(`${title} (${tensors.length}; name  dtype  shape  bytes  group)`);
-    const nameWidth = Math.min(60, Math.max(8, ...tensors.map((t) => t.id.length)));
+    const nameWidth = Math.min(60, Math.max(8, ...tensors.map((t) => printable(t.id).length)));
     for (const t of tensors) {
       const gs = groupsOfTensor.get(t.id) ?? [];
       const groupText = gs.map((gi) => `#${gi + 1} ${groups[gi].kind}${groups[gi].members[0].tensor.id === t.id ? ' (kept)' : ''}`).join(', ');
       const link = sources.get(t);
       const from = link ? ` [= ${link.how === 'exact' ? '' : `${link.how} `}${link.source.name} of ${link.sourcePath.split(/[\\/]/).pop()}]` : '';
       const notes = `${t.role === 'sparse' ? ' [sparse]' : ''}${t.isGraphInput ? ' [graph input]' : ''}${from}`;
-      const row = `${INDENT}${t.id.padEnd(nameWidth)}  ${t.dtype.padEnd(8)}  ${`[${t.shape.join(', ')}]`.padEnd(14)}  ${formatBytes(t.byteLength).padStart(9)}${groupText ? `  ${groupText}` : ''}${notes}`;
+      const row = `${INDENT}${printable(t.id).padEnd(nameWidth)}  ${t.dtype.padEnd(8)}  ${`[${t.shape.join(', ')}]`.padEnd(14)}  ${formatBytes(t.byteLength).padStart(9)}${groupText ? `  ${groupText}` : ''}${notes}`;
       const line = push(row);
       tensorLines.set(t.id, line);
-      mentions.push({ line, start: INDENT.length, end: INDENT.length + t.id.length, tensorId: t.id });
+      mentions.push({ line, start: INDENT.length, end: INDENT.length + printable(t.id).length, tensorId: t.id });
     }
     push();
   };
@@ -113,8 +115,9 @@ export function renderOutline(model: ModelFile, report: ScanReport | undefined):
       n.inputs.forEach((name, ii) => {
         if (ii > 0) text += ', ';
         const id = readers.get(`${g.path}#${ni}#${ii}`);
-        if (id) spans.push({ start: text.length, end: text.length + name.length, tensorId: id });
-        text += name || '(none)';
+        const shown = printable(name);
+        if (id) spans.push({ start: text.length, end: text.length + shown.length, tensorId: id });
+        text += shown || '(none)';
       });
       const inLine = push(text);
       for (const s of spans) mentions.push({ line: inLine, ...s });

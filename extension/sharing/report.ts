@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { ScanReport, SharingGroup } from './types';
 import { formatBytes } from './bytes';
 import { tiedPhrase } from './groupText';
+import { printable } from '../util/printable';
 
 export interface JsonTensor {
   path: string;
@@ -161,7 +162,8 @@ export function toText(report: ScanReport): string {
   const pct = total ? ` (${((100 * report.bytesSaved) / total).toFixed(1)}% of ${formatBytes(total)} tensor data)` : '';
   lines.push(`Total lossless saving: ${formatBytes(report.bytesSaved)}${pct}`);
   if (report.hiddenGroups) lines.push(`${report.hiddenGroups} smaller groups hidden (--min-bytes ${report.minBytes ?? ''}; use --min-bytes 0 to list them)`);
-  return lines.join('\n') + '\n';
+  // One line per line: names from the file cannot break or restyle them.
+  return lines.map(printable).join('\n') + '\n';
 }
 
 function table(groups: SharingGroup[], prefix: (path: string) => string): string[] {

@@ -184,7 +184,7 @@ class OnnxParser {
   // --- small messages ------------------------------------------------------
 
   private name(f: WireField, what: string): string {
-    return this.src.string(f, NAME_CAP, what);
+    return this.src.string(f, NAME_CAP, what, true);
   }
 
   private doc(f: WireField, what: string): string {

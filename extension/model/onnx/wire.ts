@@ -43,6 +43,8 @@ const TWO_32 = 4294967296;
 /** Structural view of the Long that protobufjs returns for 64-bit varints. */
 interface LongLike { low: number; high: number }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** A file opened for wire-level reads. Close it when done. */
 export class WireFile {
   readonly path: string;
@@ -108,15 +110,27 @@ export class WireFile {
     return out;
   }
 
-  /** The UTF-8 string held by a length-delimited field (names, op types, keys). */
-  string(field: WireField, cap: number, what: string): string {
+  /**
+   * The UTF-8 string held by a length-delimited field (names, op types,
+   * keys). `strict`: invalid UTF-8 is an error, not replaced: a name decoded
+   * lossily would no longer match its own bytes where it is copied verbatim.
+   */
+  string(field: WireField, cap: number, what: string, strict = false): string {
     if (field.wireType !== WIRE_LEN) throw this.error(`${what} has wire type ${field.wireType}, expected a string`, field.start);
     if (field.length === 0) return '';
+    let bytes: Uint8Array;
     if (field.offset >= this.winStart && field.offset + field.length <= this.winStart + this.winLen) {
       if (field.length > cap) throw this.error(`${what} is ${field.length} bytes, over the ${cap}-byte limit`, field.offset);
-      return this.window.toString('utf8', field.offset - this.winStart, field.offset - this.winStart + field.length);
+      bytes = this.window.subarray(field.offset - this.winStart, field.offset - this.winStart + field.length);
+    } else {
+      bytes = this.bytes(field.offset, field.length, cap, what);
     }
-    return this.bytes(field.offset, field.length, cap, what).toString('utf8');
+    if (!strict) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+    try {
+      return STRICT_UTF8.decode(bytes);
+    } catch {
+      throw this.error(`${what} is not valid UTF-8 (ONNX names must be): it cannot be kept exactly when the model is rewritten`, field.offset);
+    }
   }
 
   /**
