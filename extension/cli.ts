@@ -7,6 +7,7 @@ import { runRestore } from './cli/restore';
 import { CliError, USAGE } from './cli/common';
 import type { PathTrust } from './io/safePath';
 import { printable } from './util/printable';
+import { cleanUpOnSignals } from './cli/signals';
 
 const commands: Record<string, (args: string[], trust: PathTrust) => Promise<number>> = {
   scan: runScan,
@@ -56,6 +57,8 @@ function takeTrust(args: string[]): { args: string[]; trust: PathTrust } {
 }
 
 declare const VERSION: string;
+
+cleanUpOnSignals();
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },

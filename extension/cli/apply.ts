@@ -13,6 +13,8 @@ import type { PathTrust } from '../io/safePath';
 
 export interface ApplyArgs {
   model: string;
+  /** Replace an output that exists. */
+  force?: boolean;
   output?: string;
   kinds: SharingKind[];
   minBytes: number;
@@ -34,6 +36,7 @@ export function parseApplyArgs(args: string[]): ApplyArgs {
     switch (flag) {
       case '-o': case '--output': out.output = value(); break;
       case '--json': out.json = true; break;
+      case '--force': out.force = true; break;
       case '--min-bytes': out.minBytes = parseBytes('--min-bytes', value()); break;
       case '--kinds': {
         const kinds = value().split(',').map((k) => k.trim()).filter((k) => k !== '');
@@ -119,7 +122,7 @@ export function toApplyJson(res: ApplyResult): unknown {
 
 export async function runApply(args: string[], trust: PathTrust = {}): Promise<number> {
   const opts = parseApplyArgs(args);
-  const res = await applySharing(opts.model, { output: opts.output, kinds: opts.kinds, minBytes: opts.minBytes, ...trust });
+  const res = await applySharing(opts.model, { output: opts.output, kinds: opts.kinds, minBytes: opts.minBytes, force: opts.force, ...trust });
   process.stdout.write(opts.json ? `${JSON.stringify(toApplyJson(res), null, 2)}\n` : toApplyText(res));
   return res.remaining.length === 0 && res.unrecovered.length === 0 ? 0 : 1;
 }

@@ -6,7 +6,7 @@ export const USAGE = `Usage: weight-sharing <command> [options]
 Commands:
   scan PATH... [--json] [--min-bytes N] [--fail-over BYTES]
       Find tied and shareable weights in model files or folders.
-  apply MODEL [-o OUT] [--kinds exact,transposed,...] [--min-bytes N] [--json]
+  apply MODEL [-o OUT] [--kinds exact,transposed,...] [--min-bytes N] [--force] [--json]
       Write a copy of MODEL that stores each shareable weight once
       (ONNX, safetensors file or Hugging Face folder).
   restore SHARED -o FULL [--json]

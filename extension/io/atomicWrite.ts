@@ -52,6 +52,42 @@ export interface AtomicWriteOptions {
   bufferSize?: number;
   /** Called after each chunk with the bytes written so far and the total. */
   onProgress?: (written: number, total: number) => void;
+  /** false: refuse targets that exist, before writing anything (default: replace them, atomically). */
+  overwrite?: boolean;
+  /**
+   * Called once per file when it is in place, with its identity (device and
+   * inode) as written: a later check can tell whether the path still holds
+   * this file, not one another process wrote there since.
+   */
+  onCommitted?: (target: string, identity: string) => void;
+}
+
+/**
+ * Where a write can fail: before each file's temp is opened, after its bytes
+ * are written, before it is flushed, before an existing target is moved
+ * aside, before each rename into place, and after the last one. Tests set
+ * `faults.at` to throw at each point in turn (fault injection); unset in use.
+ */
+export type FaultPoint = 'open' | 'write' | 'sync' | 'aside' | 'rename' | 'committed';
+export const faults: { at?: (point: FaultPoint, target: string) => void } = {};
+
+/** Temp files being written by this process, so a signal handler can remove them (removeTempFilesSync). */
+const pendingTemps = new Set<string>();
+
+/**
+ * Removes every temp file this process is still writing; for SIGINT/SIGTERM
+ * handlers (the CLI's), which must not leave hidden partial files behind.
+ */
+export function removeTempFilesSync(): void {
+  for (const t of pendingTemps) {
+    try { fs.rmSync(t, { recursive: true, force: true }); } catch { /* best effort on the way out */ }
+  }
+  pendingTemps.clear();
+}
+
+/** Identity of a file: the same device and inode means the same file, whatever its path. */
+export function fileIdentity(st: fs.Stats): string {
+  return `${st.dev}:${st.ino}`;
 }
 
 export const DEFAULT_COPY_BUFFER = 16 * 1024 * 1024;
@@ -66,7 +102,9 @@ export async function atomicWrite(target: string, pieces: Iterable<Piece>, optio
  * Writes several files (a model and its external data file) each through a
  * temp file; only when all are complete and fsynced are they renamed into
  * place, in order (so list a data file before the model that refers to it).
- * On any failure or abort every temp file is removed and no target changes.
+ * All or nothing: on any failure or abort every temp file is removed, and
+ * when a later rename fails the earlier ones are undone (the files they
+ * replaced put back), so no target is left half-committed.
  * Returns the byte count written to each target.
  */
 export async function atomicWriteFiles(outputs: OutputFile[], options: AtomicWriteOptions = {}): Promise<number[]> {
@@ -78,38 +116,47 @@ export async function atomicWriteFiles(outputs: OutputFile[], options: AtomicWri
     seen.add(t);
   }
 
+  for (const t of targets) {
+    let st: fs.Stats | undefined;
+    try { st = fs.lstatSync(t); } catch { continue; }
+    // Only a file is ever replaced: a folder or a link at the target stays as it is.
+    if (!st.isFile()) throw new AtomicWriteError(t, `${st.isDirectory() ? 'is a folder' : st.isSymbolicLink() ? 'is a link' : 'is not a regular file'}: choose another output name`);
+    if (options.overwrite === false) throw new AtomicWriteError(t, 'already exists: choose another output, or allow replacing it (the CLI\'s --force)');
+  }
   const pieceLists = outputs.map((o) => [...o.pieces]);
   const total = pieceLists.reduce((s, ps) => s + ps.reduce((a, p) => a + pieceLength(p), 0), 0);
   const buffer = Buffer.allocUnsafe(Math.max(64 * 1024, options.bufferSize ?? DEFAULT_COPY_BUFFER));
   const temps: string[] = [];
+  const ids: string[] = [];
   const written: number[] = [];
   const progress = { done: 0, total, report: options.onProgress };
   try {
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
       const temp = tempNameFor(target);
+      pendingTemps.add(temp);
+      faults.at?.('open', target);
       const handle = await openTemp(target, temp);
       temps.push(temp);
       try {
         written.push(await writePieces(target, handle, pieceLists[i]!, buffer, options.signal, progress));
+        faults.at?.('write', target);
+        faults.at?.('sync', target);
         await handle.sync().catch((err: unknown) => { throw new AtomicWriteError(target, `could not flush to disk: ${describe(err)}`, { cause: err }); });
+        ids.push(fileIdentity(await handle.stat()));
       } finally {
         await handle.close();
       }
     }
     checkAbort(targets[targets.length - 1] ?? '', options.signal);
-    for (let i = 0; i < targets.length; i++) {
-      try {
-        await fs.promises.rename(temps[i]!, targets[i]!);
-      } catch (err) {
-        throw new AtomicWriteError(targets[i]!, `could not move the finished file into place: ${describe(err)}`, { cause: err });
-      }
-      temps[i] = '';
-    }
+    await commit(targets, temps);
+    for (let i = 0; i < targets.length; i++) options.onCommitted?.(targets[i]!, ids[i]!);
+    faults.at?.('committed', targets[targets.length - 1] ?? '');
     await syncFolders(targets);
     return written;
   } catch (err) {
     await Promise.all(temps.filter((t) => t !== '').map((t) => fs.promises.rm(t, { force: true })));
+    for (const t of temps) pendingTemps.delete(t);
     if (err instanceof AtomicWriteError) throw err;
     // A piece source failed: still name the file and say nothing was left.
     const target = targets[Math.max(0, temps.length - 1)] ?? '';
@@ -137,26 +184,81 @@ export async function atomicWriteFolder(target: string, files: OutputFile[], opt
   const temp = tempNameFor(dir);
   try {
     await fs.promises.mkdir(temp);
+    pendingTemps.add(temp);
   } catch (err) {
     throw new AtomicWriteError(dir, `cannot write in ${parent}: ${describe(err)}`, { cause: err });
   }
   try {
-    const written = await atomicWriteFiles(files.map((f) => ({ target: path.join(temp, f.target), pieces: f.pieces })), options);
+    const written = await atomicWriteFiles(files.map((f) => ({ target: path.join(temp, f.target), pieces: f.pieces })), { ...options, onCommitted: undefined });
     checkAbort(dir, options.signal);
+    // The folder keeps its inode through the rename: its identity as written.
+    const identity = fileIdentity(await fs.promises.stat(temp));
     try {
       await fs.promises.rename(temp, dir);
     } catch (err) {
       throw new AtomicWriteError(dir, `could not move the finished folder into place: ${describe(err)}`, { cause: err });
     }
+    pendingTemps.delete(temp);
+    options.onCommitted?.(dir, identity);
     await syncFolders([dir]);
     return written;
   } catch (err) {
     await fs.promises.rm(temp, { recursive: true, force: true });
+    pendingTemps.delete(temp);
     if (err instanceof AtomicWriteError && err.target.startsWith(temp)) {
       // Name the file as the user will know it, not by its temp folder.
       throw new AtomicWriteError(path.join(dir, path.relative(temp, err.target)), err.problem, { cause: err });
     }
     throw err;
+  }
+}
+
+/**
+ * Renames every temp file over its target, in order. A target that exists is
+ * first moved aside, so that if a later rename fails the earlier ones can be
+ * undone and the moved-aside files put back. `temps[i]` becomes '' once its
+ * file is committed.
+ */
+async function commit(targets: string[], temps: string[]): Promise<void> {
+  const asides: Array<string | undefined> = [];
+  let done = 0;
+  try {
+    for (; done < targets.length; done++) {
+      const target = targets[done]!;
+      let aside: string | undefined;
+      if (fs.existsSync(target)) {
+        aside = tempNameFor(target, 'old');
+        try {
+          faults.at?.('aside', target);
+          await fs.promises.rename(target, aside);
+        } catch (err) {
+          throw new AtomicWriteError(target, `could not replace the existing file: ${describe(err)}`, { cause: err });
+        }
+        pendingTemps.add(aside);
+      }
+      asides.push(aside);
+      try {
+        faults.at?.('rename', target);
+        await fs.promises.rename(temps[done]!, target);
+      } catch (err) {
+        throw new AtomicWriteError(target, `could not move the finished file into place: ${describe(err)}; nothing was changed`, { cause: err });
+      }
+      pendingTemps.delete(temps[done]!);
+      temps[done] = '';
+    }
+  } catch (err) {
+    // Undo, newest first: each committed target goes back to what it was.
+    for (let i = Math.min(done, targets.length - 1); i >= 0; i--) {
+      const target = targets[i]!;
+      const aside = asides[i];
+      if (i < done) await fs.promises.rm(target, { force: true }).catch(() => undefined);
+      if (aside) await fs.promises.rename(aside, target).catch(() => undefined);
+      if (aside) pendingTemps.delete(aside);
+    }
+    throw err;
+  }
+  for (const aside of asides) {
+    if (aside) { await fs.promises.rm(aside, { force: true }); pendingTemps.delete(aside); }
   }
 }
 
@@ -201,10 +303,17 @@ async function realOrResolved(file: string): Promise<string> {
   }
 }
 
-function tempNameFor(target: string): string {
+/** Longest file name (bytes) most filesystems take. */
+const NAME_MAX = 255;
+
+function tempNameFor(target: string, kind = 'tmp'): string {
   // Beside the target so the rename stays on one filesystem; hidden, and
-  // unique per process and call so concurrent writes never collide.
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  // unique per process and call so concurrent writes never collide. A long
+  // target name is shortened so the temp name still fits NAME_MAX.
+  const tail = `.${process.pid}.${randomBytes(6).toString('hex')}.${kind}`;
+  let base = path.basename(target);
+  while (Buffer.byteLength(`.${base}${tail}`) > NAME_MAX) base = base.slice(0, -1);
+  return path.join(path.dirname(target), `.${base}${tail}`);
 }
 
 async function openTemp(target: string, temp: string): Promise<fs.promises.FileHandle> {

@@ -45,6 +45,10 @@ export interface Realiser<R extends Realised = Realised> {
 
 export interface WriteOptions extends PathTrust {
   signal?: AbortSignal;
+  /** false: refuse an output that exists (the CLI without --force); true: replace it, atomically. */
+  overwrite?: boolean;
+  /** Called for each file once it is in place, with its identity (see atomicWrite). */
+  onCommitted?: (file: string, identity: string) => void;
   /** Bytes written so far of the total (for progress). */
   onProgress?: (done: number, total: number) => void;
 }

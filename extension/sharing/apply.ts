@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PathTrust } from '../io/safePath';
 import type { WriteResult } from '../model/format';
+import { fileIdentity } from '../io/atomicWrite';
 import { formatOf, MODEL_EXTENSIONS, openModel } from '../model/registry';
 import type { ModelFile } from '../model/types';
 import { totalSaving } from './groups';
@@ -30,6 +31,8 @@ export interface ApplyOptions extends PathTrust {
   groupFilter?: (group: SharingGroup) => boolean;
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
+  /** Replace an output that exists (the CLI's --force; the editor asks first). Default: refuse it. */
+  force?: boolean;
 }
 
 export interface ApplyResult {
@@ -105,9 +108,12 @@ export async function applySharing(input: string, options: ApplyOptions = {}): P
   }
   const decisions = plan.replacements.map((r) => r.realised);
   progress('writing the shared model', 0.3);
+  const committed = new Map<string, string>();
   const written = await writer.write(model, decisions, output, {
     signal: options.signal,
     trustedRoots: options.trustedRoots,
+    overwrite: options.force === true,
+    onCommitted: (file, identity) => committed.set(file, identity),
     onProgress: (done, total) => progress('writing the shared model', 0.3 + (0.5 * done) / Math.max(1, total)),
   });
 
@@ -120,6 +126,12 @@ export async function applySharing(input: string, options: ApplyOptions = {}): P
   const againSelected = options.groupFilter ? { ...rescan, groups: rescan.groups.filter(options.groupFilter) } : rescan;
   const remaining = planSharing(again, againSelected, writer.realiser(again), { kinds }).groups;
   const unrecovered = writer.recordsDrops ? await verifyRecovery(model, again, options.signal) : [];
+  // What was verified is what this run wrote: not files another process put at the same paths meanwhile.
+  for (const [file, identity] of committed) {
+    let now: string | undefined;
+    try { now = fileIdentity(fs.statSync(file)); } catch { /* gone */ }
+    if (now !== identity) throw new ApplyError(input, `${file} was replaced by another process while apply checked it: nothing can be said about it; run apply again`);
+  }
   progress('done', 1);
   return {
     ...base,

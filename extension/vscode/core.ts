@@ -53,6 +53,8 @@ export async function applyGroups(input: string, output: string, groups: Sharing
     groupFilter: (g) => wanted.has(groupKey(g)),
     signal: options.signal,
     trustedRoots: options.trustedRoots,
+    // The save dialog asked before an existing file was chosen.
+    force: true,
     onProgress: (message, fraction) => options.onProgress?.(fraction, message),
   });
   const skipped = res.plan.skipped.map((s) => `${s.group.kind} ${s.group.members.map((m) => m.tensor.name).join(', ')}: ${s.reason}`);

@@ -25,7 +25,9 @@ const writer: ModelWriter<OnnxReplacement> = {
   realiser: onnxRealiser,
   async write(model, decisions, output, options) {
     const rw = rewriteOnnx(model, decisions, output);
-    await writeOnnx(output, rw.model, { data: rw.data, inputs: model.files, signal: options.signal, onProgress: options.onProgress });
+    await writeOnnx(output, rw.model, {
+      data: rw.data, inputs: model.files, signal: options.signal, onProgress: options.onProgress, overwrite: options.overwrite, onCommitted: options.onCommitted,
+    });
     const dataFile = rw.data ? path.join(path.dirname(output), rw.data.location) : undefined;
     const notes: string[] = [];
     if (rw.inserted.length > 0) notes.push(`${rw.inserted.length} node${rw.inserted.length === 1 ? '' : 's'} inserted`);

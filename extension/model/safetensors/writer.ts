@@ -109,7 +109,7 @@ function writesFolder(target: string): boolean {
 }
 
 async function writePlans(layout: SafetensorsLayout, plans: ShardPlan[], output: string, model: ModelFile, options: WriteOptions): Promise<WriteResult> {
-  const common = { inputs: model.files, signal: options.signal, onProgress: options.onProgress };
+  const common = { inputs: model.files, signal: options.signal, onProgress: options.onProgress, overwrite: options.overwrite, onCommitted: options.onCommitted };
   if (!writesFolder(layout.target)) {
     await atomicWrite(output, pieces(plans[0]!), common);
     return { output, files: [output], notes: [], details: {} };
