@@ -252,7 +252,7 @@ export function largestGroup(payload: GraphPayload): number {
   const bytes = new Map(payload.tensors.map((t) => [t.id, t.bytes]));
   const score = (i: number): [number, number] => {
     const g = payload.groups[i]!;
-    const size = Math.max(0, ...g.tensorIds.map((id) => bytes.get(id) ?? 0));
+    const size = g.tensorIds.reduce((n, id) => Math.max(n, bytes.get(id) ?? 0), 0);
     return [g.lossless && g.kind !== 'tied' ? g.bytesSaved : 0, size];
   };
   for (let i = 1; i < payload.groups.length; i++) {

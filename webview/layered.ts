@@ -135,7 +135,7 @@ function place(members: Member[], edges: Array<[string, string]>, o: LayoutOptio
     pred[b].push(a);
   }
   const rank = assignRanks(n, succ, pred);
-  const maxRank = Math.max(0, ...rank);
+  const maxRank = rank.reduce((m, r) => Math.max(m, r), 0);
   const rows: number[][] = Array.from({ length: maxRank + 1 }, () => []);
   // Initial order: depth-first from the sources, in input (graph) order.
   const visited = new Uint8Array(n);
@@ -192,7 +192,7 @@ function place(members: Member[], edges: Array<[string, string]>, o: LayoutOptio
   }
   let y = 0;
   for (const row of rows) {
-    const h = Math.max(0, ...row.map((v) => members[v].h));
+    const h = row.reduce((m, v) => Math.max(m, members[v].h), 0);
     for (const v of row) out.set(members[v].id, { x: x[v] - minX, y: y + h / 2 });
     y += h + o.rankSep;
   }

@@ -9,6 +9,7 @@ import { byOrder, hasBytes, splitByShape, type Entry, type ShapeClass } from './
 import type { ProgressMeter } from './progress';
 import { byteSample } from './samples';
 import { groupBy, pushTo } from '../util/groupBy';
+import { pushAll } from '../util/arrays';
 
 export interface ByteClasses {
   /** Verified byte-identical sets with at least two members (any shapes), members in order. */
@@ -89,7 +90,7 @@ async function partition(list: Entry[], src: ByteSource): Promise<Entry[][]> {
         if (!g) byDigest.set(d, (g = []));
         g.push(e);
       }
-      for (const g of byDigest.values()) out.push(...(await pairwise(g, src)));
+      for (const g of byDigest.values()) pushAll(out, await pairwise(g, src));
       break;
     }
     const [same, rest] = await splitAgainstFirst(pending, src);

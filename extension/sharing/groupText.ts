@@ -74,5 +74,5 @@ export function groupLabel(group: SharingGroup): string {
 
 /** Bytes of the largest member: how big the weight itself is (tied groups save 0). */
 export function groupTensorBytes(group: SharingGroup): number {
-  return Math.max(0, ...group.members.map((m) => m.tensor.byteLength));
+  return group.members.reduce((n, m) => Math.max(n, m.tensor.byteLength), 0);
 }

@@ -84,6 +84,17 @@ export function planSharing<R extends Realised>(model: ModelFile, report: ScanRe
   const plan: SharingPlan<R> = { modelPath: model.path, groups: [], replacements: [], skipped: [], bytesSaved: 0 };
   /** dropped tensor -> its replacement */
   const droppedBy = new Map<TensorRef, Replacement<R>>();
+  /** kept tensor -> the tensors replacements rebuild from it (kept current as replacements change: linear planning). */
+  const keptFor = new Map<TensorRef, Set<TensorRef>>();
+  const setReplacement = (d: TensorRef, r: Replacement<R>) => {
+    const before = droppedBy.get(d);
+    if (before) keptFor.get(before.realised.kept)?.delete(d);
+    droppedBy.set(d, r);
+    let s = keptFor.get(r.realised.kept);
+    if (!s) keptFor.set(r.realised.kept, (s = new Set()));
+    s.add(d);
+  };
+  const isKept = (t: TensorRef) => (keptFor.get(t)?.size ?? 0) > 0;
   const formatRank = realiser.keepRank ?? (() => []);
 
   for (const g of report.groups) {
@@ -96,9 +107,8 @@ export function planSharing<R extends Realised>(model: ModelFile, report: ScanRe
       plan.skipped.push({ group: g, reason: g.reason ?? 'not lossless' });
       continue;
     }
-    const keptSet = new Set([...droppedBy.values()].map((r) => r.realised.kept));
     // A member an earlier group already keeps comes first: fewer derived copies.
-    const decisions = decisionsOf(g, (t) => [keptSet.has(t) ? 0 : 1, ...formatRank(t)]);
+    const decisions = decisionsOf(g, (t) => [isKept(t) ? 0 : 1, ...formatRank(t)]);
     const made: R[] = [];
     let reason: string | undefined;
     for (const d0 of decisions) {
@@ -121,7 +131,7 @@ export function planSharing<R extends Realised>(model: ModelFile, report: ScanRe
       }
       // When earlier groups keep the tensor this one drops, a derived copy
       // keeps its name (they read it); an alias re-points them below.
-      const keepName = d.ops.length > 0 && (keptSet.has(d.dropped) || made.some((m) => m.kept === d.dropped));
+      const keepName = d.ops.length > 0 && (isKept(d.dropped) || made.some((m) => m.kept === d.dropped));
       const r = realiser.realise({ kept, dropped: d.dropped, ops: d.ops }, keepName);
       if (typeof r === 'string') { reason = r; break; }
       made.push(r);
@@ -133,14 +143,15 @@ export function planSharing<R extends Realised>(model: ModelFile, report: ScanRe
     if (made.length === 0) continue;
     for (const r of made) {
       // Earlier aliases that kept this now-dropped tensor follow it to the new kept one.
-      for (const [d, prev] of droppedBy) {
-        if (prev.realised.kept === r.dropped && r.ops.length === 0) {
+      if (r.ops.length === 0) {
+        for (const d of [...(keptFor.get(r.dropped) ?? [])]) {
+          const prev = droppedBy.get(d)!;
           const again = realiser.realise({ kept: r.kept, dropped: d, ops: prev.realised.ops }, false);
           if (typeof again === 'string') throw new Error(`internal: re-pointing '${d.id}': ${again}`);
-          droppedBy.set(d, { group: prev.group, realised: again });
+          setReplacement(d, { group: prev.group, realised: again });
         }
       }
-      droppedBy.set(r.dropped, { group: g, realised: r });
+      setReplacement(r.dropped, { group: g, realised: r });
     }
     plan.groups.push(g);
   }

@@ -5,6 +5,7 @@ import type { ScanReport, SharingGroup } from './types';
 import { formatBytes } from './bytes';
 import { tiedPhrase } from './groupText';
 import { printable } from '../util/printable';
+import { pushAll } from '../util/arrays';
 
 export interface JsonTensor {
   path: string;
@@ -137,12 +138,12 @@ export function toText(report: ScanReport): string {
   for (const m of report.models) {
     const bytes = m.tensors.reduce((n, t) => n + t.byteLength, 0);
     lines.push(`${labels.get(m.path)}  (${m.format}, ${m.tensors.length} tensors, ${formatBytes(bytes)})`);
-    lines.push(...table(inModel.get(m.path) ?? [], () => ''));
+    pushAll(lines, table(inModel.get(m.path) ?? [], () => ''));
     lines.push('');
   }
   if (across.length) {
     lines.push('Across files');
-    lines.push(...table(across, (p) => `${labels.get(p)}:`));
+    pushAll(lines, table(across, (p) => `${labels.get(p)}:`));
     lines.push('');
   }
   if (report.provenance.length) {

@@ -14,6 +14,7 @@ import { entriesOf } from './entries';
 import { ProgressMeter } from './progress';
 import { splitProvenance } from './provenance';
 import { DEFAULT_MIN_BYTES, type ScanOptions, type ScanReport, type SharingGroup } from './types';
+import { pushAll } from '../util/arrays';
 
 /** A file to scan, and whether it was found in a folder rather than named. */
 interface ScanTarget {
@@ -124,7 +125,7 @@ export async function scanModels(models: ModelFile[], opts: ScanOptions = {}, me
     for (const d of DETECTORS) {
       const next = at + (0.25 * d.weight) / total;
       meter.stage(at, next, d.label);
-      all.push(...await d.find(ctx));
+      pushAll(all, await d.find(ctx));
       at = next;
     }
     const { groups: found, links } = splitProvenance(all, models);

@@ -11,6 +11,7 @@ import { storageIdentity, type Entry } from './entries';
 import { makeGroup } from './groups';
 import type { GroupMember, SharingGroup } from './types';
 import { groupBy } from '../util/groupBy';
+import { pushAll } from '../util/arrays';
 
 export function findTied(models: ModelFile[], entries: Entry[]): SharingGroup[] {
   const out = entries.filter((e) => e.tensor.consumers.length >= 2).map((e) => makeGroup('tied', [e], 0, { tiedBy: 'graph' }));
@@ -21,14 +22,14 @@ export function findTied(models: ModelFile[], entries: Entry[]): SharingGroup[] 
       const first = entryOf.get(names[0]!);
       if (names.length < 2 || !first) continue;
       const g = makeGroup('tied', [first], 0, { tiedBy: 'storage' });
-      g.members.push(...names.slice(1).map((tensor): GroupMember => ({ path: m.path, tensor, stored: true })));
+      pushAll(g.members, names.slice(1).map((tensor): GroupMember => ({ path: m.path, tensor, stored: true })));
       out.push(g);
     }
     for (const tie of m.ties) {
       const kept = entryOf.get(tie.kept);
       if (!kept) continue;
       const g = makeGroup('tied', [kept], 0, { tiedBy: tie.tiedBy });
-      g.members.push(...tie.tied.map(({ tensor, stored }): GroupMember => ({ path: m.path, tensor, stored })));
+      pushAll(g.members, tie.tied.map(({ tensor, stored }): GroupMember => ({ path: m.path, tensor, stored })));
       out.push(g);
     }
   }

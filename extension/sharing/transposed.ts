@@ -14,8 +14,41 @@ import { DTYPE_SIZE } from '../model/types';
 import type { ProgressMeter } from './progress';
 import { elementSample, squarePositions, transposedPositions } from './samples';
 import { groupBy, pushTo } from '../util/groupBy';
+import { rowMajorDigest, transposeDigest } from './transposeDigest';
+import { pushAll } from '../util/arrays';
 
 export const MIN_TRANSPOSE_ELEMENTS = 256;
+
+/** More candidates than this behind one sample key: match them by content digest before comparing. */
+const DIGEST_ABOVE = 4;
+
+/**
+ * Candidates whose samples all agree (lookalikes) would each be compared in
+ * full: past a few, keep only those whose transpose digest equals the
+ * target's digest, each digest computed once.
+ */
+class DigestCache {
+  private readonly transposes = new Map<ShapeClass, string>();
+  /** Per candidate list: its members by transpose digest (rebuilt when the list grew). */
+  private readonly indexes = new Map<ShapeClass[], { size: number; byDigest: Map<string, ShapeClass[]> }>();
+
+  constructor(private readonly src: ByteSource) {}
+
+  async narrow(candidates: ShapeClass[], target: ShapeClass): Promise<ShapeClass[]> {
+    if (candidates.length <= DIGEST_ABOVE) return candidates;
+    let index = this.indexes.get(candidates);
+    if (!index || index.size !== candidates.length) {
+      const byDigest = new Map<string, ShapeClass[]>();
+      for (const c of candidates) {
+        let d = this.transposes.get(c);
+        if (d === undefined) this.transposes.set(c, (d = await transposeDigest(this.src, c.members[0].tensor)));
+        pushTo(byDigest, d, c);
+      }
+      this.indexes.set(candidates, (index = { size: candidates.length, byDigest }));
+    }
+    return index.byDigest.get(await rowMajorDigest(this.src, target.members[0].tensor)) ?? [];
+  }
+}
 
 /** 2-D with whole-byte elements and enough elements to matter (square or not). */
 function transposable2d(sc: ShapeClass): boolean {
@@ -64,10 +97,11 @@ export async function findTransposed(classes: ShapeClass[], src: ByteSource, pro
     const positions = transposedPositions(tall[0].members[0].tensor.shape);
     const wPositions = transposedPositions(wide[0].members[0].tensor.shape);
     const tallByKey = groupBy(tall, (sc) => elementSample(src, sc.members[0].tensor, positions) ?? '');
+    const digests = new DigestCache(src);
     for (const w of wide) {
       const k = elementSample(src, w.members[0].tensor, wPositions) ?? '';
       // Distinct tall contents cannot both be the transpose of one wide tensor: stop at the first match.
-      for (const t of tallByKey.get(k) ?? []) {
+      for (const t of await digests.narrow(tallByKey.get(k) ?? [], w)) {
         const [source, copy] = t.members[0].order < w.members[0].order ? [t, w] : [w, t];
         if (await transposeEqual(src, source.members[0].tensor, copy.members[0].tensor)) {
           out.push({ kind: 'transposed', source, copy, transposed: true });
@@ -79,7 +113,7 @@ export async function findTransposed(classes: ShapeClass[], src: ByteSource, pro
     progress?.update(++done / steps);
   }
   for (const list of liveSquares) {
-    out.push(...(await squarePairs(list, src)));
+    pushAll(out, await squarePairs(list, src));
     progress?.update(++done / steps);
   }
   return out;
@@ -95,13 +129,14 @@ export async function findTransposed(classes: ShapeClass[], src: ByteSource, pro
 async function squarePairs(list: ShapeClass[], src: ByteSource): Promise<Relation[]> {
   const { direct, mirrored } = squarePositions(list[0].members[0].tensor.shape[0]);
   const earlier = new Map<string, ShapeClass[]>();
+  const digests = new DigestCache(src);
   const matched = new Set<ShapeClass>();
   const out: Relation[] = [];
   // `list` is in model order (shape classes are sorted by first member).
   for (const y of list) {
     const yt = y.members[0].tensor;
     const want = elementSample(src, yt, mirrored) ?? '';
-    for (const x of earlier.get(want) ?? []) {
+    for (const x of await digests.narrow(earlier.get(want) ?? [], y)) {
       // x !== y by construction (y is added below, after its own lookup): a
       // symmetric matrix is its own transpose and never a pair with itself.
       if (matched.has(x)) continue;

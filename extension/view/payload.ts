@@ -8,6 +8,7 @@ import type { ScanReport, SharingGroup } from '../sharing/types';
 import type {
   GraphPayload, GroupInfo, ModelTotals, NodeInfo, TensorInfo, ValueInfoPayload,
 } from '../protocol';
+import { pushAll } from '../util/arrays';
 
 export interface PayloadOptions {
   /** Shown as the title; defaults to the model file's base name. */
@@ -27,7 +28,7 @@ export function buildGraphPayload(model: ModelFile, report: ScanReport, opts: Pa
   const valueInfo: ValueInfoPayload[] = [];
   const constantNodeByOutput = new Map<string, string>();
   const modules = model.graph ? undefined : moduleTree(model);
-  if (modules) nodes.push(...modules.nodes);
+  if (modules) pushAll(nodes, modules.nodes);
   if (model.graph) walkGraphs(model.graph.main, (graph) => {
     graph.nodes.forEach((node, index) => {
       const id = nodeId(graph.path, index);

@@ -137,7 +137,7 @@ function replacementFor(index: GraphIndex, d: Decision, keepName: boolean): Onnx
 
   // Order: the kept tensor exists before the first node that reads the dropped one.
   const readersAt = dropped.consumers.map((c) => index.topIndex(dropped.graphPath, c.graphPath, c.nodeIndex) ?? -1);
-  const firstReader = Math.min(...readersAt, Number.POSITIVE_INFINITY);
+  const firstReader = readersAt.reduce((m, i) => Math.min(m, i), Number.POSITIVE_INFINITY);
   const keptBefore = kept.graphPath === dropped.graphPath ? keptAt : -1;
   if (keptBefore >= firstReader) return `'${kept.id}' is defined after the first reader of '${dropped.id}'`;
   if (droppedAt >= 0 && keptBefore >= droppedAt && (ops.length > 0 || isGraphOutput)) {

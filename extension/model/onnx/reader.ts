@@ -99,12 +99,17 @@ interface GraphPlace {
   depth: number;
 }
 
+/** Duplicate tensor names warned about one by one; past this, one summary line. */
+const MAX_NAME_WARNINGS = 20;
+
 /** Deeper subgraph nesting than this is taken as a corrupt (or hostile) file, not recursed into. */
 const MAX_GRAPH_DEPTH = 64;
 
 class OnnxParser {
   private readonly tensors: TensorRef[] = [];
   private readonly ids = new Set<string>();
+  private readonly nextSuffix = new Map<string, number>();
+  private duplicateNames = 0;
   private readonly warnings: string[] = [];
   private readonly dir: string;
   private readonly externalSizes = new Map<string, number>();
@@ -499,10 +504,17 @@ class OnnxParser {
       this.ids.add(id);
       return id;
     }
-    let k = 2;
+    // The next free suffix per name, remembered: 40,000 tensors of one name stay linear.
+    let k = this.nextSuffix.get(id) ?? 2;
     while (this.ids.has(`${id}#${k}`)) k++;
+    this.nextSuffix.set(id, k + 1);
     const unique = `${id}#${k}`;
-    this.warnings.push(`two tensors are named '${id}' (the second, at byte ${offset}, is listed as '${unique}')`);
+    this.duplicateNames++;
+    if (this.duplicateNames <= MAX_NAME_WARNINGS) {
+      this.warnings.push(`two tensors are named '${id}' (the second, at byte ${offset}, is listed as '${unique}')`);
+    } else if (this.duplicateNames === MAX_NAME_WARNINGS + 1) {
+      this.warnings.push('more tensors share names than are listed here: each is listed as NAME#k');
+    }
     this.ids.add(unique);
     return unique;
   }

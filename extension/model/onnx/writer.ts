@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { Writer } from 'protobufjs/minimal';
 import type { DType, OpsetImport } from '../types';
 import { atomicWriteFiles, isByteRange, pieceLength, type AtomicWriteOptions, type Piece } from '../../io/atomicWrite';
+import { pushAll } from '../../util/arrays';
 
 /** An encoded message (or field run): its pieces and their total length. */
 export class Encoded {
@@ -129,7 +130,7 @@ export class MessageWriter {
       return this;
     }
     this.flush();
-    this.pieces.push(...content);
+    for (const p of content) this.append(p);
     this.flushed += len;
     return this;
   }
@@ -140,17 +141,23 @@ export class MessageWriter {
     const len = content instanceof Encoded ? content.length : pieceLength(content);
     if (len === 0) return this;
     this.flush();
-    for (const p of pieces) {
-      // Adjacent ranges of one file (untouched fields copied one by one) become one read.
-      const last = this.pieces[this.pieces.length - 1];
-      if (last !== undefined && isByteRange(last) && isByteRange(p) && last.file === p.file && last.offset + last.length === p.offset) {
-        this.pieces[this.pieces.length - 1] = { file: p.file, offset: last.offset, length: last.length + p.length };
-      } else {
-        this.pieces.push(p);
-      }
-    }
+    for (const p of pieces) this.append(p);
     this.flushed += len;
     return this;
+  }
+
+  /**
+   * One piece more, one at a time (a spread of 200,000 pieces overflows the
+   * stack); adjacent ranges of one file (untouched fields copied one by one)
+   * become one read.
+   */
+  private append(p: Piece): void {
+    const last = this.pieces[this.pieces.length - 1];
+    if (last !== undefined && isByteRange(last) && isByteRange(p) && last.file === p.file && last.offset + last.length === p.offset) {
+      this.pieces[this.pieces.length - 1] = { file: p.file, offset: last.offset, length: last.length + p.length };
+    } else {
+      this.pieces.push(p);
+    }
   }
 
   private flush(): void {
@@ -468,7 +475,7 @@ export class ExternalDataFile {
       }
     }
     const ref = { location: this.location, offset: this.size, length };
-    this.content.push(...data);
+    pushAll(this.content, data);
     this.size += length;
     return ref;
   }
