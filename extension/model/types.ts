@@ -96,9 +96,16 @@ export interface TensorRef {
   graphPath: string;
   /** Also listed as a graph input (ONNX IR < 4): a caller may override it. */
   isGraphInput: boolean;
-  /** Node inputs that read it, subgraphs included (scoping respected). */
-  consumers: ConsumerRef[];
+  /** Node inputs that read it, subgraphs included (scoping respected). NO_CONSUMERS when none. */
+  consumers: readonly ConsumerRef[];
 }
+
+/**
+ * The one empty consumer list every unread tensor shares: a checkpoint of
+ * millions of tensors (or an ONNX file of millions of tiny initializers)
+ * keeps no empty array per tensor.
+ */
+export const NO_CONSUMERS: readonly ConsumerRef[] = Object.freeze([]);
 
 export interface ValueInfo {
   name: string;

@@ -4,12 +4,12 @@
 // Scoping follows ONNX: a subgraph sees the names of its enclosing graphs,
 // except those it defines itself (its inputs, its initializers, its nodes'
 // outputs), which shadow the outer ones.
-import type { ModelGraph, TensorRef } from '../types';
+import { NO_CONSUMERS, type ConsumerRef, type ModelGraph, type TensorRef } from '../types';
 import { groupBy } from '../../util/groupBy';
 
 /** Clears and fills `consumers` of every tensor; one entry per node input that reads it. */
 export function fillConsumers(graph: ModelGraph, tensors: TensorRef[]): void {
-  for (const t of tensors) t.consumers = [];
+  for (const t of tensors) t.consumers = NO_CONSUMERS;
   const byGraph = groupBy(tensors, (t) => t.graphPath);
   visit(graph, undefined, byGraph);
 }
@@ -49,7 +49,11 @@ function visit(graph: ModelGraph, outer: Scope | undefined, byGraph: Map<string,
     node.inputs.forEach((input, inputIndex) => {
       if (input === '') return; // an omitted optional input
       const t = scope.get(input);
-      if (t) t.consumers.push({ graphPath: graph.path, nodeIndex, nodeName: node.name, opType: node.opType, inputIndex });
+      if (!t) return;
+      const c = { graphPath: graph.path, nodeIndex, nodeName: node.name, opType: node.opType, inputIndex };
+      // The list this pass made (NO_CONSUMERS is shared and frozen): growing it in place stays linear.
+      if (t.consumers === NO_CONSUMERS) t.consumers = [c];
+      else (t.consumers as ConsumerRef[]).push(c);
     });
     for (const sub of node.subgraphs) visit(sub, scope, byGraph);
   });

@@ -3,7 +3,7 @@
 // byte ranges; only varint-encoded typed fields are decoded (bounded).
 import * as path from 'node:path';
 import {
-  DTYPE_SIZE, type AttributeValue, type DType, type ModelFile, type ModelFunction, type ModelGraph,
+  DTYPE_SIZE, NO_CONSUMERS, type AttributeValue, type DType, type ModelFile, type ModelFunction, type ModelGraph,
   type ModelNode, type OpsetImport, type TensorData, type TensorRef, type TensorRole, type ValueInfo,
 } from '../types';
 import { fillConsumers } from './consumers';
@@ -19,6 +19,8 @@ import {
 export const MAX_DIMS = 64;
 /** Typed-field (varint) tensors larger than this, canonically, are not decoded. */
 export const INLINE_DECODE_CAP = 64 << 20;
+/** All the tensors of one model decoded into memory together: past this, the rest are not compared (twenty tensors under the per-tensor cap held 1.3 GB). */
+export const TOTAL_DECODE_CAP = 256 << 20;
 /** Longest name / key / op type accepted. */
 const NAME_CAP = 1 << 20;
 /** Doc strings longer than this are cut (they are only shown). */
@@ -110,6 +112,9 @@ class OnnxParser {
   private readonly ids = new Set<string>();
   private readonly nextSuffix = new Map<string, number>();
   private duplicateNames = 0;
+  /** Bytes decoded into memory so far (typed fields), against TOTAL_DECODE_CAP. */
+  private decoded = 0;
+  private budgetWarned = false;
   private readonly warnings: string[] = [];
   private readonly dir: string;
   private readonly externalSizes = new Map<string, number>();
@@ -524,7 +529,7 @@ class OnnxParser {
     const t: TensorRef = {
       id: this.claimId(`${place.idPrefix}${name}`, offset), name, role: place.role, graphPath: place.graphPath,
       dtype, shape, elementCount: shape.reduce((a, b) => a * b, 1), byteLength: bytes.length,
-      data: { kind: 'inline', bytes }, isGraphInput: false, consumers: [], recordOffset: offset,
+      data: { kind: 'inline', bytes }, isGraphInput: false, consumers: NO_CONSUMERS, recordOffset: offset,
     };
     this.tensors.push(t);
     return t;
@@ -548,9 +553,9 @@ class OnnxParser {
     const name = place.name ?? v.name;
     const t: TensorRef = {
       id: this.claimId(`${place.idPrefix}${name}`, f.start), name, role: 'sparse', graphPath: place.graphPath,
-      dtype: v.dtype, shape: dims, elementCount, byteLength: byteLengthOf(v.dtype, elementCount),
+      dtype: v.dtype, shape: dims.slice(), elementCount, byteLength: byteLengthOf(v.dtype, elementCount),
       data: { kind: 'unavailable', reason: 'sparse tensor (stored as values and indices): reported, never merged' },
-      isGraphInput: false, consumers: [], recordOffset: f.start,
+      isGraphInput: false, consumers: NO_CONSUMERS, recordOffset: f.start,
     };
     t.pinned = `'${t.id}' is a sparse initializer`;
     this.tensors.push(t);
@@ -561,8 +566,8 @@ class OnnxParser {
     const p = this.parseTensorProto(f, place.name);
     const t: TensorRef = {
       id: this.claimId(`${place.idPrefix}${p.name}`, f.start), name: p.name, role: place.role, graphPath: place.graphPath,
-      dtype: p.dtype, shape: p.dims, elementCount: p.elementCount, byteLength: p.byteLength, data: p.data,
-      isGraphInput: false, consumers: [], recordOffset: f.start,
+      dtype: p.dtype, shape: p.dims.slice(), elementCount: p.elementCount, byteLength: p.byteLength, data: p.data,
+      isGraphInput: false, consumers: NO_CONSUMERS, recordOffset: f.start,
     };
     this.tensors.push(t);
     return t;
@@ -648,6 +653,19 @@ class OnnxParser {
     return { name, dtype, dims, elementCount, byteLength, data };
   }
 
+  /** Counts `bytes` against the model's decode budget; past it, the tensor is not decoded (one warning says so). */
+  private overBudget(label: string, bytes: number): TensorData | undefined {
+    if (this.decoded + bytes <= TOTAL_DECODE_CAP) {
+      this.decoded += bytes;
+      return undefined;
+    }
+    if (!this.budgetWarned) {
+      this.budgetWarned = true;
+      this.warnings.push(`tensors stored in typed fields hold more than ${TOTAL_DECODE_CAP} bytes in all: from ${label} on, they are not decoded or compared`);
+    }
+    return { kind: 'unavailable', reason: `over the model's ${TOTAL_DECODE_CAP}-byte decode budget for typed fields` };
+  }
+
   private typedData(fields: WireField[], label: string, dtype: DType, byteLength: number): TensorData {
     const src = this.src;
     const tf = typedFieldOf(dtype);
@@ -672,6 +690,8 @@ class OnnxParser {
       // Packed float/double data is already canonical little-endian bytes.
       if (packedOnly) return { kind: 'ranges', ranges: fields.filter((g) => g.length > 0).map((g) => ({ file: src.path, offset: g.offset, length: g.length })) };
       if (byteLength > INLINE_DECODE_CAP) return { kind: 'unavailable', reason: `unpacked ${TYPED_FIELD_NAMES[tf.field]} of ${byteLength} bytes is over the ${INLINE_DECODE_CAP}-byte decode cap` };
+      const over = this.overBudget(label, byteLength);
+      if (over) return over;
       const out = Buffer.allocUnsafe(byteLength);
       let k = 0;
       for (const g of fields) {
@@ -690,6 +710,8 @@ class OnnxParser {
     if (byteLength > INLINE_DECODE_CAP) {
       return { kind: 'unavailable', reason: `${TYPED_FIELD_NAMES[tf.field]} of ${byteLength} canonical bytes is over the ${INLINE_DECODE_CAP}-byte decode cap` };
     }
+    const over = this.overBudget(label, byteLength);
+    if (over) return over;
     const width = tf.width;
     // Bound the count by the stored bytes (1 to 10 per varint) before
     // allocating, so dims that promise more than the field holds fail cheaply.

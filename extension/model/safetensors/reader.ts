@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { OpenOptions } from '../format';
 import { placeInside, type PathTrust } from '../../io/safePath';
-import { DTYPE_SIZE, ModelFormatError, type ModelFile, type TensorRef, type TieRecord } from '../types';
+import { DTYPE_SIZE, ModelFormatError, NO_CONSUMERS, type ModelFile, type TensorRef, type TieRecord } from '../types';
 import { configTie, readHfConfig, tiesEmbeddings, type HfConfig } from './config';
 import { readSafetensorsHeader, SAFETENSORS_DTYPES, type SafetensorsHeader } from './header';
 import { decodeDropRecords } from './records';
@@ -143,7 +143,7 @@ export async function openSafetensors(target: string, options: OpenOptions): Pro
       const t: TensorRef = {
         id: e.name, name: e.name, role: 'parameter', dtype: e.dtype, shape: e.shape, elementCount: e.elementCount,
         byteLength: e.length, data: { kind: 'ranges', ranges: [{ file: h.file, offset: e.offset, length: e.length }] },
-        recordOffset: e.headerOffset, graphPath: '', isGraphInput: false, consumers: [],
+        recordOffset: e.headerOffset, graphPath: '', isGraphInput: false, consumers: NO_CONSUMERS,
       };
       tensors.push(t);
       byName.set(e.name, t);
@@ -156,7 +156,7 @@ export async function openSafetensors(target: string, options: OpenOptions): Pro
     const bytes = Math.ceil(elementCount * DTYPE_SIZE[like.dtype]);
     return {
       id: name, name, role: 'parameter', dtype: like.dtype, shape: like.shape, elementCount, byteLength: bytes,
-      data: { kind: 'unavailable', reason }, graphPath: '', isGraphInput: false, consumers: [],
+      data: { kind: 'unavailable', reason }, graphPath: '', isGraphInput: false, consumers: NO_CONSUMERS,
     };
   };
   // Drops this tool recorded (a shared copy made by `apply`).

@@ -53,7 +53,7 @@ export function floatRaw(values: number[]): Uint8Array {
   return b;
 }
 
-export function valueInfo(name: string, elemType = DT.FLOAT, shape: number[] = []): Msg {
+export function valueInfo(name: string, elemType: number = DT.FLOAT, shape: number[] = []): Msg {
   const dims = new Msg();
   for (const d of shape) dims.msg(1, new Msg().varint(1, d));
   return new Msg().string(1, name).msg(2, new Msg().msg(1, new Msg().varint(1, elemType).msg(2, dims)));
