@@ -14,6 +14,8 @@ const targets = [
     // onnxruntime-web finds its .wasm beside its own file: bundled, it loses that location (check/runner.ts).
     external: ['onnxruntime-web'] },
   { entryPoints: [join(root, 'extension/extension.ts')], outfile: join(root, 'dist/extension.js'), platform: 'node', format: 'cjs', external: ['vscode'] },
+  // check's runs, in a worker the budget can stop (extension/check/budget.ts); onnxruntime-web external as for the CLI.
+  { entryPoints: [join(root, 'extension/check/runWorker.ts')], outfile: join(root, 'dist/checkWorker.js'), platform: 'node', format: 'cjs', external: ['onnxruntime-web'] },
   // Opens and scans models off the extension host's thread (extension/analysis/run.ts).
   { entryPoints: [join(root, 'extension/analysis/worker.ts')], outfile: join(root, 'dist/analysisWorker.js'), platform: 'node', format: 'cjs' },
   { entryPoints: [join(root, 'webview/main.ts')], outfile: join(root, 'dist/webview.js'), platform: 'browser', format: 'esm' },

@@ -5,12 +5,13 @@ import type { PathTrust } from '../io/safePath';
 import type { ModelFile } from '../model/types';
 import { compareOutputs, DEFAULT_TOLERANCE, type RunComparison } from './compare';
 import { feedableInputs, inputSourceOf, synthesizeInputs, type InputDescription, type InputSourceModel, type SynthesisOptions } from './inputs';
-import { createSession, firstSessionCreateMs, loadRuntime, runSession } from './runner';
+import { externalDataFiles } from './runner';
+import { runWithinBudget, type RunBudget } from './budget';
 import { readTestDataDir } from './testData';
 import type { DType } from '../model/types';
 import type { TensorValue } from './tensorProto';
 
-export interface CheckOptions extends SynthesisOptions, PathTrust {
+export interface CheckOptions extends SynthesisOptions, PathTrust, RunBudget {
   /** Test data folder (input_K.pb, output_K.pb); inputs are synthesised without it. */
   inputsDir?: string;
   /** Normwise relative tolerance (default 1e-5). */
@@ -47,14 +48,14 @@ export interface CheckReport {
 
 export class CheckUsageError extends Error {}
 
-async function run(path: string, model: ModelFile, feeds: TensorValue[], trust: PathTrust): Promise<{ run: ModelRun; outputs: TensorValue[] }> {
-  const loaded = await createSession(path, { model, trustedRoots: trust.trustedRoots });
-  try {
-    const { outputs, runMs } = await runSession(loaded, feeds);
-    return { run: { path, createMs: loaded.createMs, runMs, externalData: loaded.externalData }, outputs };
-  } finally {
-    await loaded.release();
-  }
+/** One model's session and run, in the worker, within the budget. */
+async function run(path: string, model: ModelFile, feeds: TensorValue[], options: CheckOptions, runtime: CheckReport['runtime']): Promise<{ run: ModelRun; outputs: TensorValue[] }> {
+  const r = await runWithinBudget({
+    path, externalData: externalDataFiles(model), opsets: { opsets: model.graph?.opsets ?? [] }, feeds, trustedRoots: options.trustedRoots,
+  }, options);
+  runtime.importMs ||= r.importMs;
+  runtime.firstSessionMs ??= r.firstSessionMs;
+  return { run: { path, createMs: r.createMs, runMs: r.runMs, externalData: r.externalData }, outputs: r.outputs };
 }
 
 /** A model onnxruntime can run: one with an operator graph. */
@@ -78,7 +79,7 @@ function describeSynthesized(d: InputDescription): InputSummary {
 export async function checkModels(a: string, b: string | undefined, options: CheckOptions = {}): Promise<CheckReport> {
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const compareOptions = { tolerance, maxPositions: options.maxPositions };
-  const { importMs } = await loadRuntime();
+  const runtime: CheckReport['runtime'] = { importMs: 0 };
   const { model: modelA, source } = await openRunnable(a, options);
   const modelB = b === undefined ? undefined : (await openRunnable(b, options)).model;
 
@@ -101,11 +102,11 @@ export async function checkModels(a: string, b: string | undefined, options: Che
     inputs = { source: 'synthesized', tensors: synthesized.descriptions.map(describeSynthesized) };
   }
 
-  const runA = await run(a, modelA, feeds, options);
+  const runA = await run(a, modelA, feeds, options, runtime);
   let comparison: RunComparison;
   const models = [runA.run];
   if (b !== undefined && modelB) {
-    const runB = await run(b, modelB, feeds, options);
+    const runB = await run(b, modelB, feeds, options, runtime);
     models.push(runB.run);
     comparison = compareOutputs(runA.outputs, runB.outputs, compareOptions);
   } else {
@@ -120,6 +121,6 @@ export async function checkModels(a: string, b: string | undefined, options: Che
     models,
     inputs,
     comparison,
-    runtime: { importMs, firstSessionMs: firstSessionCreateMs() },
+    runtime,
   };
 }

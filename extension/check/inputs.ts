@@ -12,7 +12,7 @@
 //   an embedding.
 // - Inputs named like masks are all ones (bool: all true).
 // - Floats are drawn from a seeded standard normal distribution.
-import type { DType } from '../model/types';
+import { DTYPE_SIZE, type DType } from '../model/types';
 import { allocateTensorArray, elementCountOf, floatToHalf, isArrayDType, type TensorValue } from './tensorProto';
 
 export interface InputValueInfo {
@@ -60,7 +60,11 @@ export interface SynthesisOptions {
   dims?: Record<string, number>;
   /** PRNG seed (default 0). */
   seed?: number;
+  /** Most bytes all synthesised inputs may take together (default 1 GB): checked before anything is allocated. */
+  maxInputBytes?: number;
 }
+
+export const DEFAULT_MAX_INPUT_BYTES = 1e9;
 
 export type InputKind = 'token-ids' | 'mask' | 'normal' | 'zeros' | 'ones';
 
@@ -228,6 +232,19 @@ export function synthesizeInputs(model: InputSourceModel, options: SynthesisOpti
   const seed = options.seed ?? 0;
   const feeds: TensorValue[] = [];
   const descriptions: InputDescription[] = [];
+  const budget = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
+  let planned = 0;
+  for (const input of feedableInputs(model)) {
+    // Sizes first: a declared [20000, 20000] must be refused, not allocated.
+    const dtype = dtypeOf(input);
+    if (!dtype || input.shape === undefined) continue;
+    const dims = resolveDims(input.shape, options);
+    const bytes = elementCountOf(dims) * (DTYPE_SIZE[dtype] || 1);
+    planned += bytes;
+    if (!Number.isSafeInteger(planned) || planned > budget) {
+      throw new InputSynthesisError(input.name, `would take ${(bytes / 1e9).toFixed(2)} GB ([${dims.join(', ')}] ${dtype}), over the ${(budget / 1e9).toFixed(2)} GB budget for inputs: set smaller symbolic dimensions (--batch, --sequence) or pass --inputs`);
+    }
+  }
   for (const input of feedableInputs(model)) {
     const dtype = dtypeOf(input);
     if (!dtype) throw new InputSynthesisError(input.name, `the model gives no element type (${input.type ?? 'no type'})`);

@@ -19,7 +19,7 @@ import type * as Ort from 'onnxruntime-web';
 import type { ModelFile } from '../model/types';
 import { placeInside, type PathTrust } from '../io/safePath';
 import type { TensorValue } from './tensorProto';
-import { hintForRuntimeError } from './hints';
+import { hintForRuntimeError, type OpsetSource } from './hints';
 import { cleanReason, fromOrtTensor, toOrtTensor, type OrtModule } from './ortValues';
 
 export interface RuntimeInfo {
@@ -64,6 +64,9 @@ export class InferenceError extends Error {
 export interface SessionOptions extends PathTrust {
   /** The model as read by the ONNX reader: gives external data files and opsets for hints. */
   model?: ModelFile;
+  /** Or those two directly (a worker gets these, not the whole model). */
+  externalData?: string[];
+  opsets?: OpsetSource;
 }
 
 export interface LoadedSession {
@@ -105,7 +108,7 @@ export async function createSession(path: string, options: SessionOptions = {}):
     throw new InferenceError(name, 'load', `cannot read the model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   const folder = dirname(modelPath);
-  const external = new Set(options.model ? externalDataFiles(options.model) : []);
+  const external = new Set(options.externalData ?? (options.model ? externalDataFiles(options.model) : []));
   for (let attempt = 0; ; attempt++) {
     const externalData = [...external].map((rel) => ({ path: rel, data: readExternal(name, folder, rel, options) }));
     const t0 = performance.now();
@@ -128,7 +131,7 @@ export async function createSession(path: string, options: SessionOptions = {}):
         external.add(missing);
         continue;
       }
-      throw new InferenceError(name, 'load', reason, hintForRuntimeError(reason, options.model?.graph));
+      throw new InferenceError(name, 'load', reason, hintForRuntimeError(reason, options.opsets ?? options.model?.graph));
     }
   }
 }

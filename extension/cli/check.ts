@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { checkModels, CheckUsageError, type CheckOptions, type CheckReport } from '../check/check';
 import type { TensorComparison } from '../check/compare';
 import { findTestDataDirs } from '../check/testData';
-import { CliError } from './common';
+import { CliError, parseBytes } from './common';
 import type { PathTrust } from '../io/safePath';
 import { printable } from '../util/printable';
 
@@ -45,6 +45,9 @@ export function parseCheckArgs(args: string[]): CheckArgs {
       case '--batch': options.batch = parseNumber('--batch', value(), true); break;
       case '--sequence': options.sequence = parseNumber('--sequence', value(), true); break;
       case '--seed': options.seed = parseNumber('--seed', value(), true); break;
+      case '--timeout': options.timeoutSeconds = parseNumber('--timeout', value(), false); break;
+      case '--max-memory': options.maxMemoryBytes = parseBytes('--max-memory', value()); break;
+      case '--max-input': options.maxInputBytes = parseBytes('--max-input', value()); break;
       default:
         if (arg.startsWith('-')) throw new CliError(`check: unknown option '${arg}'`);
         models.push(arg);

@@ -13,9 +13,12 @@ Commands:
       Write the full checkpoint back from a safetensors copy apply made,
       every dropped tensor rebuilt bit for bit.
   check A [B] [--inputs DIR] [--tolerance T] [--json] [--batch N] [--sequence N] [--seed N]
+        [--timeout SECONDS] [--max-memory BYTES] [--max-input BYTES]
       Run models with onnxruntime-web (WASM) and compare their outputs:
       A against B on the same inputs, or A alone against the expected
-      outputs in DIR (default: a test_data_set_N folder beside A).
+      outputs in DIR (default: a test_data_set_N folder beside A). Each run
+      is stopped past --timeout (120 s) or --max-memory (4 GB); synthesised
+      inputs over --max-input (1 GB) are refused before they are made.
 
 Every command: --trust-links-into DIR lets files a model names be links into
 DIR (a Hugging Face cache's blobs folder); otherwise a file that resolves
