@@ -12,7 +12,8 @@ const watch = process.argv.includes('--watch');
 const targets = [
   { entryPoints: [join(root, 'extension/cli.ts')], outfile: join(root, 'dist/cli.js'), platform: 'node', format: 'cjs', define: { VERSION: JSON.stringify(pkg.version) }, banner: { js: '#!/usr/bin/env node' },
     // onnxruntime-web finds its .wasm beside its own file: bundled, it loses that location (check/runner.ts).
-    external: ['onnxruntime-web'] },
+    // tsx: only named by check/budget.ts for runs from sources (tests), never loaded by the bundle.
+    external: ['onnxruntime-web', 'tsx'] },
   { entryPoints: [join(root, 'extension/extension.ts')], outfile: join(root, 'dist/extension.js'), platform: 'node', format: 'cjs', external: ['vscode'] },
   // check's runs, in a worker the budget can stop (extension/check/budget.ts); onnxruntime-web external as for the CLI.
   { entryPoints: [join(root, 'extension/check/runWorker.ts')], outfile: join(root, 'dist/checkWorker.js'), platform: 'node', format: 'cjs', external: ['onnxruntime-web'] },

@@ -56,8 +56,15 @@ export async function findByteClasses(entries: Entry[], src: ByteSource, progres
   const shapeClasses: ShapeClass[] = [];
   const classOf = new Map<Entry, ShapeClass>();
   for (const cls of classes) {
+    if (cls.length === 1) {
+      // Most tensors are unique: one class each, without the per-class map a split would build.
+      const sc: ShapeClass = { id: 0, members: cls };
+      shapeClasses.push(sc);
+      classOf.set(cls[0]!, sc);
+      continue;
+    }
     cls.sort(byOrder);
-    if (cls.length > 1) multi.push(cls);
+    multi.push(cls);
     for (const members of splitByShape(cls)) {
       const sc: ShapeClass = { id: 0, members };
       shapeClasses.push(sc);

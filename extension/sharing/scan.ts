@@ -131,7 +131,10 @@ export async function scanModels(models: ModelFile[], opts: ScanOptions = {}, me
     const { groups: found, links } = splitProvenance(all, models);
     keptFirst(found, models);
     const shown = found.filter((g) => largestMember(g) >= minBytes);
-    const order = new Map<object, number>(entries.map((e) => [e.tensor, e.order]));
+    // Positions of group members only (every tensor's would be a map as big as the model).
+    const wanted = new Set(shown.flatMap((g) => g.members.map((m) => m.tensor)));
+    const order = new Map<object, number>();
+    for (const e of entries) if (wanted.has(e.tensor)) order.set(e.tensor, e.order);
     shown.sort(compareGroups(order));
     meter.done(`${shown.length} groups`);
     return {
