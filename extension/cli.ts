@@ -4,6 +4,7 @@ import { runScan } from './cli/scan';
 import { runApply } from './cli/apply';
 import { runCheck } from './cli/check';
 import { runRestore } from './cli/restore';
+import { runLayers } from './cli/layers';
 import { CliError, USAGE } from './cli/common';
 import type { PathTrust } from './io/safePath';
 import { printable } from './util/printable';
@@ -14,6 +15,7 @@ const commands: Record<string, (args: string[], trust: PathTrust) => Promise<num
   apply: runApply,
   check: runCheck,
   restore: runRestore,
+  layers: runLayers,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -27,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const run = commands[command];
-  if (!run) throw new CliError(`unknown command '${command}' (expected scan, apply, restore or check)`);
+  if (!run) throw new CliError(`unknown command '${command}' (expected scan, apply, restore, layers or check)`);
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(USAGE);
     return 0;

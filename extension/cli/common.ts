@@ -12,6 +12,9 @@ Commands:
   restore SHARED -o FULL [--json]
       Write the full checkpoint back from a safetensors copy apply made,
       every dropped tensor rebuilt bit for bit.
+  layers PATH... [--json]
+      How alike the layers are: for tensors of one role in repeated blocks,
+      the relative L2 distance and centred cosine of every pair (lossy advice).
   check A [B] [--inputs DIR] [--tolerance T] [--json] [--batch N] [--sequence N] [--seed N]
         [--timeout SECONDS] [--max-memory BYTES] [--max-input BYTES]
       Run models with onnxruntime-web (WASM) and compare their outputs:

@@ -62,7 +62,7 @@ function halfTable(dtype: 'float16' | 'bfloat16'): Float32Array {
  * The elements of `bytes[0..n)` as numbers: a typed-array view where the
  * host's byte order allows (no copy), else decoded into `out`.
  */
-function numbersOf(dtype: DType, bytes: Uint8Array, n: number, out: Float64Array): ArrayLike<number> {
+export function numbersOf(dtype: DType, bytes: Uint8Array, n: number, out: Float64Array): ArrayLike<number> {
   const buf = bytes.buffer;
   const at = bytes.byteOffset;
   const size = DTYPE_SIZE[dtype];
