@@ -56,6 +56,14 @@ export interface TensorComparison {
   maxElementRelDiff: number;
   /** Cosine similarity of the flattened tensors (finite elements), 1 when both are zero. */
   cosine: number;
+  /** ‖actual − expected‖₂ / ‖expected‖₂ over finite elements (the first model is `expected`): the cost of a lossy change. */
+  relL2: number;
+  /**
+   * Float outputs: the fraction of positions (every index but the last axis)
+   * whose argmax over the last axis agrees, as for logits; undefined for
+   * scalars and non-float outputs.
+   */
+  top1Agreement?: number;
   /** Elements whose bytes differ. */
   differingCount: number;
   /** Elements beyond the tolerance. */
@@ -119,6 +127,23 @@ function describe(t: TensorValue): string {
   return `${t.dtype}[${t.dims.join(', ')}]`;
 }
 
+/** Fraction of rows (all axes but the last) whose argmax over the last axis is the same on both sides. */
+function top1Agreement(a: TensorValue, b: TensorValue): number {
+  const last = a.dims[a.dims.length - 1] ?? 1;
+  if (last === 0) return 1;
+  const rows = elementCountOf(a.dims) / last;
+  let agree = 0;
+  for (let r = 0; r < rows; r++) {
+    let ia = 0, ib = 0;
+    for (let k = 1; k < last; k++) {
+      if (elementAsNumber(a, r * last + k) > elementAsNumber(a, r * last + ia)) ia = k;
+      if (elementAsNumber(b, r * last + k) > elementAsNumber(b, r * last + ib)) ib = k;
+    }
+    if (ia === ib) agree++;
+  }
+  return rows === 0 ? 1 : agree / rows;
+}
+
 /** Compares one expected tensor with one actual tensor. */
 export function compareTensors(expected: TensorValue, actual: TensorValue, options: CompareOptions = {}): TensorComparison {
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
@@ -137,6 +162,7 @@ export function compareTensors(expected: TensorValue, actual: TensorValue, optio
     maxRelDiff: NaN,
     maxElementRelDiff: NaN,
     cosine: NaN,
+    relL2: NaN,
     differingCount: 0,
     exceedingCount: 0,
     nanMismatchCount: 0,
@@ -177,11 +203,12 @@ export function compareTensors(expected: TensorValue, actual: TensorValue, optio
     }
     result.maxAbsDiff = result.maxRelDiff = result.maxElementRelDiff = result.differingCount ? NaN : 0;
     result.cosine = result.differingCount ? NaN : 1;
+    result.relL2 = result.differingCount ? NaN : 0;
     result.firstDifferences = exceeding;
   } else {
     const exact = !FLOAT_TYPES.has(expected.dtype) || !FLOAT_TYPES.has(actual.dtype);
     // Pass 1: scale (∞-norms), max abs diff, cosine, NaN/Inf disagreements.
-    let normE = 0, normA = 0, maxAbs = 0, maxElemRel = 0, dot = 0, sqE = 0, sqA = 0;
+    let normE = 0, normA = 0, maxAbs = 0, maxElemRel = 0, dot = 0, sqE = 0, sqA = 0, sqD = 0;
     for (let i = 0; i < count; i++) {
       const x = elementAsNumber(expected, i);
       const y = elementAsNumber(actual, i);
@@ -193,7 +220,7 @@ export function compareTensors(expected: TensorValue, actual: TensorValue, optio
         if (d > maxAbs) maxAbs = d;
         const den = Math.max(Math.abs(x), Math.abs(y));
         if (den > 0 && d / den > maxElemRel) maxElemRel = d / den;
-        dot += x * y; sqE += x * x; sqA += y * y;
+        dot += x * y; sqE += x * x; sqA += y * y; sqD += (x - y) * (x - y);
       } else if (Number.isNaN(x) !== Number.isNaN(y)) {
         result.nanMismatchCount++;
       } else if (!Number.isNaN(x) && x !== y) {
@@ -222,6 +249,8 @@ export function compareTensors(expected: TensorValue, actual: TensorValue, optio
     result.maxRelDiff = maxAbs === Infinity ? Infinity : scale > 0 ? maxAbs / scale : 0;
     result.maxElementRelDiff = maxAbs === Infinity ? Infinity : maxElemRel;
     result.cosine = sqE === 0 && sqA === 0 ? 1 : sqE === 0 || sqA === 0 ? 0 : dot / Math.sqrt(sqE * sqA);
+    result.relL2 = sqE > 0 ? Math.sqrt(sqD) / Math.sqrt(sqE) : sqD === 0 ? 0 : Infinity;
+    if (!exact && expected.dims.length > 0) result.top1Agreement = top1Agreement(expected, actual);
     result.firstDifferences = exceeding.length ? exceeding : differing;
   }
 

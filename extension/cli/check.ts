@@ -77,7 +77,8 @@ function outputLine(o: TensorComparison): string {
   const status = o.pass ? 'PASS' : 'FAIL';
   const same = o.bitIdentical ? '  bit-identical' : '';
   const head = `  ${status}  ${o.name}  ${o.expectedDtype}${shape(o.expectedDims)}`;
-  const stats = `max abs ${fmt(o.maxAbsDiff)}  max rel ${fmt(o.maxRelDiff)}  cosine ${Number.isNaN(o.cosine) ? 'n/a' : o.cosine.toFixed(6)}${same}`;
+  const top1 = o.top1Agreement === undefined ? '' : `  top-1 ${(100 * o.top1Agreement).toFixed(1)}%`;
+  const stats = `max abs ${fmt(o.maxAbsDiff)}  max rel ${fmt(o.maxRelDiff)}  cosine ${Number.isNaN(o.cosine) ? 'n/a' : o.cosine.toFixed(6)}  rel L2 ${fmt(o.relL2)}${top1}${same}`;
   const lines = [`${head}  ${stats}`];
   if (!o.pass) {
     lines.push(`        ${o.reason}`);

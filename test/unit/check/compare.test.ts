@@ -157,3 +157,17 @@ test('whole runs: paired by name, missing and extra outputs, by position when na
   assert.match(failing.failures[0], /^y: /);
   assert.equal(compareOutputs([], []).pass, false, 'nothing compared is not a pass');
 });
+
+test('the cost of a lossy change: relL2 against the first tensor, and top-1 agreement over the last axis', () => {
+  const a = { name: 'logits', dtype: 'float32' as const, dims: [2, 3], data: new Float32Array([1, 2, 3, 3, 2, 1]) };
+  const b = { name: 'logits', dtype: 'float32' as const, dims: [2, 3], data: new Float32Array([1, 2, 4, 1, 2, 3]) };
+  const c = compareTensors(a, b);
+  // ‖b−a‖ = √(0+0+1+4+0+4) = 3, ‖a‖ = √28; row 0 agrees (index 2), row 1 does not (0 vs 2).
+  assert.ok(Math.abs(c.relL2 - 3 / Math.sqrt(28)) < 1e-12, String(c.relL2));
+  assert.equal(c.top1Agreement, 0.5);
+  const same = compareTensors(a, a);
+  assert.equal(same.relL2, 0);
+  assert.equal(same.top1Agreement, 1);
+  const ints = compareTensors({ ...a, dtype: 'int64', data: new BigInt64Array([1n, 2n, 3n, 3n, 2n, 1n]) }, { ...a, dtype: 'int64', data: new BigInt64Array([1n, 2n, 3n, 3n, 2n, 1n]) });
+  assert.equal(ints.top1Agreement, undefined, 'ids have no argmax to agree on');
+});
