@@ -5,6 +5,7 @@ import { runApply } from './cli/apply';
 import { runCheck } from './cli/check';
 import { runRestore } from './cli/restore';
 import { runLayers } from './cli/layers';
+import { runTie } from './cli/tie';
 import { CliError, USAGE } from './cli/common';
 import type { PathTrust } from './io/safePath';
 import { printable } from './util/printable';
@@ -16,6 +17,7 @@ const commands: Record<string, (args: string[], trust: PathTrust) => Promise<num
   check: runCheck,
   restore: runRestore,
   layers: runLayers,
+  tie: runTie,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -29,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const run = commands[command];
-  if (!run) throw new CliError(`unknown command '${command}' (expected scan, apply, restore, layers or check)`);
+  if (!run) throw new CliError(`unknown command '${command}' (expected scan, apply, restore, layers, tie or check)`);
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(USAGE);
     return 0;

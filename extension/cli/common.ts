@@ -15,6 +15,9 @@ Commands:
   layers PATH... [--json]
       How alike the layers are: for tensors of one role in repeated blocks,
       the relative L2 distance and centred cosine of every pair (lossy advice).
+  tie MODEL --layers 1,2,3 --to 0|mean [--roles REGEX] [-o OUT] [--force] [--json]
+      Write the variant whose listed blocks share block 0's parameters (or
+      their mean), each stored once. Lossy: measure it with check.
   check A [B] [--inputs DIR] [--tolerance T] [--json] [--batch N] [--sequence N] [--seed N]
         [--timeout SECONDS] [--max-memory BYTES] [--max-input BYTES]
       Run models with onnxruntime-web (WASM) and compare their outputs:

@@ -5,6 +5,7 @@
 // form (ONNX: rewired inputs and inserted nodes; safetensors: a dropped name
 // recorded in __metadata__).
 import type { PathTrust } from '../io/safePath';
+import type { PieceSource } from '../io/atomicWrite';
 import type { DeriveOp, ModelFile, TensorRef } from './types';
 
 export interface OpenOptions extends PathTrust {
@@ -49,6 +50,12 @@ export interface WriteOptions extends PathTrust {
   overwrite?: boolean;
   /** Called for each file once it is in place, with its identity (see atomicWrite). */
   onCommitted?: (file: string, identity: string) => void;
+  /**
+   * New contents for kept tensors (same dtype and shape), written instead of
+   * their stored bytes: a lossy tie to the mean of several layers. Unset for
+   * lossless sharing.
+   */
+  replaceData?: ReadonlyMap<TensorRef, PieceSource>;
   /** Bytes written so far of the total (for progress). */
   onProgress?: (done: number, total: number) => void;
 }

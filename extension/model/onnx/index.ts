@@ -24,7 +24,7 @@ const writer: ModelWriter<OnnxReplacement> = {
   },
   realiser: onnxRealiser,
   async write(model, decisions, output, options) {
-    const rw = rewriteOnnx(model, decisions, output);
+    const rw = rewriteOnnx(model, decisions, output, options.replaceData);
     await writeOnnx(output, rw.model, {
       data: rw.data, inputs: model.files, signal: options.signal, onProgress: options.onProgress, overwrite: options.overwrite, onCommitted: options.onCommitted,
     });

@@ -9,6 +9,7 @@
 import * as path from 'node:path';
 import type { ModelFile, ModelGraph, TensorRef } from '../types';
 import { FileSet } from '../../io/fileSet';
+import type { PieceSource } from '../../io/atomicWrite';
 import { ONNX_OP, type OnnxReplacement } from './plan';
 import { WireFile, listFields, int64Value, WIRE_LEN, type WireField } from './wire';
 import {
@@ -71,6 +72,8 @@ const G_NODE = 1, G_INITIALIZER = 5, G_VALUE_INFO = 13;
 const N_INPUT = 1, N_ATTRIBUTE = 5;
 const A_NAME = 1, A_I = 3, A_G = 6, A_GRAPHS = 11;
 const T_EXTERNAL = 13, T_LOCATION = 14, T_RAW = 9;
+/** float_data, int32_data, string_data, int64_data, double_data, uint64_data. */
+const TYPED_DATA_FIELDS = new Set([4, 5, 6, 7, 10, 11]);
 const V_NAME = 1;
 
 /** Unique names: never collide with any name already in the model. */
@@ -129,7 +132,7 @@ function isExternal(model: ModelFile, t: TensorRef): boolean {
  * Builds the encoded output model for `plan`. `outputPath` names the data
  * file (`<output file name>.data`) when the source uses external data.
  */
-export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplacement[], outputPath: string): RewriteResult {
+export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplacement[], outputPath: string, replaceData: ReadonlyMap<TensorRef, PieceSource> = new Map()): RewriteResult {
   if (!model.graph) throw new RewriteError(model.path, 'not an ONNX model (no graph)');
   const main = model.graph.main;
   const edits = new Map<string, GraphEdit>();
@@ -266,6 +269,10 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
     if (t.role !== 'initializer') throw new RewriteError(model.path, `'${t.id}' is a ${t.role} tensor stored as external data, which the rewrite does not move`);
     edit(t.graphPath);
   }
+  for (const t of replaceData.keys()) {
+    if (t.role !== 'initializer') throw new RewriteError(model.path, `'${t.id}' is a ${t.role} tensor: only initializers get new contents`);
+    edit(t.graphPath);
+  }
   const touched = new Set<string>();
   for (const p of edits.keys()) for (let q: string | undefined = p; q !== undefined && !touched.has(q); q = parents.get(q)) touched.add(q);
 
@@ -300,7 +307,9 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
         } else if (f.field === G_INITIALIZER) {
           const t = tensorsByOffset.get(f.start);
           if (e.dropInitializers.has(f.start)) continue;
-          if (t && data && isExternal(model, t)) m.message(F.graph.initializer, relocate(f, t));
+          const fresh = t && replaceData.get(t);
+          if (t && fresh) m.message(F.graph.initializer, withContents(f, t, fresh));
+          else if (t && data && isExternal(model, t)) m.message(F.graph.initializer, relocate(f, t));
           else m.raw(range(f));
         } else if (f.field === G_VALUE_INFO && e.dropValueInfo.size > 0 && e.dropValueInfo.has(valueInfoName(f))) {
           continue;
@@ -377,6 +386,17 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
 
     /** The payload of a length-delimited field, as an Encoded message (no tag, no length). */
     const rawPayload = (f: WireField): Encoded => new Encoded([{ file: src.path, offset: f.offset, length: f.length }], f.length);
+
+    /** An initializer with new contents: its other fields as they were, the bytes as raw_data. */
+    const withContents = (f: WireField, t: TensorRef, bytes: PieceSource): Encoded => {
+      const m = new MessageWriter();
+      for (const g of src.nested(f, `TensorProto '${t.id}'`)) {
+        if (g.field === T_EXTERNAL || g.field === T_LOCATION || g.field === T_RAW || TYPED_DATA_FIELDS.has(g.field)) continue;
+        m.raw(range(g));
+      }
+      m.delimited(T_RAW, [bytes], bytes.length);
+      return m.finish();
+    };
 
     /** An external initializer: same fields, its bytes placed in the new data file. */
     const relocate = (f: WireField, t: TensorRef): Encoded => {

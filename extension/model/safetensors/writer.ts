@@ -163,7 +163,7 @@ export const safetensorsWriter: ModelWriter = {
         drops.set(h, list);
         continue;
       }
-      plans[layout.shards.indexOf(h)]!.entries.push({ name: t.name, tensor: t, piece: rangePiece(t), stDtype: stName(t), shape: t.shape, length: t.byteLength });
+      plans[layout.shards.indexOf(h)]!.entries.push({ name: t.name, tensor: t, piece: options.replaceData?.get(t) ?? rangePiece(t), stDtype: stName(t), shape: t.shape, length: t.byteLength });
     }
     for (const p of plans) p.metadata = withRecords(p.header.metadata, drops.get(p.header) ?? []);
     return writePlans(layout, plans, output, model, options);
