@@ -1,6 +1,7 @@
 // Turns onnxruntime's rejection messages into a hint when the cause is known.
 // Browser-safe: the webview shows the same hints as the CLI.
 import type { OpsetImport } from '../model/types';
+import { getOwn } from '../util/ownKeys';
 
 /** Anything that names its opsets: an operator graph, or the webview's payload. */
 export interface OpsetSource {
@@ -44,7 +45,8 @@ export function hintForRuntimeError(reason: string, model?: OpsetSource): string
   const attr = /Unrecognized attribute: (\S+) for operator (\S+)/.exec(reason);
   if (attr) {
     const [, name, op] = attr;
-    const known = ATTRIBUTE_OPSETS[op]?.[name];
+    const ops = getOwn(ATTRIBUTE_OPSETS, op);
+    const known = ops && getOwn(ops, name);
     let when = '';
     if (known?.added !== undefined) when = ` it exists from opset ${known.added} on;`;
     else if (known?.removed !== undefined) when = ` it was removed in opset ${known.removed};`;

@@ -14,6 +14,7 @@
 // - Floats are drawn from a seeded standard normal distribution.
 import { DTYPE_SIZE, type DType } from '../model/types';
 import { allocateTensorArray, elementCountOf, floatToHalf, isArrayDType, type TensorValue } from './tensorProto';
+import { getOwn } from '../util/ownKeys';
 
 export interface InputValueInfo {
   name: string;
@@ -101,7 +102,7 @@ const TYPE_NAMES: Record<string, DType> = {
 function dtypeOf(v: InputValueInfo): DType | undefined {
   if (v.dtype) return v.dtype;
   const m = /^tensor\((\w+)\)$/.exec(v.type ?? '');
-  return m ? (TYPE_NAMES[m[1]] ?? (m[1] as DType)) : undefined;
+  return m ? (getOwn(TYPE_NAMES, m[1]!) ?? (m[1] as DType)) : undefined;
 }
 
 const INTEGER_TYPES = new Set<DType>(['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64']);

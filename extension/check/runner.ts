@@ -21,6 +21,7 @@ import { placeInside, type PathTrust } from '../io/safePath';
 import type { TensorValue } from './tensorProto';
 import { hintForRuntimeError, type OpsetSource } from './hints';
 import { cleanReason, fromOrtTensor, toOrtTensor, type OrtModule } from './ortValues';
+import { setOwn } from '../util/ownKeys';
 
 export interface RuntimeInfo {
   ort: OrtModule;
@@ -176,7 +177,7 @@ export async function runSession(loaded: LoadedSession, feeds: TensorValue[]): P
     throw new InferenceError(loaded.path, 'run', `the model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}), ${feeds.length} were given (${feeds.map((f) => f.name || '?').join(', ')})`);
   }
   const ortFeeds: Record<string, Ort.Tensor> = {};
-  session.inputNames.forEach((n, i) => { ortFeeds[n] = toOrtTensor(ort, useNames ? byName.get(n)! : feeds[i]); });
+  session.inputNames.forEach((n, i) => { setOwn(ortFeeds, n, toOrtTensor(ort, useNames ? byName.get(n)! : feeds[i])); });
   const t0 = performance.now();
   let results: Ort.InferenceSession.OnnxValueMapType;
   try {

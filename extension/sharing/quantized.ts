@@ -7,6 +7,7 @@ import type { Entry, ShapeClass } from './entries';
 import { droppedMembers, makeGroup } from './groups';
 import type { SharingGroup } from './types';
 import { pushTo } from '../util/groupBy';
+import { getOwn } from '../util/ownKeys';
 
 /**
  * Input positions of (weight, scale, zero point) per operator. `scale: -1`:
@@ -37,7 +38,7 @@ export function findQuantized(entries: Entry[], classOf: Map<Entry, ShapeClass>)
   const triplets = new Map<string, Triplet>();
   for (const e of entries) {
     for (const c of e.tensor.consumers) {
-      for (const pos of TRIPLET_INPUTS[c.opType] ?? []) {
+      for (const pos of getOwn(TRIPLET_INPUTS, c.opType) ?? []) {
         if (pos.w !== c.inputIndex) continue;
         const at = (i: number) => byInput.get(`${e.fileIndex}|${c.graphPath}|${c.nodeIndex}|${i}`);
         let scale = pos.s >= 0 ? at(pos.s) : undefined;

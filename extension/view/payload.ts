@@ -9,6 +9,7 @@ import type {
   GraphPayload, GroupInfo, ModelTotals, NodeInfo, TensorInfo, ValueInfoPayload,
 } from '../protocol';
 import { pushAll } from '../util/arrays';
+import { setOwn } from '../util/ownKeys';
 
 export interface PayloadOptions {
   /** Shown as the title; defaults to the model file's base name. */
@@ -33,7 +34,7 @@ export function buildGraphPayload(model: ModelFile, report: ScanReport, opts: Pa
     graph.nodes.forEach((node, index) => {
       const id = nodeId(graph.path, index);
       const attributes: Record<string, string> = {};
-      for (const [key, value] of Object.entries(node.attributes)) attributes[key] = renderAttribute(value, maxChars);
+      for (const [key, value] of Object.entries(node.attributes)) setOwn(attributes, key, renderAttribute(value, maxChars));
       const info: NodeInfo = {
         id, name: node.name, opType: node.opType, domain: node.domain, graphPath: graph.path,
         inputs: node.inputs, outputs: node.outputs, attributes,

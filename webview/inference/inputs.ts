@@ -6,6 +6,7 @@
 import { synthesizeInputs, type InputNodeInfo, type InputSourceModel, type SynthesisOptions } from '../../extension/check/inputs.js';
 import { decodeTensorProto, type TensorValue } from '../../extension/check/tensorProto.js';
 import type { GraphPayload, InferenceTestDataRef } from '../../extension/protocol.js';
+import { setOwn } from '../../extension/util/ownKeys.js';
 
 export interface InputSummary {
   name: string;
@@ -28,7 +29,7 @@ export interface CheckInputs {
 /** Attribute values arrive as display strings; the synthesiser wants Gather's axis and GatherND's batch_dims as numbers. */
 function numericAttributes(attrs: Record<string, string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(attrs)) out[k] = /^-?\d+$/.test(v) ? Number(v) : v;
+  for (const [k, v] of Object.entries(attrs)) setOwn(out, k, /^-?\d+$/.test(v) ? Number(v) : v);
   return out;
 }
 

@@ -8,6 +8,7 @@ import { cleanReason, fromOrtTensor, toOrtTensor, type OrtModule } from '../../e
 import type { TensorValue } from '../../extension/check/tensorProto.js';
 import type { InferenceModelRef } from '../../extension/protocol.js';
 import type { BackendName } from './backend.js';
+import { setOwn } from '../../extension/util/ownKeys.js';
 
 /** onnxruntime rejected a model or a run; names the model, gives its reason and a hint when the cause is known. */
 export class InferenceFailure extends Error {
@@ -106,7 +107,7 @@ function bindFeeds(ort: OrtModule, session: Ort.InferenceSession, feeds: readonl
     throw new InferenceFailure(model, 'run', `the model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}), ${feeds.length} were given (${feeds.map((f) => f.name || '?').join(', ')})`);
   }
   const out: Record<string, Ort.Tensor> = {};
-  session.inputNames.forEach((n, i) => { out[n] = toOrtTensor(ort, useNames ? byName.get(n)! : feeds[i]); });
+  session.inputNames.forEach((n, i) => { setOwn(out, n, toOrtTensor(ort, useNames ? byName.get(n)! : feeds[i])); });
   return out;
 }
 

@@ -7,6 +7,8 @@ import {
   type ModelNode, type OpsetImport, type TensorData, type TensorRef, type TensorRole, type ValueInfo,
 } from '../types';
 import { fillConsumers } from './consumers';
+import { setOwn } from '../../util/ownKeys';
+import { attributeLayout, A_F, A_I, A_S, A_T, A_G, A_FLOATS, A_INTS, A_STRINGS, A_TENSORS, A_GRAPHS, A_REF, A_SPARSE, A_SPARSES, AT_FLOAT, AT_INT, AT_STRING, AT_TENSOR, AT_GRAPH, AT_FLOATS, AT_INTS, AT_STRINGS, AT_TENSORS, AT_GRAPHS, AT_SPARSE, AT_SPARSES, AT_TP, AT_TPS } from './attribute';
 import type { OpenOptions } from '../format';
 import { placeInside, type PathTrust } from '../../io/safePath';
 import { ONNX_DTYPES, onnxTypeName, TYPED_FIELD_NAMES, typedFieldOf, FLOAT_DATA, INT32_DATA, STRING_DATA, INT64_DATA, DOUBLE_DATA, UINT64_DATA } from './dtypes';
@@ -76,12 +78,6 @@ const N_INPUT = 1, N_OUTPUT = 2, N_NAME = 3, N_OP_TYPE = 4, N_ATTRIBUTE = 5, N_D
 const T_DIMS = 1, T_DATA_TYPE = 2, T_SEGMENT = 3, T_NAME = 8, T_RAW = 9, T_EXTERNAL = 13, T_LOCATION = 14;
 const S_VALUES = 1, S_INDICES = 2, S_DIMS = 3;
 
-// AttributeProto fields and AttributeType values share numbering in a few places; keep both explicit.
-const A_NAME = 1, A_F = 2, A_I = 3, A_S = 4, A_T = 5, A_G = 6, A_FLOATS = 7, A_INTS = 8, A_STRINGS = 9,
-  A_TENSORS = 10, A_GRAPHS = 11, A_TYPE = 20, A_REF = 21, A_SPARSE = 22, A_SPARSES = 23, A_TP = 14, A_TPS = 15;
-const AT_FLOAT = 1, AT_INT = 2, AT_STRING = 3, AT_TENSOR = 4, AT_GRAPH = 5, AT_FLOATS = 6, AT_INTS = 7,
-  AT_STRINGS = 8, AT_TENSORS = 9, AT_GRAPHS = 10, AT_SPARSE = 11, AT_SPARSES = 12, AT_TP = 13, AT_TPS = 14;
-
 const DATA_FIELDS = new Set([FLOAT_DATA, INT32_DATA, STRING_DATA, INT64_DATA, DOUBLE_DATA, UINT64_DATA]);
 
 interface TensorPlace {
@@ -112,6 +108,9 @@ class OnnxParser {
   private readonly ids = new Set<string>();
   private readonly nextSuffix = new Map<string, number>();
   private duplicateNames = 0;
+  /** Subgraph paths given out, and the next suffix to try for a repeated one (see claimGraphPath). */
+  private readonly graphPaths = new Set<string>(['']);
+  private readonly nextGraphSuffix = new Map<string, number>();
   /** Bytes decoded into memory so far (typed fields), against TOTAL_DECODE_CAP. */
   private decoded = 0;
   private budgetWarned = false;
@@ -237,6 +236,20 @@ class OnnxParser {
 
   // --- graphs and nodes ----------------------------------------------------
 
+  /**
+   * A subgraph's path, unique in the model: two nodes of one graph may share
+   * a name (or one node an attribute name), and edits, consumers and the
+   * rewrite all find a graph by its path.
+   */
+  private claimGraphPath(want: string): string {
+    let p = want;
+    let k = this.nextGraphSuffix.get(want) ?? 2;
+    for (; this.graphPaths.has(p); k++) p = `${want}#${k}`;
+    if (p !== want) this.nextGraphSuffix.set(want, k);
+    this.graphPaths.add(p);
+    return p;
+  }
+
   private parseGraph(f: WireField, place: GraphPlace): ModelGraph {
     const src = this.src;
     expectWire(src, f, WIRE_LEN, `GraphProto of ${place.label}`);
@@ -310,26 +323,11 @@ class OnnxParser {
   private parseAttribute(f: WireField, ctx: NodeContext): [string, AttributeValue] {
     const src = this.src;
     const what = `attribute of node '${ctx.label}'`;
-    let name = '';
-    let type = 0;
-    const one: Partial<Record<number, WireField>> = {};
-    const many: Partial<Record<number, WireField[]>> = {};
-    for (const g of src.nested(f, what)) {
-      switch (g.field) {
-        case A_NAME: name = this.name(g, `${what} name`); break;
-        case A_TYPE: type = int32Value(src, g, `${what} type`); break;
-        case A_F: case A_I: case A_S: case A_T: case A_G: case A_SPARSE: case A_TP: case A_REF:
-          one[g.field] = g;
-          break;
-        case A_FLOATS: case A_INTS: case A_STRINGS: case A_TENSORS: case A_GRAPHS: case A_SPARSES: case A_TPS:
-          (many[g.field] ??= []).push(g);
-          break;
-        default: break;
-      }
-    }
+    const layout = attributeLayout(src, src.nested(f, what), what);
+    const name = layout.name ? this.name(layout.name, `${what} name`) : '';
+    const { type, one, many } = layout;
     const label = `attribute '${name}' of node '${ctx.label}'`;
     if (one[A_REF]) return [name, { unsupported: `reference to function attribute '${this.name(one[A_REF], label)}'` }];
-    if (type === 0) type = inferAttributeType(one, many);
     const constId = ctx.node.outputs[0] ?? '';
     const constantPlace: TensorPlace = { role: 'constant', graphPath: ctx.place.path, idPrefix: ctx.place.idPrefix, name: constId };
     switch (type) {
@@ -361,13 +359,14 @@ class OnnxParser {
       }
       case AT_GRAPH: {
         const g = need(src, one[A_G], label, f.start);
-        const sub = this.parseGraph(g, { path: `${ctx.subgraphPrefix}/${name}`, idPrefix: ctx.subIdPrefix, label: `subgraph '${ctx.subgraphPrefix}/${name}'`, depth: ctx.place.depth + 1 });
+        const p = this.claimGraphPath(`${ctx.subgraphPrefix}/${name}`);
+        const sub = this.parseGraph(g, { path: p, idPrefix: ctx.subIdPrefix, label: `subgraph '${p}'`, depth: ctx.place.depth + 1 });
         ctx.node.subgraphs.push(sub);
         return [name, { graph: sub.path }];
       }
       case AT_GRAPHS: {
         const paths = (many[A_GRAPHS] ?? []).map((g, i) => {
-          const p = `${ctx.subgraphPrefix}/${name}/${i}`;
+          const p = this.claimGraphPath(`${ctx.subgraphPrefix}/${name}/${i}`);
           const sub = this.parseGraph(g, { path: p, idPrefix: ctx.subIdPrefix, label: `subgraph '${p}'`, depth: ctx.place.depth + 1 });
           ctx.node.subgraphs.push(sub);
           return sub.path;
@@ -819,29 +818,6 @@ interface ParsedTensor {
 function need(src: WireFile, f: WireField | undefined, what: string, offset: number): WireField {
   if (!f) throw src.error(`${what}: its type names a value field that is absent`, offset);
   return f;
-}
-
-/** Sets a key from the file as an own property (a key such as `__proto__` must not reach the prototype). */
-function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function inferAttributeType(one: Partial<Record<number, WireField>>, many: Partial<Record<number, WireField[]>>): number {
-  if (one[A_F]) return AT_FLOAT;
-  if (one[A_I]) return AT_INT;
-  if (one[A_S]) return AT_STRING;
-  if (one[A_T]) return AT_TENSOR;
-  if (one[A_G]) return AT_GRAPH;
-  if (one[A_SPARSE]) return AT_SPARSE;
-  if (one[A_TP]) return AT_TP;
-  if (many[A_FLOATS]) return AT_FLOATS;
-  if (many[A_INTS]) return AT_INTS;
-  if (many[A_STRINGS]) return AT_STRINGS;
-  if (many[A_TENSORS]) return AT_TENSORS;
-  if (many[A_GRAPHS]) return AT_GRAPHS;
-  if (many[A_SPARSES]) return AT_SPARSES;
-  if (many[A_TPS]) return AT_TPS;
-  return 0;
 }
 
 function countElements(src: WireFile, dims: number[], label: string, offset: number): number {

@@ -12,6 +12,7 @@ import { FileSet } from '../../io/fileSet';
 import type { PieceSource } from '../../io/atomicWrite';
 import { ONNX_OP, type OnnxReplacement } from './plan';
 import { WireFile, listFields, int64Value, WIRE_LEN, type WireField } from './wire';
+import { attributeLayout, subgraphFields, A_I } from './attribute';
 import {
   Encoded, ExternalDataFile, MessageWriter, encodeAttribute, encodeNode, encodeTensor, encodeStringEntry,
   onnxDataType, F, DATA_LOCATION_EXTERNAL, type NodeSpec,
@@ -70,7 +71,6 @@ function emptyEdit(): GraphEdit {
 const M_GRAPH = 7;
 const G_NODE = 1, G_INITIALIZER = 5, G_VALUE_INFO = 13;
 const N_INPUT = 1, N_ATTRIBUTE = 5;
-const A_NAME = 1, A_I = 3, A_G = 6, A_GRAPHS = 11;
 const T_EXTERNAL = 13, T_LOCATION = 14, T_RAW = 9;
 /** float_data, int32_data, string_data, int64_data, double_data, uint64_data. */
 const TYPED_DATA_FIELDS = new Set([4, 5, 6, 7, 10, 11]);
@@ -333,7 +333,8 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
       const renames = e.renames.get(index);
       const flips = new Set(e.flips.get(index) ?? []);
       const label = node.name !== '' ? node.name : `#${index}`;
-      const subPrefix = `${graph.path === '' ? '' : `${graph.path}/`}${label}`;
+      // The reader lists a node's subgraphs in the order its attributes give them.
+      const subgraphs = node.subgraphs.values();
       const m = new MessageWriter();
       let inputIndex = 0;
       for (const f of src.nested(field, `NodeProto '${label}'`)) {
@@ -342,46 +343,38 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
           if (to !== undefined) m.string(F.node.input, to);
           else m.raw(range(f));
         } else if (f.field === N_ATTRIBUTE && f.wireType === WIRE_LEN) {
-          m.message(F.node.attribute, rewriteAttribute(f, subPrefix, node, flips));
+          m.message(F.node.attribute, rewriteAttribute(f, label, subgraphs, flips));
         } else {
           m.raw(range(f));
         }
       }
+      if (!subgraphs.next().done) throw new RewriteError(model.path, `node '${label}' of graph '${graph.path}' has fewer subgraphs than the reader saw`);
       // A flip of an attribute the node did not have: its default is 0, so set 1.
       for (const name of flips) m.message(F.node.attribute, encodeAttribute({ name, kind: 'int', value: 1 }));
       return m.finish();
     };
 
-    const rewriteAttribute = (field: WireField, subPrefix: string, node: ModelGraph['nodes'][number], flips: Set<string>): Encoded => {
+    const rewriteAttribute = (field: WireField, label: string, subgraphs: Iterator<ModelGraph>, flips: Set<string>): Encoded => {
+      const what = `attribute of node '${label}'`;
       const fields = listFields(src, field.offset, field.end, 'AttributeProto');
-      const nameField = fields.find((g) => g.field === A_NAME);
-      const name = nameField ? src.string(nameField, 1 << 20, 'AttributeProto.name') : '';
+      const layout = attributeLayout(src, fields, what);
+      const name = layout.name ? src.string(layout.name, 1 << 20, `${what} name`) : '';
       if (flips.has(name)) {
         flips.delete(name);
-        const iField = fields.find((g) => g.field === A_I);
+        const iField = layout.one[A_I];
         const old = iField ? int64Value(src, iField, `${name} of a Gemm node`) : 0;
         return encodeAttribute({ name, kind: 'int', value: old === 0 ? 1 : 0 });
       }
-      const hasGraphs = fields.some((g) => g.field === A_G || g.field === A_GRAPHS);
-      if (!hasGraphs) return rawPayload(field);
+      const graphs = new Set(subgraphFields(layout));
+      if (graphs.size === 0) return rawPayload(field);
       const m = new MessageWriter();
-      let k = 0;
       for (const g of fields) {
-        if (g.field === A_G) {
-          m.message(A_G, subgraph(g, `${subPrefix}/${name}`, node));
-        } else if (g.field === A_GRAPHS) {
-          m.message(A_GRAPHS, subgraph(g, `${subPrefix}/${name}/${k++}`, node));
-        } else {
-          m.raw(range(g));
-        }
+        if (!graphs.has(g)) { m.raw(range(g)); continue; }
+        const sub = subgraphs.next();
+        if (sub.done) throw new RewriteError(model.path, `node '${label}' has more subgraphs than the reader saw`);
+        m.message(g.field, touched.has(sub.value.path) ? rewriteGraph(g, sub.value) : rawPayload(g));
       }
       return m.finish();
-    };
-
-    const subgraph = (f: WireField, p: string, node: ModelGraph['nodes'][number]): Encoded => {
-      const sub = node.subgraphs.find((s) => s.path === p);
-      if (!sub) throw new RewriteError(model.path, `subgraph '${p}' was not seen by the reader`);
-      return touched.has(p) ? rewriteGraph(f, sub) : rawPayload(f);
     };
 
     /** The payload of a length-delimited field, as an Encoded message (no tag, no length). */

@@ -7,6 +7,7 @@
 // architectures change the default (Llama, Mistral, Qwen2, GPT-NeoX, Phi,
 // OLMo: false). Multimodal configs keep it under `text_config`.
 import * as fs from 'node:fs';
+import { getOwn } from '../../util/ownKeys';
 
 /** Model types whose config class defaults `tie_word_embeddings` to false. */
 const UNTIED_BY_DEFAULT = new Set([
@@ -84,7 +85,7 @@ export function tiesEmbeddings(config: HfConfig): { tied: boolean; why: string }
  */
 export function configTie(config: HfConfig, stored: ReadonlySet<string>): { input: string; output: string } | undefined {
   if (!tiesEmbeddings(config).tied || !config.architectures.some((a) => LM_HEAD.test(a))) return undefined;
-  const output = OUTPUT_NAMES[config.modelType ?? ''] ?? 'lm_head.weight';
+  const output = getOwn(OUTPUT_NAMES, config.modelType ?? '') ?? 'lm_head.weight';
   if (stored.has(output)) return undefined;
   for (const suffix of INPUT_SUFFIXES) {
     const input = [...stored].find((n) => n === suffix || n.endsWith(`.${suffix}`));

@@ -11,6 +11,7 @@ import { DTYPE_SIZE, ModelFormatError, NO_CONSUMERS, type ModelFile, type Tensor
 import { configTie, readHfConfig, tiesEmbeddings, type HfConfig } from './config';
 import { readSafetensorsHeader, SAFETENSORS_DTYPES, type SafetensorsHeader } from './header';
 import { decodeDropRecords } from './records';
+import { getOwn, setOwn } from '../../util/ownKeys';
 
 const FORMAT = 'safetensors';
 export const INDEX_NAME = 'model.safetensors.index.json';
@@ -166,7 +167,7 @@ export async function openSafetensors(target: string, options: OpenOptions): Pro
     for (const d of drops) {
       const kept = byName.get(d.kept);
       if (!kept) { warnings.push(`${path.basename(h.file)}: '${d.dropped}' is recorded as a copy of '${d.kept}', which is not stored`); continue; }
-      const like = d.ops.length === 0 ? kept : { dtype: SAFETENSORS_DTYPES[d.stDtype!]?.dtype ?? kept.dtype, shape: d.shape! };
+      const like = d.ops.length === 0 ? kept : { dtype: getOwn(SAFETENSORS_DTYPES, d.stDtype!)?.dtype ?? kept.dtype, shape: d.shape! };
       ties.push({ tiedBy: 'record', kept, tied: [{ tensor: notStored(d.dropped, like, `not stored: recorded as ${d.ops.length ? d.ops.join(' + ') + ' of' : 'a copy of'} '${d.kept}'`), stored: false, ops: d.ops }] });
     }
   }
@@ -195,7 +196,7 @@ export async function openSafetensors(target: string, options: OpenOptions): Pro
   const files = [...(layout.index ? [layout.index.file] : []), ...(ownsConfig ? [layout.configFile!] : []), ...layout.shards.map((h) => h.file)];
   const metadata: Record<string, string> = {};
   const source = layout.index ? (layout.index.json.metadata as Record<string, unknown> | undefined) : layout.shards[0]!.metadata;
-  if (source && typeof source === 'object') for (const [k, v] of Object.entries(source)) metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  if (source && typeof source === 'object') for (const [k, v] of Object.entries(source)) setOwn(metadata, k, typeof v === 'string' ? v : JSON.stringify(v));
   return {
     path: layout.target,
     format: FORMAT,

@@ -8,6 +8,7 @@
 // Both are JSON strings (metadata values must be strings). In a sharded
 // checkpoint each shard records the names that were dropped from it.
 import type { DeriveOp } from '../types';
+import { setOwn } from '../../util/ownKeys';
 
 export const TIES_KEY = 'weight_sharing.ties';
 export const DERIVED_KEY = 'weight_sharing.derived';
@@ -29,8 +30,8 @@ export function encodeDropRecords(drops: readonly DropRecord[]): Record<string, 
   const ties: Record<string, string> = {};
   const derived: Record<string, { from: string; ops: DeriveOp[]; dtype: string; shape: number[] }> = {};
   for (const d of drops) {
-    if (d.ops.length === 0) ties[d.dropped] = d.kept;
-    else derived[d.dropped] = { from: d.kept, ops: d.ops, dtype: d.stDtype!, shape: d.shape! };
+    if (d.ops.length === 0) setOwn(ties, d.dropped, d.kept);
+    else setOwn(derived, d.dropped, { from: d.kept, ops: d.ops, dtype: d.stDtype!, shape: d.shape! });
   }
   const out: Record<string, string> = {};
   if (Object.keys(ties).length > 0) out[TIES_KEY] = JSON.stringify(ties);
@@ -71,6 +72,6 @@ export function decodeDropRecords(metadata: Readonly<Record<string, string>> | u
 export function withoutDropRecords(metadata: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
   if (!metadata) return undefined;
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(metadata)) if (k !== TIES_KEY && k !== DERIVED_KEY) out[k] = v;
+  for (const [k, v] of Object.entries(metadata)) if (k !== TIES_KEY && k !== DERIVED_KEY) setOwn(out, k, v);
   return out;
 }

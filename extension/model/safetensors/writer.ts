@@ -16,6 +16,7 @@ import { isOutputEmbedding } from './config';
 import { encodeSafetensorsHeader, SAFETENSORS_DTYPES, safetensorsDtypeName, writerOrder, type SafetensorsHeader } from './header';
 import { INDEX_NAME, readLayout, type SafetensorsLayout } from './reader';
 import { DERIVED_KEY, TIES_KEY, decodeDropRecords, encodeDropRecords, withoutDropRecords, type DropRecord } from './records';
+import { setOwn } from '../../util/ownKeys';
 
 /** Extensions of weight files a folder copy must not carry along (they are other formats' copies of the weights). */
 const WEIGHT_EXTENSIONS = new Set(['.safetensors', '.bin', '.pt', '.pth', '.ckpt', '.onnx', '.gguf', '.h5', '.msgpack', '.data', '.pb', '.tflite', '.ot']);
@@ -82,7 +83,7 @@ function indexFor(layout: SafetensorsLayout, plans: ShardPlan[]): Uint8Array {
   let bytes = 0;
   let parameters = 0;
   for (const p of plans) for (const e of p.entries) {
-    weightMap[e.name] = p.name;
+    setOwn(weightMap, e.name, p.name);
     bytes += e.length;
     parameters += e.shape.reduce((a, b) => a * b, 1);
   }

@@ -347,6 +347,29 @@ test('synthetic W, its transpose WT, its float16 cast H and reshape R: apply rec
   assertIdentical(bare, path.join(dir, 'bare.full.safetensors'));
 });
 
+test("tensors named '__proto__', 'constructor' and 'toString' are recorded and restored like any other name", async () => {
+  const dir = scratch();
+  const file = path.join(dir, 'proto.safetensors');
+  const data = Buffer.from(values(1024).buffer);
+  const names = ['A', '__proto__', 'constructor', 'toString', 'hasOwnProperty']; // 'A' sorts first: it is the one kept
+  writeSafetensors(file, names.map((name) => ({ name, stDtype: 'F32', shape: [1024], data })), JSON.parse('{"__proto__": "kept", "format": "pt"}') as Record<string, string>);
+  const shared = path.join(dir, 'proto.shared.safetensors');
+  const res = await applySharing(file, { output: shared, minBytes: 0 });
+  assert.deepEqual(res.unrecovered, []);
+  const h = readSafetensorsHeader(shared);
+  assert.equal(h.entries.length, 1);
+  const kept = h.entries[0]!.name;
+  assert.equal(kept, 'A');
+  // JSON.parse makes `__proto__` an own key, as an independent reader of the record would see it.
+  const ties = JSON.parse(h.metadata![TIES_KEY]!) as Record<string, string>;
+  assert.deepEqual(Object.keys(ties).sort(), names.filter((n) => n !== kept).sort());
+  assert.ok(Object.values(ties).every((k) => k === kept));
+  assert.ok(Object.hasOwn(h.metadata!, '__proto__'), "the input's own __proto__ metadata entry is kept");
+  const r = cli('restore', shared, '-o', path.join(dir, 'full.safetensors'));
+  assert.equal(r.code, 0, r.err);
+  assertIdentical(file, path.join(dir, 'full.safetensors'));
+});
+
 test('the proof can fail: one corrupted byte of the kept W, and records that do not reproduce the input, are reported', async () => {
   const dir = scratch();
   const file = path.join(dir, 'syn.safetensors');
