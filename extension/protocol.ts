@@ -11,7 +11,7 @@ export interface TensorInfo {
   name: string;
   role: 'initializer' | 'constant' | 'sparse' | 'parameter';
   dtype: string;
-  shape: number[];
+  shape: readonly number[];
   bytes: number;
   /** Number of node inputs reading it. */
   consumers: number;
@@ -65,7 +65,7 @@ export interface GroupInfo {
   /** Node ids that read any member (for selecting and framing). */
   consumerNodeIds: string[];
   /** Members stored in other files of the scan (cross-file groups). */
-  otherMembers?: Array<{ file: string; name: string; dtype: string; shape: number[]; bytes: number }>;
+  otherMembers?: Array<{ file: string; name: string; dtype: string; shape: readonly number[]; bytes: number }>;
 }
 
 export interface ModelTotals {

@@ -90,7 +90,7 @@ export function toApplyText(res: ApplyResult): string {
 }
 
 export function toApplyJson(res: ApplyResult): unknown {
-  const t = (x: { id: string; name: string; dtype: string; shape: number[]; byteLength: number }) => ({ id: x.id, name: x.name, dtype: x.dtype, shape: x.shape, bytes: x.byteLength });
+  const t = (x: { id: string; name: string; dtype: string; shape: readonly number[]; byteLength: number }) => ({ id: x.id, name: x.name, dtype: x.dtype, shape: x.shape, bytes: x.byteLength });
   return {
     schema: 1,
     input: res.input,

@@ -3,8 +3,14 @@
 import * as fs from 'node:fs';
 import type { ByteRange, TensorRef } from '../model/types';
 
+/** Reads up to this long are served from a read-ahead window (models of many tiny tensors: one syscall per window, not per tensor). */
+const SMALL_READ = 4096;
+const WINDOW_BYTES = 64 * 1024;
+
 export class FileSet {
   private readonly fds = new Map<string, { fd: number; size: number }>();
+  /** The bytes [start, end) of `file` last read ahead; one reused buffer. */
+  private readonly window = { file: '', start: 0, end: 0, buf: new Uint8Array(0) };
 
   private open(file: string): { fd: number; size: number } {
     let entry = this.fds.get(file);
@@ -22,6 +28,7 @@ export class FileSet {
 
   /** Reads exactly `length` bytes at `offset` into `dst[dstOffset..]`; throws if the file is shorter. */
   readExact(file: string, offset: number, dst: Uint8Array, dstOffset = 0, length = dst.length - dstOffset): void {
+    if (length <= SMALL_READ && this.fromWindow(file, offset, dst, dstOffset, length)) return;
     const { fd } = this.open(file);
     let done = 0;
     while (done < length) {
@@ -29,6 +36,27 @@ export class FileSet {
       if (n === 0) throw new RangeError(`${file}: unexpected end of file at byte ${offset + done} (wanted ${length} bytes at ${offset})`);
       done += n;
     }
+  }
+
+  /** Serves a small read from the window, reading ahead from `offset` on a miss; false when the file is too short (the exact read then says so). */
+  private fromWindow(file: string, offset: number, dst: Uint8Array, dstOffset: number, length: number): boolean {
+    const w = this.window;
+    if (w.file !== file || offset < w.start || offset + length > w.end) {
+      const { fd, size } = this.open(file);
+      if (offset + length > size) return false;
+      if (w.buf.length === 0) w.buf = new Uint8Array(WINDOW_BYTES);
+      const want = Math.min(WINDOW_BYTES, size - offset);
+      let got = 0;
+      while (got < want) {
+        const n = fs.readSync(fd, w.buf, got, want - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      Object.assign(w, { file, start: offset, end: offset + got });
+      if (offset + length > w.end) return false;
+    }
+    dst.set(w.buf.subarray(offset - w.start, offset - w.start + length), dstOffset);
+    return true;
   }
 
   /**
@@ -51,6 +79,7 @@ export class FileSet {
   close(): void {
     for (const { fd } of this.fds.values()) fs.closeSync(fd);
     this.fds.clear();
+    this.window.file = '';
   }
 }
 

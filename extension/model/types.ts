@@ -75,7 +75,8 @@ export interface TensorRef {
   name: string;
   role: TensorRole;
   dtype: DType;
-  shape: number[];
+  /** Shared between tensors of one shape (never mutate it). */
+  shape: readonly number[];
   elementCount: number;
   /** Canonical byte length (elementCount × element size; sub-byte types packed). */
   byteLength: number;

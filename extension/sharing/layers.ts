@@ -22,7 +22,7 @@ export interface LayerFamily {
   layers: number[];
   members: TensorRef[];
   dtype: DType;
-  shape: number[];
+  shape: readonly number[];
   /** [i][j]: ‖mᵢ − mⱼ‖ / max(‖mᵢ‖, ‖mⱼ‖); 0 on the diagonal. */
   relL2: number[][];
   /** [i][j]: Pearson correlation of mᵢ's and mⱼ's values; 1 on the diagonal. */

@@ -27,12 +27,17 @@ const TRIPLET_INPUTS: Record<string, Array<{ w: number; s: number; z: number }>>
 type Triplet = [Entry, Entry, Entry];
 
 export function findQuantized(entries: Entry[], classOf: Map<Entry, ShapeClass>): SharingGroup[] {
-  // Which tensor each node input reads, per file.
+  // Which tensor each input of a quantized op reads, and the tensors the
+  // naming convention can look up, per file (only those: a model of
+  // millions of tensors builds no key per tensor).
   const byInput = new Map<string, Entry>();
   const byName = new Map<string, Entry>();
   for (const e of entries) {
-    byName.set(`${e.fileIndex}|${e.tensor.graphPath}|${e.tensor.name}`, e);
-    for (const c of e.tensor.consumers) byInput.set(`${e.fileIndex}|${c.graphPath}|${c.nodeIndex}|${c.inputIndex}`, e);
+    const name = e.tensor.name;
+    if (name.endsWith('_scale') || name.endsWith('_zero_point')) byName.set(`${e.fileIndex}|${e.tensor.graphPath}|${name}`, e);
+    for (const c of e.tensor.consumers) {
+      if (Object.hasOwn(TRIPLET_INPUTS, c.opType)) byInput.set(`${e.fileIndex}|${c.graphPath}|${c.nodeIndex}|${c.inputIndex}`, e);
+    }
   }
 
   const triplets = new Map<string, Triplet>();

@@ -16,7 +16,7 @@ export interface JsonTensor {
   id: string;
   role: string;
   dtype: string;
-  shape: number[];
+  shape: readonly number[];
   bytes: number;
   consumers: number;
   graphInput: boolean;
@@ -185,7 +185,7 @@ function kindLabel(g: SharingGroup): string {
 
 function describe(g: SharingGroup, prefix: (path: string) => string): string {
   const t0 = g.members[0].tensor;
-  const sig = (dtype: string, shape: number[]) => `${dtype}[${shape.join(',')}]`;
+  const sig = (dtype: string, shape: readonly number[]) => `${dtype}[${shape.join(',')}]`;
   let text: string;
   if (g.kind === 'tied') {
     text = `${prefix(g.members[0].path)}${t0.id} ${sig(t0.dtype, t0.shape)} ${tiedPhrase(g)}`;

@@ -42,7 +42,7 @@ const POINTS = 16;
  * the tall orientation (R = max dim rows, C = min dim cols): a tensor and its
  * transpose sample the same logical elements, so x == yᵀ implies equal samples.
  */
-export function transposedPositions(shape: number[]): number[] {
+export function transposedPositions(shape: readonly number[]): number[] {
   const [d0, d1] = shape;
   const R = Math.max(d0, d1);
   const C = Math.min(d0, d1);

@@ -74,10 +74,11 @@ export async function scanFiles(paths: string[], opts: ScanOptions = {}): Promis
     opened.set(t, await openModel(t.file, { signal: opts.signal, trustedRoots: opts.trustedRoots }));
   };
   for (const t of first) await open(t, opened.size);
-  const dataFiles = new Set<string>();
+  const named = new Set<string>();
   for (const m of opened.values()) {
-    for (const t of m.tensors) if (t.data.kind === 'ranges') for (const r of t.data.ranges) dataFiles.add(path.resolve(r.file));
+    for (const t of m.tensors) if (t.data.kind === 'ranges') for (const r of t.data.ranges) named.add(r.file);
   }
+  const dataFiles = new Set([...named].map((f) => path.resolve(f)));
   for (const t of all) if (!opened.has(t) && !dataFiles.has(path.resolve(t.file))) await open(t, opened.size);
   const models = all.filter((t) => opened.has(t)).map((t) => opened.get(t)!);
   return scanModels(models, opts, meter);

@@ -7,6 +7,7 @@ import {
   type ModelNode, type OpsetImport, type TensorData, type TensorRef, type TensorRole, type ValueInfo,
 } from '../types';
 import { fillConsumers } from './consumers';
+import { ShapeTable } from '../shapes';
 import { setOwn } from '../../util/ownKeys';
 import { attributeLayout, A_F, A_I, A_S, A_T, A_G, A_FLOATS, A_INTS, A_STRINGS, A_TENSORS, A_GRAPHS, A_REF, A_SPARSE, A_SPARSES, AT_FLOAT, AT_INT, AT_STRING, AT_TENSOR, AT_GRAPH, AT_FLOATS, AT_INTS, AT_STRINGS, AT_TENSORS, AT_GRAPHS, AT_SPARSE, AT_SPARSES, AT_TP, AT_TPS } from './attribute';
 import type { OpenOptions } from '../format';
@@ -108,6 +109,7 @@ class OnnxParser {
   private readonly ids = new Set<string>();
   private readonly nextSuffix = new Map<string, number>();
   private duplicateNames = 0;
+  private readonly shapes = new ShapeTable();
   /** Subgraph paths given out, and the next suffix to try for a repeated one (see claimGraphPath). */
   private readonly graphPaths = new Set<string>(['']);
   private readonly nextGraphSuffix = new Map<string, number>();
@@ -527,7 +529,7 @@ class OnnxParser {
     const name = place.name ?? '';
     const t: TensorRef = {
       id: this.claimId(`${place.idPrefix}${name}`, offset), name, role: place.role, graphPath: place.graphPath,
-      dtype, shape, elementCount: shape.reduce((a, b) => a * b, 1), byteLength: bytes.length,
+      dtype, shape: this.shapes.of(shape), elementCount: shape.reduce((a, b) => a * b, 1), byteLength: bytes.length,
       data: { kind: 'inline', bytes }, isGraphInput: false, consumers: NO_CONSUMERS, recordOffset: offset,
     };
     this.tensors.push(t);
@@ -552,7 +554,7 @@ class OnnxParser {
     const name = place.name ?? v.name;
     const t: TensorRef = {
       id: this.claimId(`${place.idPrefix}${name}`, f.start), name, role: 'sparse', graphPath: place.graphPath,
-      dtype: v.dtype, shape: dims.slice(), elementCount, byteLength: byteLengthOf(v.dtype, elementCount),
+      dtype: v.dtype, shape: this.shapes.of(dims), elementCount, byteLength: byteLengthOf(v.dtype, elementCount),
       data: { kind: 'unavailable', reason: 'sparse tensor (stored as values and indices): reported, never merged' },
       isGraphInput: false, consumers: NO_CONSUMERS, recordOffset: f.start,
     };
@@ -565,7 +567,7 @@ class OnnxParser {
     const p = this.parseTensorProto(f, place.name);
     const t: TensorRef = {
       id: this.claimId(`${place.idPrefix}${p.name}`, f.start), name: p.name, role: place.role, graphPath: place.graphPath,
-      dtype: p.dtype, shape: p.dims.slice(), elementCount: p.elementCount, byteLength: p.byteLength, data: p.data,
+      dtype: p.dtype, shape: this.shapes.of(p.dims), elementCount: p.elementCount, byteLength: p.byteLength, data: p.data,
       isGraphInput: false, consumers: NO_CONSUMERS, recordOffset: f.start,
     };
     this.tensors.push(t);

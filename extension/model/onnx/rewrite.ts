@@ -171,7 +171,7 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
    * has (so the output holds no new duplicate), else one new initializer per
    * graph and shape.
    */
-  const shapeTensor = (graphPath: string, position: number, shape: number[], safe: string): string => {
+  const shapeTensor = (graphPath: string, position: number, shape: readonly number[], safe: string): string => {
     const key = `${graphPath}\u0000${shape.join(',')}`;
     const known = shapeNames.get(key);
     if (known !== undefined) return known;

@@ -125,7 +125,7 @@ export interface SafetensorsEntry {
   /** As written in the file, e.g. 'BF16'. */
   stDtype: string;
   dtype: DType;
-  shape: number[];
+  shape: readonly number[];
   elementCount: number;
   /** data_offsets, relative to the data buffer. */
   begin: number;

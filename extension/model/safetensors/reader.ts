@@ -12,6 +12,7 @@ import { configTie, readHfConfig, tiesEmbeddings, type HfConfig } from './config
 import { readSafetensorsHeader, SAFETENSORS_DTYPES, type SafetensorsHeader } from './header';
 import { decodeDropRecords } from './records';
 import { getOwn, setOwn } from '../../util/ownKeys';
+import { ShapeTable } from '../shapes';
 
 const FORMAT = 'safetensors';
 export const INDEX_NAME = 'model.safetensors.index.json';
@@ -139,10 +140,11 @@ export async function openSafetensors(target: string, options: OpenOptions): Pro
   if (layout.unlisted?.length) warnings.push(`${layout.unlisted.join(', ')}: not listed in ${INDEX_NAME}, so not read (loaders ignore ${layout.unlisted.length === 1 ? 'it' : 'them'} too)`);
   const tensors: TensorRef[] = [];
   const byName = new Map<string, TensorRef>();
+  const shapes = new ShapeTable();
   for (const h of layout.shards) {
     for (const e of h.entries) {
       const t: TensorRef = {
-        id: e.name, name: e.name, role: 'parameter', dtype: e.dtype, shape: e.shape, elementCount: e.elementCount,
+        id: e.name, name: e.name, role: 'parameter', dtype: e.dtype, shape: shapes.of(e.shape), elementCount: e.elementCount,
         byteLength: e.length, data: { kind: 'ranges', ranges: [{ file: h.file, offset: e.offset, length: e.length }] },
         recordOffset: e.headerOffset, graphPath: '', isGraphInput: false, consumers: NO_CONSUMERS,
       };
@@ -152,7 +154,7 @@ export async function openSafetensors(target: string, options: OpenOptions): Pro
   }
 
   const ties: TieRecord[] = [];
-  const notStored = (name: string, like: { dtype: TensorRef['dtype']; shape: number[] }, reason: string): TensorRef => {
+  const notStored = (name: string, like: { dtype: TensorRef['dtype']; shape: readonly number[] }, reason: string): TensorRef => {
     const elementCount = like.shape.reduce((a, b) => a * b, 1);
     const bytes = Math.ceil(elementCount * DTYPE_SIZE[like.dtype]);
     return {

@@ -20,7 +20,7 @@ export interface DropRecord {
   ops: DeriveOp[];
   /** safetensors dtype name and shape of the dropped tensor (derived records only; aliases have the kept one's). */
   stDtype?: string;
-  shape?: number[];
+  shape?: readonly number[];
 }
 
 const OPS: readonly DeriveOp[] = ['transpose', 'reshape', 'cast'];
@@ -28,7 +28,7 @@ const OPS: readonly DeriveOp[] = ['transpose', 'reshape', 'cast'];
 /** The metadata entries that record `drops` (none when nothing was dropped). */
 export function encodeDropRecords(drops: readonly DropRecord[]): Record<string, string> {
   const ties: Record<string, string> = {};
-  const derived: Record<string, { from: string; ops: DeriveOp[]; dtype: string; shape: number[] }> = {};
+  const derived: Record<string, { from: string; ops: DeriveOp[]; dtype: string; shape: readonly number[] }> = {};
   for (const d of drops) {
     if (d.ops.length === 0) setOwn(ties, d.dropped, d.kept);
     else setOwn(derived, d.dropped, { from: d.kept, ops: d.ops, dtype: d.stDtype!, shape: d.shape! });

@@ -26,7 +26,7 @@ interface ShardPlan {
   header: SafetensorsHeader;
   /** File name inside an output folder (unused when one file is written). */
   name: string;
-  entries: Array<{ name: string; tensor: TensorRef; piece: Piece; stDtype: string; shape: number[]; length: number }>;
+  entries: Array<{ name: string; tensor: TensorRef; piece: Piece; stDtype: string; shape: readonly number[]; length: number }>;
   metadata?: Record<string, string>;
 }
 
