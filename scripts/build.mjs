@@ -12,13 +12,15 @@ const watch = process.argv.includes('--watch');
 const targets = [
   { entryPoints: [join(root, 'extension/cli.ts')], outfile: join(root, 'dist/cli.js'), platform: 'node', format: 'cjs', define: { VERSION: JSON.stringify(pkg.version) }, banner: { js: '#!/usr/bin/env node' },
     // onnxruntime-web finds its .wasm beside its own file: bundled, it loses that location (check/runner.ts).
-    // tsx: only named by check/budget.ts for runs from sources (tests), never loaded by the bundle.
+    // tsx: only named by util/startWorker.ts for runs from sources (tests), never loaded by a bundle.
     external: ['onnxruntime-web', 'tsx'] },
-  { entryPoints: [join(root, 'extension/extension.ts')], outfile: join(root, 'dist/extension.js'), platform: 'node', format: 'cjs', external: ['vscode'] },
+  { entryPoints: [join(root, 'extension/extension.ts')], outfile: join(root, 'dist/extension.js'), platform: 'node', format: 'cjs', external: ['vscode', 'tsx'] },
   // check's runs, in a worker the budget can stop (extension/check/budget.ts); onnxruntime-web external as for the CLI.
-  { entryPoints: [join(root, 'extension/check/runWorker.ts')], outfile: join(root, 'dist/checkWorker.js'), platform: 'node', format: 'cjs', external: ['onnxruntime-web'] },
+  { entryPoints: [join(root, 'extension/check/runWorker.ts')], outfile: join(root, 'dist/checkWorker.js'), platform: 'node', format: 'cjs', external: ['onnxruntime-web', 'tsx'] },
   // Opens and scans models off the extension host's thread (extension/analysis/run.ts).
-  { entryPoints: [join(root, 'extension/analysis/worker.ts')], outfile: join(root, 'dist/analysisWorker.js'), platform: 'node', format: 'cjs' },
+  { entryPoints: [join(root, 'extension/analysis/worker.ts')], outfile: join(root, 'dist/analysisWorker.js'), platform: 'node', format: 'cjs', external: ['tsx'] },
+  // One range of a layer family's sums (extension/sharing/layerPool.ts); tsx as for the CLI (util/startWorker.ts).
+  { entryPoints: [join(root, 'extension/sharing/layersWorker.ts')], outfile: join(root, 'dist/layersWorker.js'), platform: 'node', format: 'cjs', external: ['tsx'] },
   { entryPoints: [join(root, 'webview/main.ts')], outfile: join(root, 'dist/webview.js'), platform: 'browser', format: 'esm' },
 ].filter((t) => existsSync(t.entryPoints[0]));
 

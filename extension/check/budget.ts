@@ -5,7 +5,8 @@
 // counts there), and stops the worker when either budget is spent, saying
 // which one and what to change.
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../util/startWorker';
 import type { OpsetImport } from '../model/types';
 import type { PathTrust } from '../io/safePath';
 import type { TensorValue } from './tensorProto';
@@ -43,16 +44,8 @@ export class BudgetError extends Error {
   }
 }
 
-/**
- * The worker: the bundle's (dist/checkWorker.js beside dist/cli.js), or,
- * when running from sources under tsx (the tests), the source with tsx's
- * CommonJS hook registered inside the worker (`--import tsx` in execArgv does
- * not reach a worker's entry file on Node 20).
- */
-function startWorker(): Worker {
-  if (!__filename.endsWith('.ts')) return new Worker(path.join(__dirname, 'checkWorker.js'));
-  const boot = `require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(path.join(__dirname, 'runWorker.ts'))});`;
-  return new Worker(boot, { eval: true });
+function startCheckWorker(): Worker {
+  return startWorker(__filename, 'checkWorker.js', path.join(__dirname, 'runWorker.ts'));
 }
 
 let worker: Worker | undefined;
@@ -60,7 +53,7 @@ let nextId = 1;
 
 function current(): Worker {
   if (!worker) {
-    worker = startWorker();
+    worker = startCheckWorker();
     // An idle worker must not keep the process alive.
     worker.unref();
     worker.on('exit', () => { worker = undefined; });

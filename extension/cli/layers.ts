@@ -17,6 +17,7 @@ export function toLayersJson(reports: LayersReport[]): unknown {
       families: r.families.map((f) => ({
         role: f.role, stack: f.stack, layers: f.layers, members: f.members.map((m) => m.name), dtype: f.dtype, shape: f.shape,
         relL2: f.relL2, centredCosine: f.centredCosine,
+        ...(f.estimate ? { estimate: f.estimate } : {}),
       })),
     })),
     // Filters within one tensor (Conv output filters, embedding rows): not computed yet.
@@ -27,7 +28,8 @@ export function toLayersJson(reports: LayersReport[]): unknown {
 const f3 = (x: number) => (Number.isNaN(x) ? ' n/a' : x.toFixed(3));
 
 function familyText(f: LayerFamily): string[] {
-  const lines = [`  ${f.stack ? `${f.stack}.N.` : ''}${f.role}  ${f.dtype}[${f.shape.join(',')}]  ${f.members.length} layers`];
+  const sketched = f.estimate ? `  (sketched: other pairs within ±${(100 * f.estimate.relL2RelativeStd).toFixed(2)}% per std; closest pairs exact)` : '';
+  const lines = [`  ${f.stack ? `${f.stack}.N.` : ''}${f.role}  ${f.dtype}[${f.shape.join(',')}]  ${f.members.length} layers${sketched}`];
   lines.push('    layer  closest  rel L2  centred cos');
   f.layers.forEach((layer, i) => {
     let best = -1;

@@ -63,7 +63,7 @@ export class FileSet {
    * Copies `length` canonical bytes of `tensor`, starting at byte `start` of
    * its data, into `dst[dstOffset..]`.
    */
-  readTensor(tensor: TensorRef, start: number, dst: Uint8Array, dstOffset = 0, length = dst.length - dstOffset): void {
+  readTensor(tensor: Pick<TensorRef, 'id' | 'byteLength' | 'data'>, start: number, dst: Uint8Array, dstOffset = 0, length = dst.length - dstOffset): void {
     if (start < 0 || start + length > tensor.byteLength) {
       throw new RangeError(`${tensor.id}: read of ${length} bytes at ${start} is outside its ${tensor.byteLength} bytes`);
     }

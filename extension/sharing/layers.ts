@@ -9,9 +9,10 @@
 // is streamed in chunks, the same range of every member at once, through
 // reused buffers, so each tensor is read once however many pairs it is in.
 // Everything here is lossy advice, never part of Apply Sharing.
-import { FileSet } from '../io/fileSet';
-import { DTYPE_SIZE, type DType, type ModelFile, type TensorRef } from '../model/types';
-import { numbersOf, statsSupported } from './tensorStats';
+import type { DType, ModelFile, TensorRef } from '../model/types';
+import { statsSupported } from './tensorStats';
+import { SumsPool } from './layerPool';
+import type { SumsKind, SumsResult } from './layerSums';
 
 export interface LayerFamily {
   /** The role within a block: the name without its block prefix and index (`attn.c_attn.weight`). */
@@ -27,6 +28,18 @@ export interface LayerFamily {
   relL2: number[][];
   /** [i][j]: Pearson correlation of mᵢ's and mⱼ's values; 1 on the diagonal. */
   centredCosine: number[][];
+  /** Set when the family was too big for every pair in full: the matrices are sketch estimates except `exactPairs`. */
+  estimate?: SketchEstimate;
+}
+
+export interface SketchEstimate {
+  method: 'count-sketch';
+  /** Sketch length per tensor. */
+  buckets: number;
+  /** One standard deviation of an estimated rel L2, relative to its value (see sketchPairs). */
+  relL2RelativeStd: number;
+  /** [i, j] pairs computed exactly: each layer with its closest partner by the estimate. */
+  exactPairs: Array<[number, number]>;
 }
 
 export interface LayersReport {
@@ -78,76 +91,169 @@ export interface LayersOptions {
   signal?: AbortSignal;
   /** Bytes of buffers one family is streamed through (default 32 MiB). */
   bufferBytes?: number;
+  /** Families needing more pair-element products than this are sketched (default 5e8; 0 sketches every family). */
+  exactWork?: number;
+  /** Sketch length per tensor (a power of two; default 65536). */
+  sketchBuckets?: number;
+  /** Threads one family is split across (default: the machine's parallelism, at most 8). */
+  threads?: number;
+  /** Elements per thread below which a family is not split (default 1 Mi: a thread costs a start-up). */
+  minElementsPerThread?: number;
 }
+
+// Past this many pair-element products (about half a second on one core) a family is sketched.
+const DEFAULT_EXACT_WORK = 5e8;
+const DEFAULT_BUCKETS = 1 << 16;
 
 /** Every family of `model` with its pairwise matrices. */
 export async function analyzeLayers(model: ModelFile, options: LayersOptions = {}): Promise<LayersReport> {
-  const files = new FileSet();
+  const pool = new SumsPool(options.threads, options.signal, options.minElementsPerThread);
   try {
     const families: LayerFamily[] = [];
     for (const f of findFamilies(model)) {
+      if (options.signal?.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
       if (!statsSupported(f.dtype)) continue;
-      families.push({ ...f, ...(await pairwise(files, f.members, f.dtype, options)) });
+      const n = f.members.length;
+      const work = ((n * (n + 1)) / 2) * f.members[0]!.elementCount;
+      const sketch = work > (options.exactWork ?? DEFAULT_EXACT_WORK);
+      const family = { pool, members: f.members, dtype: f.dtype, bufferBytes: options.bufferBytes ?? 32 << 20 };
+      families.push({ ...f, ...(await (sketch ? sketchPairs(family, options.sketchBuckets ?? DEFAULT_BUCKETS) : pairwise(family))) });
     }
     return { model, families };
   } finally {
-    files.close();
+    pool.close();
   }
 }
 
-/** Pairwise sums over one family, streamed: the same element range of every member per step. */
-async function pairwise(files: FileSet, members: TensorRef[], dtype: DType, options: LayersOptions): Promise<Pick<LayerFamily, 'relL2' | 'centredCosine'>> {
-  const n = members.length;
-  const es = DTYPE_SIZE[dtype];
-  const total = members[0]!.elementCount;
-  const budget = options.bufferBytes ?? 32 << 20;
-  // Per member: its raw chunk and, for half types, the decoded float64s.
-  const chunk = Math.max(1024, Math.min(total, Math.floor(budget / (n * (es + 8)))));
-  const raw = members.map(() => new Uint8Array(new ArrayBuffer(chunk * es)));
-  const decoded = members.map(() => new Float64Array(chunk));
-  const sum = new Float64Array(n);
-  const sq = new Float64Array(n);
-  const dot = new Float64Array(n * n);
-  const diff = new Float64Array(n * n);
-  let lastYield = Date.now();
-  for (let at = 0; at < total; at += chunk) {
-    if (options.signal?.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
-    const k = Math.min(chunk, total - at);
-    const values: Array<ArrayLike<number>> = [];
-    for (let m = 0; m < n; m++) {
-      files.readTensor(members[m]!, at * es, raw[m]!, 0, k * es);
-      values.push(numbersOf(dtype, raw[m]!, k * es, decoded[m]!));
-    }
-    for (let i = 0; i < n; i++) {
-      const a = values[i]!;
-      let s = 0, q = 0;
-      for (let e = 0; e < k; e++) { const x = a[e]!; s += x; q += x * x; }
-      sum[i]! += s;
-      sq[i]! += q;
-      for (let j = i + 1; j < n; j++) {
-        const b = values[j]!;
-        let d = 0, p = 0;
-        // ‖a−b‖² summed directly: close layers would lose it to cancellation in ‖a‖² + ‖b‖² − 2a·b.
-        for (let e = 0; e < k; e++) { const x = a[e]!, y = b[e]!; const t = x - y; d += t * t; p += x * y; }
-        diff[i * n + j]! += d;
-        dot[i * n + j]! += p;
-      }
-    }
-    if (Date.now() - lastYield > 25) { await new Promise<void>((r) => setImmediate(r)); lastYield = Date.now(); }
-  }
-  const relL2 = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-  const centredCosine = Array.from({ length: n }, () => new Array<number>(n).fill(1));
+/** One family's members and how to sum over them. */
+interface FamilySums {
+  pool: SumsPool;
+  members: TensorRef[];
+  dtype: DType;
+  bufferBytes: number;
+}
+
+function sums(f: FamilySums, kind: SumsKind, members: TensorRef[] = f.members): Promise<SumsResult> {
+  const request = { ...kind, members: members.map((m) => ({ id: m.id, byteLength: m.byteLength, data: m.data })), dtype: f.dtype, bufferBytes: f.bufferBytes };
+  return f.pool.run(request, f.members[0]!.elementCount);
+}
+
+/** Pairs estimated closer than this get their distance summed directly (see pairwise). */
+const EXACT_BELOW = 1e-3;
+
+/**
+ * Every pair in full, from the Gram matrix: ‖a−b‖² = ‖a‖² + ‖b‖² − 2a·b, one
+ * multiply-add per pair and element. That loses digits to cancellation only
+ * for nearly equal tensors, so pairs it puts under EXACT_BELOW are summed
+ * again as Σ(a−b)², reading only their members.
+ */
+async function pairwise(f: FamilySums): Promise<Pick<LayerFamily, 'relL2' | 'centredCosine'>> {
+  const n = f.members.length;
+  const total = f.members[0]!.elementCount;
+  const { sum, dot } = await sums(f, { kind: 'gram' });
+  const relL2 = matrix(n, 0);
+  const centredCosine = matrix(n, 1);
+  const close: Array<[number, number]> = [];
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
-      const norm = Math.max(Math.sqrt(sq[i]!), Math.sqrt(sq[j]!));
-      const r = norm === 0 ? 0 : Math.sqrt(diff[i * n + j]!) / norm;
-      const ma = sum[i]! / total, mb = sum[j]! / total;
-      const cov = dot[i * n + j]! - total * ma * mb;
-      const va = sq[i]! - total * ma * ma, vb = sq[j]! - total * mb * mb;
-      const c = va > 0 && vb > 0 ? cov / Math.sqrt(va * vb) : Number.NaN;
+      const sqA = dot[i * n + i]!, sqB = dot[j * n + j]!;
+      const r = relL2From(sqA, sqB, sqA + sqB - 2 * dot[i * n + j]!);
+      if (r < EXACT_BELOW && sqA + sqB > 0) close.push([i, j]);
       relL2[i]![j] = relL2[j]![i] = r;
+      centredCosine[i]![j] = centredCosine[j]![i] = pearson(total, sum[i]!, sum[j]!, sqA, sqB, dot[i * n + j]!);
+    }
+  }
+  for (const [[i, j], e] of await exactPairs(f, close)) relL2[i]![j] = relL2[j]![i] = relL2From(e.sqA, e.sqB, e.diff);
+  return { relL2, centredCosine };
+}
+
+function matrix(n: number, diagonal: number): number[][] {
+  return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? diagonal : 0)));
+}
+
+/** ‖a−b‖ / max(‖a‖, ‖b‖) from the squared norms and squared distance. */
+function relL2From(sqA: number, sqB: number, diff2: number): number {
+  const m = Math.sqrt(Math.max(sqA, sqB));
+  return m === 0 ? 0 : Math.sqrt(Math.max(0, diff2)) / m;
+}
+
+/** Pearson correlation of two n-element vectors from their sums, squared norms and dot product. */
+function pearson(n: number, sumA: number, sumB: number, sqA: number, sqB: number, dotAB: number): number {
+  const ma = sumA / n, mb = sumB / n;
+  const va = sqA - n * ma * ma, vb = sqB - n * mb * mb;
+  return va > 0 && vb > 0 ? Math.max(-1, Math.min(1, (dotAB - n * ma * mb) / Math.sqrt(va * vb))) : Number.NaN;
+}
+
+interface ExactSums { sumA: number; sumB: number; sqA: number; sqB: number; dot: number; diff: number }
+
+/** Σa, Σb, ‖a‖², ‖b‖², a·b and ‖a−b‖² (summed directly) for `pairs`, reading only their members. */
+async function exactPairs(f: FamilySums, pairs: Array<[number, number]>): Promise<Array<[[number, number], ExactSums]>> {
+  if (pairs.length === 0) return [];
+  const involved = [...new Set(pairs.flat())].sort((x, y) => x - y);
+  const slot = new Map(involved.map((m, k) => [m, k]));
+  const local = pairs.map(([i, j]): [number, number] => [slot.get(i)!, slot.get(j)!]);
+  const { pairSums } = await sums(f, { kind: 'pairs', pairs: local }, involved.map((m) => f.members[m]!));
+  return pairs.map((pair, p) => {
+    const o = p * 6;
+    return [pair, { sumA: pairSums![o]!, sumB: pairSums![o + 1]!, sqA: pairSums![o + 2]!, sqB: pairSums![o + 3]!, dot: pairSums![o + 4]!, diff: pairSums![o + 5]! }];
+  });
+}
+
+/**
+ * A family too big for every pair in full (80 layers of 8192x8192): one pass
+ * builds a CountSketch of each member (layerSums.ts), whose inner products
+ * estimate the members' without bias; sums and norms are exact.
+ * ‖S(a−b)‖² estimates ‖a−b‖² with a relative standard deviation of at most
+ * √(2/buckets), so rel L2 within √(1/(2·buckets)) (0.28% at 65,536). Each
+ * layer's closest partner by the estimate is then computed exactly.
+ */
+async function sketchPairs(f: FamilySums, buckets: number): Promise<Pick<LayerFamily, 'relL2' | 'centredCosine' | 'estimate'>> {
+  if (!Number.isInteger(Math.log2(buckets)) || buckets < 2) throw new Error(`sketch length ${buckets} is not a power of two`);
+  const n = f.members.length;
+  const total = f.members[0]!.elementCount;
+  const { sum, dot, sketch } = await sums(f, { kind: 'sketch', buckets });
+  const sk = sketch!;
+  // Distances from the sketch of the difference, S a − S b = S(a − b): its
+  // error is relative to ‖a − b‖, however close a and b are. Centred cosine
+  // likewise, from the centred, unit-norm sketches (S(a − mₐ·1) = S a − mₐ·S 1,
+  // the all-ones vector's sketch coming last): ρ = 1 − ‖â − b̂‖²/2.
+  const onesAt = n * buckets;
+  const unit = Array.from({ length: n }, (_, i) => {
+    const ma = sum[i]! / total;
+    const sd = Math.sqrt(Math.max(0, dot[i * n + i]! - total * ma * ma));
+    if (sd === 0) return undefined;
+    const u = new Float64Array(buckets);
+    for (let e = 0; e < buckets; e++) u[e] = (sk[i * buckets + e]! - ma * sk[onesAt + e]!) / sd;
+    return u;
+  });
+  const relL2 = matrix(n, 0);
+  const centredCosine = matrix(n, 1);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      let d2 = 0;
+      for (let e = 0, a = i * buckets, b = j * buckets; e < buckets; e++) { const t = sk[a + e]! - sk[b + e]!; d2 += t * t; }
+      relL2[i]![j] = relL2[j]![i] = relL2From(dot[i * n + i]!, dot[j * n + j]!, d2);
+      const ui = unit[i], uj = unit[j];
+      let c = Number.NaN;
+      if (ui && uj) {
+        let u2 = 0;
+        for (let e = 0; e < buckets; e++) { const t = ui[e]! - uj[e]!; u2 += t * t; }
+        c = Math.max(-1, Math.min(1, 1 - u2 / 2));
+      }
       centredCosine[i]![j] = centredCosine[j]![i] = c;
     }
   }
-  return { relL2, centredCosine };
+  const chosen = new Map<string, [number, number]>();
+  for (let i = 0; i < n; i++) {
+    let best = -1;
+    for (let j = 0; j < n; j++) if (j !== i && (best < 0 || relL2[i]![j]! < relL2[i]![best]!)) best = j;
+    const pair: [number, number] = [Math.min(i, best), Math.max(i, best)];
+    chosen.set(pair.join(','), pair);
+  }
+  const exact = [...chosen.values()];
+  for (const [[i, j], e] of await exactPairs(f, exact)) {
+    relL2[i]![j] = relL2[j]![i] = relL2From(e.sqA, e.sqB, e.diff);
+    centredCosine[i]![j] = centredCosine[j]![i] = pearson(total, e.sumA, e.sumB, e.sqA, e.sqB, e.dot);
+  }
+  return { relL2, centredCosine, estimate: { method: 'count-sketch', buckets, relL2RelativeStd: Math.sqrt(1 / (2 * buckets)), exactPairs: exact } };
 }

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { openModel } from '../../../extension/model/registry';
 import { analyzeLayers } from '../../../extension/sharing/layers';
@@ -51,4 +52,75 @@ test('independent random layers (gpt2-tiny-untied, random init) sit near √2; L
   const fam = json.models[0]!.families.find((f) => f.role === 'attn.c_attn.weight')!;
   assert.deepEqual(fam.members, ['transformer.h.0.attn.c_attn.weight', 'transformer.h.1.attn.c_attn.weight']);
   assert.equal(fam.relL2.length, 2);
+});
+
+test('worker threads and the sketch: split across threads, the matrices are the single-thread ones; sketched, within the stated error, closest pairs exact', async () => {
+  const model = await openModel(path.join(corpus, 'gpt2-trained-neardup.safetensors'));
+  const one = await analyzeLayers(model, { threads: 1 });
+  // A tiny model: let threads take ranges of 1,000 elements, so every family is split across the workers.
+  const split = await analyzeLayers(model, { threads: 3, minElementsPerThread: 1000, exactWork: 1e12 });
+  const sketchSplit = await analyzeLayers(model, { threads: 3, minElementsPerThread: 1000, exactWork: 0, sketchBuckets: 1 << 12 });
+  for (const [k, f] of one.families.entries()) {
+    f.relL2.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - split.families[k]!.relL2[i]![j]!) < 1e-12)));
+  }
+  const sketched = await analyzeLayers(model, { exactWork: 0, sketchBuckets: 1 << 12, threads: 1 });
+  let worst = 0;
+  for (const [k, f] of sketched.families.entries()) {
+    f.relL2.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - sketchSplit.families[k]!.relL2[i]![j]!) < 1e-12, 'the sketch split across threads is the same sketch')));
+    const exact = one.families[k]!;
+    assert.equal(f.role, exact.role);
+    const est = f.estimate!;
+    assert.equal(est.method, 'count-sketch');
+    assert.equal(est.buckets, 4096);
+    const isExact = new Set(est.exactPairs.map(([i, j]) => `${i},${j}`));
+    assert.ok(isExact.size >= Math.ceil(f.members.length / 2));
+    for (let i = 0; i < f.members.length; i++) {
+      for (let j = i + 1; j < f.members.length; j++) {
+        const want = exact.relL2[i]![j]!, got = f.relL2[i]![j]!;
+        if (isExact.has(`${i},${j}`)) {
+          assert.ok(Math.abs(got - want) < 1e-9, `${f.role} ${i},${j}: exact pair ${got} vs ${want}`);
+          assert.ok(Math.abs(f.centredCosine[i]![j]! - exact.centredCosine[i]![j]!) < 1e-9 || Number.isNaN(exact.centredCosine[i]![j]!));
+        } else if (want > 0) {
+          worst = Math.max(worst, Math.abs(got - want) / want / est.relL2RelativeStd);
+        }
+      }
+    }
+  }
+  // Every estimate within 5 standard deviations of the exact value.
+  assert.ok(worst < 5, `worst estimate off by ${worst.toFixed(2)} standard deviations`);
+});
+
+test('the sketch on weights whose mean is far from zero (scales near 1): estimates still within the stated error', async () => {
+  // Six layers of 256x256 values near 1: layer k is layer 0 shifted by 0.01·k plus k times a fresh perturbation
+  // (a difference with a non-zero mean: without random signs a sketch adds it up coherently).
+  const n = 256 * 256;
+  let s = 99;
+  const rand = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
+  const base = Float32Array.from({ length: n }, () => 0.1 * rand());
+  const layers = Array.from({ length: 6 }, (_, k) => Float32Array.from(base, (v) => 1 + v + 0.01 * k + 0.02 * k * rand()));
+  const header: Record<string, unknown> = {};
+  layers.forEach((_, k) => { header[`blk.${k}.scale`] = { dtype: 'F32', shape: [256, 256], data_offsets: [k * n * 4, (k + 1) * n * 4] }; });
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsi-layers-'));
+  try {
+    const file = path.join(dir, 'scales.safetensors');
+    fs.writeFileSync(file, Buffer.concat([len, Buffer.from(json), ...layers.map((l) => Buffer.from(l.buffer))]));
+    const model = await openModel(file);
+    const exact = (await analyzeLayers(model, { threads: 1 })).families[0]!;
+    const sketched = (await analyzeLayers(model, { threads: 1, exactWork: 0, sketchBuckets: 1024 })).families[0]!;
+    assert.equal(sketched.members.length, 6);
+    const std = sketched.estimate!.relL2RelativeStd;
+    for (let i = 0; i < 6; i++) {
+      for (let j = i + 1; j < 6; j++) {
+        const want = exact.relL2[i]![j]!, got = sketched.relL2[i]![j]!;
+        assert.ok(Math.abs(got - want) / want < 5 * std, `${i},${j}: ${got} vs ${want} (std ${std})`);
+        assert.ok(Math.abs(sketched.centredCosine[i]![j]! - exact.centredCosine[i]![j]!) < 0.1, `centred cosine ${i},${j}`);
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

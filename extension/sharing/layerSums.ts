@@ -1,0 +1,196 @@
+// The sums behind the layer matrices, over one range of element indices of
+// every member of a family: the Gram matrix, a CountSketch per member, or the
+// exact sums of chosen pairs. All of them add up over disjoint ranges, so a
+// family can be split across worker threads (layerPool.ts) and merged by
+// addition. Members are streamed together, the same range of each at once,
+// through buffers allocated once per call: memory stays bounded whatever the
+// tensor size.
+import { FileSet } from '../io/fileSet';
+import { DTYPE_SIZE, type DType, type TensorRef } from '../model/types';
+import { numbersOf } from './tensorStats';
+
+/** What reading a member needs (a TensorRef is more, and not all of it crosses a thread). */
+export type SumsTensor = Pick<TensorRef, 'id' | 'byteLength' | 'data'>;
+
+export type SumsKind =
+  | { kind: 'gram' }
+  | { kind: 'sketch'; buckets: number }
+  | { kind: 'pairs'; pairs: Array<[number, number]> };
+
+/** Sums over whole members, before a pool splits them into ranges. */
+export type SumsRequest = SumsKind & {
+  members: SumsTensor[];
+  dtype: DType;
+  /** Bytes of read buffers for all members together. */
+  bufferBytes: number;
+};
+
+/** Element indices [from, to) of every member. */
+export type SumsJob = SumsRequest & { from: number; to: number };
+
+export interface SumsResult {
+  /** Σ of each member's elements. */
+  sum: Float64Array;
+  /** gram: n×n, [i·n+j] = Σ mᵢ·mⱼ for j ≥ i (the diagonal: squared norms). sketch: the diagonal only. */
+  dot: Float64Array;
+  /** sketch: member i's sketch at [i·buckets, (i+1)·buckets), then the sketch of the all-ones vector. */
+  sketch?: Float64Array;
+  /** pairs: per pair Σa, Σb, Σa², Σb², Σab, Σ(a−b)², six numbers each. */
+  pairSums?: Float64Array;
+}
+
+/** Elements per tile: every member's tile stays in cache while all pairs use it. */
+const TILE = 2048;
+
+export function computeSums(job: SumsJob, isAborted: () => boolean = () => false): SumsResult {
+  const files = new FileSet();
+  try {
+    const n = job.members.length;
+    const sum = new Float64Array(n);
+    const dot = new Float64Array(n * n);
+    const out: SumsResult = { sum, dot };
+    let step: (values: Array<ArrayLike<number>>, k: number, at: number) => void;
+    if (job.kind === 'gram') {
+      step = (values, k) => {
+        addSums(values, k, sum);
+        for (let t = 0; t < k; t += TILE) gramTile(values, n, t, Math.min(k, t + TILE), dot);
+      };
+    } else if (job.kind === 'sketch') {
+      const sketch = (out.sketch = new Float64Array((n + 1) * job.buckets));
+      step = sketchStep(job.buckets, n, sketch, sum, dot);
+    } else {
+      const pairSums = (out.pairSums = new Float64Array(job.pairs.length * 6));
+      step = (values, k) => pairsStep(values, k, job.pairs, pairSums);
+    }
+    stream(files, job, step, isAborted);
+    return out;
+  } finally {
+    files.close();
+  }
+}
+
+function addSums(values: Array<ArrayLike<number>>, k: number, sum: Float64Array): void {
+  for (let i = 0; i < values.length; i++) {
+    const a = values[i]!;
+    let s = 0;
+    for (let e = 0; e < k; e++) s += a[e]!;
+    sum[i]! += s;
+  }
+}
+
+/** dot[i·n+j] += Σ aᵢ[e]·aⱼ[e] over e in [from, to), j ≥ i; four partners at a time so each aᵢ[e] is loaded once per four. */
+function gramTile(values: ReadonlyArray<ArrayLike<number>>, n: number, from: number, to: number, dot: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    const a = values[i]!;
+    let j = i;
+    for (; j + 3 < n; j += 4) {
+      const b0 = values[j]!, b1 = values[j + 1]!, b2 = values[j + 2]!, b3 = values[j + 3]!;
+      let p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+      for (let e = from; e < to; e++) {
+        const x = a[e]!;
+        p0 += x * b0[e]!; p1 += x * b1[e]!; p2 += x * b2[e]!; p3 += x * b3[e]!;
+      }
+      dot[i * n + j]! += p0; dot[i * n + j + 1]! += p1; dot[i * n + j + 2]! += p2; dot[i * n + j + 3]! += p3;
+    }
+    for (; j < n; j++) {
+      const b = values[j]!;
+      let p = 0;
+      for (let e = from; e < to; e++) p += a[e]! * b[e]!;
+      dot[i * n + j]! += p;
+    }
+  }
+}
+
+/**
+ * CountSketch with a cache-friendly bucket map: the elements are cut into
+ * blocks of `buckets`, each block lands on the sketch rotated by a hashed
+ * offset, each element with a hashed sign. Two elements of different blocks
+ * share a bucket with probability 1/buckets, two of one block never, so the
+ * sketches' inner products estimate the tensors' without bias, with the
+ * variance of a hashed CountSketch; and each block is added as at most two
+ * contiguous runs, not scattered.
+ */
+function sketchStep(buckets: number, n: number, sketch: Float64Array, sum: Float64Array, dot: Float64Array) {
+  const sign = new Float64Array(TILE);
+  const runs: number[] = [];
+  const onesAt = n * buckets;
+  return (values: Array<ArrayLike<number>>, k: number, at: number): void => {
+    for (let t = 0; t < k; t += TILE) {
+      const end = Math.min(k, t + TILE);
+      for (let e = t; e < end; e++) sign[e - t] = mix32((at + e) ^ 0x2545f491) & 1 ? -1 : 1;
+      // Runs [e, e + len) -> buckets [p, p + len): split at block ends and at the sketch's end.
+      runs.length = 0;
+      for (let e = t; e < end;) {
+        const g = at + e;
+        const block = Math.floor(g / buckets);
+        const q = g - block * buckets;
+        const p = (q + (mix32(block) & (buckets - 1))) & (buckets - 1);
+        const len = Math.min(end - e, buckets - q, buckets - p);
+        runs.push(e, len, p);
+        e += len;
+      }
+      for (let r = 0; r < runs.length; r += 3) {
+        const e0 = runs[r]!, len = runs[r + 1]!, p0 = runs[r + 2]!, s0 = e0 - t;
+        for (let x = 0; x < len; x++) sketch[onesAt + p0 + x]! += sign[s0 + x]!;
+      }
+      for (let m = 0; m < n; m++) {
+        const a = values[m]!;
+        const base = m * buckets;
+        let s = 0, q = 0;
+        for (let r = 0; r < runs.length; r += 3) {
+          const e0 = runs[r]!, len = runs[r + 1]!, p0 = base + runs[r + 2]!, s0 = e0 - t;
+          for (let x = 0; x < len; x++) {
+            const v = a[e0 + x]!;
+            s += v; q += v * v;
+            sketch[p0 + x]! += sign[s0 + x]! * v;
+          }
+        }
+        sum[m]! += s;
+        dot[m * n + m]! += q;
+      }
+    }
+  };
+}
+
+function pairsStep(values: Array<ArrayLike<number>>, k: number, pairs: Array<[number, number]>, out: Float64Array): void {
+  pairs.forEach(([i, j], p) => {
+    const a = values[i]!, b = values[j]!;
+    let sa = 0, sb = 0, qa = 0, qb = 0, ab = 0, d = 0;
+    for (let e = 0; e < k; e++) {
+      const x = a[e]!, y = b[e]!, t = x - y;
+      sa += x; sb += y; qa += x * x; qb += y * y; ab += x * y; d += t * t;
+    }
+    const o = p * 6;
+    out[o]! += sa; out[o + 1]! += sb; out[o + 2]! += qa; out[o + 3]! += qb; out[o + 4]! += ab; out[o + 5]! += d;
+  });
+}
+
+/** A 32-bit hash (murmur3's finaliser). Element indices past 2³² wrap: such a tensor's sketch is still unbiased, only less random. */
+function mix32(x: number): number {
+  let h = Math.imul(x ^ 0x5bd1e995, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Calls `step` with the same range of every member's values (as numbers), chunk by chunk, through reused buffers. */
+function stream(files: FileSet, job: SumsJob, step: (values: Array<ArrayLike<number>>, k: number, at: number) => void, isAborted: () => boolean): void {
+  const members = job.members;
+  const n = members.length;
+  const es = DTYPE_SIZE[job.dtype];
+  const span = job.to - job.from;
+  // Per member: its raw chunk and, for half types, the decoded float64s.
+  const chunk = Math.max(TILE, Math.min(span, Math.floor(job.bufferBytes / (n * (es + 8)))));
+  const raw = members.map(() => new Uint8Array(new ArrayBuffer(chunk * es)));
+  const decoded = members.map(() => new Float64Array(chunk));
+  for (let at = job.from; at < job.to; at += chunk) {
+    if (isAborted()) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
+    const k = Math.min(chunk, job.to - at);
+    const values: Array<ArrayLike<number>> = [];
+    for (let m = 0; m < n; m++) {
+      files.readTensor(members[m]!, at * es, raw[m]!, 0, k * es);
+      values.push(numbersOf(job.dtype, raw[m]!, k * es, decoded[m]!));
+    }
+    step(values, k, at);
+  }
+}
