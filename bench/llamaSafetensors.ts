@@ -1,4 +1,5 @@
-// Writes a Llama-2-7B-shaped safetensors checkpoint (~13.5 GB of float16) into
+// Writes a Llama-shaped safetensors checkpoint (Llama-2-7B: ~13.5 GB of float16; or
+// the twenty narrower blocks of LLAMA_20L, ~4.5 GB) into
 // bench/out, laid out byte for byte as huggingface safetensors' `save_file`
 // (with metadata {"format": "pt"}, as transformers' save_pretrained passes)
 // writes it: an 8-byte little-endian header length, the compact JSON header
@@ -6,7 +7,7 @@
 // the writer's dtype-then-name sort is a name sort), padded with spaces to a
 // multiple of 8, then the tensors' bytes back to back.
 //
-// Names and shapes are Llama-2-7B's in Hugging Face naming. `lm_head.weight`
+// Names are Llama's in Hugging Face naming, shapes those of the LlamaShape. `lm_head.weight`
 // is a byte-identical copy of `model.embed_tokens.weight` (tied weights saved
 // untied); every other tensor has its own contents. Values come from
 // xorshift32, one seed per tensor, masked into small normal fp16 numbers
@@ -21,15 +22,24 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const HIDDEN = 4096;
-const FFN = 11008;
-const LAYERS = 32;
-const VOCAB = 32000;
-const FILE_NAME = 'llama-7b-shaped.safetensors';
+/** The shape of a Llama-style checkpoint to write. */
+export interface LlamaShape {
+  fileName: string;
+  hidden: number;
+  ffn: number;
+  layers: number;
+  vocab: number;
+}
+
+/** Llama-2-7B: ~13.5 GB of F16. */
+export const LLAMA_7B: LlamaShape = { fileName: 'llama-7b-shaped.safetensors', hidden: 4096, ffn: 11008, layers: 32, vocab: 32000 };
+/** Twenty Llama blocks of width 3072: ~4.5 GB of F16 (the layers bench's big model). */
+export const LLAMA_20L: LlamaShape = { fileName: 'llama-20-layers.safetensors', hidden: 3072, ffn: 7168, layers: 20, vocab: 32000 };
+
 /** Bump when the file's content changes, so a cached file is rewritten. */
 const GENERATOR_VERSION = 1;
-/** Refuse to start a write with less free space than this. */
-const MIN_FREE_BYTES = 15e9;
+/** Refuse to start a write that would leave less free space than this. */
+const SPARE_BYTES = 1.5e9;
 /** Each of the two write buffers. */
 const BUFFER_BYTES = 32 * 1024 * 1024;
 const PROGRESS_EVERY = 1e9;
@@ -60,7 +70,7 @@ function seedOf(index: number): number {
   return h === 0 ? 0x6d2b79f5 : h;
 }
 
-function tensorSpecs(): TensorSpec[] {
+function tensorSpecs({ hidden: HIDDEN, ffn: FFN, layers: LAYERS, vocab: VOCAB }: LlamaShape): TensorSpec[] {
   const specs: TensorSpec[] = [];
   const add = (name: string, shape: number[], kind: Kind = 'weight'): TensorSpec => {
     const spec = { name, shape, kind, seed: seedOf(specs.length) };
@@ -90,10 +100,10 @@ interface Layout {
   bytes: number;
 }
 
-function layout(): Layout {
+function layout(shape: LlamaShape): Layout {
   const tensors: Layout['tensors'] = [];
   let offset = 0;
-  for (const spec of tensorSpecs()) {
+  for (const spec of tensorSpecs(shape)) {
     const bytes = spec.shape.reduce((a, b) => a * b, 1) * 2;
     tensors.push({ spec, begin: offset, end: offset + bytes });
     offset += bytes;
@@ -137,15 +147,16 @@ function sameHeader(file: string, header: Buffer): boolean {
   }
 }
 
-/** Writes bench/out/llama-7b-shaped.safetensors unless an up-to-date copy is there. */
+/** Writes bench/out/<shape.fileName> unless an up-to-date copy is there. */
 export async function ensureLlamaSafetensors(
   outDir: string,
   log: (line: string) => void = (line) => console.log(line),
+  shape: LlamaShape = LLAMA_7B,
 ): Promise<LlamaSafetensors> {
   fs.mkdirSync(outDir, { recursive: true });
-  const file = path.join(outDir, FILE_NAME);
+  const file = path.join(outDir, shape.fileName);
   const stampFile = `${file}.stamp.json`;
-  const { header, tensors, bytes } = layout();
+  const { header, tensors, bytes } = layout(shape);
   const stamp = JSON.stringify({ version: GENERATOR_VERSION, bytes });
   if (fs.existsSync(file) && fs.statSync(file).size === bytes && fs.existsSync(stampFile)
     && fs.readFileSync(stampFile, 'utf8') === stamp && sameHeader(file, header)) {
@@ -154,15 +165,15 @@ export async function ensureLlamaSafetensors(
 
   // A killed earlier run may have left its temporary file: it would hold the disk space we need.
   for (const name of fs.readdirSync(outDir)) {
-    if (name.startsWith(`${FILE_NAME}.tmp-`)) fs.rmSync(path.join(outDir, name), { force: true });
+    if (name.startsWith(`${shape.fileName}.tmp-`)) fs.rmSync(path.join(outDir, name), { force: true });
   }
   fs.rmSync(stampFile, { force: true });
   const existing = fs.existsSync(file) ? fs.statSync(file).size : 0;
   const st = fs.statfsSync(outDir);
   const free = st.bavail * st.bsize + existing; // the stale file is replaced
-  if (free < MIN_FREE_BYTES) {
+  if (free < bytes + SPARE_BYTES) {
     throw new Error(`not enough disk space for the ${(bytes / 1e9).toFixed(1)} GB Llama-shaped checkpoint in ${outDir}:`
-      + ` ${(free / 1e9).toFixed(1)} GB free, at least ${(MIN_FREE_BYTES / 1e9).toFixed(0)} GB needed`);
+      + ` ${(free / 1e9).toFixed(1)} GB free, at least ${((bytes + SPARE_BYTES) / 1e9).toFixed(1)} GB needed`);
   }
 
   const tmp = `${file}.tmp-${process.pid}`;
@@ -211,7 +222,8 @@ export async function ensureLlamaSafetensors(
 
 if (require.main === module) {
   const out = process.argv[2] ?? path.join(__dirname, 'out');
-  ensureLlamaSafetensors(out).then((m) => {
+  const shape = process.argv[3] === '20-layers' ? LLAMA_20L : LLAMA_7B;
+  ensureLlamaSafetensors(out, undefined, shape).then((m) => {
     const rss = process.resourceUsage().maxRSS / 1024;
     console.log(`${m.path}: ${m.bytes} bytes${m.writeSeconds === undefined ? ' (up to date)' : `, written in ${m.writeSeconds.toFixed(1)} s`}, peak RSS ${rss.toFixed(0)} MB`);
   }, (err: unknown) => {

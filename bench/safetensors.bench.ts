@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import type { BenchContext } from './context';
 import { ensureLlamaSafetensors } from './llamaSafetensors';
 import { fmtCpu, fmtMB, fmtSeconds, type Measured, type RunFigure } from './measure';
+import { findPython } from './python';
 
 const TARGET_WALL_SECONDS = 3;
 const TARGET_RSS_MB = 200;
@@ -27,27 +28,6 @@ const PEER = path.join('bench', 'safetensors_peer.py');
 
 interface ScanJson { groups: { kind: string; tensors: { name: string }[] }[] }
 interface PeerJson { tensors?: number; duplicate_groups?: string[][]; bytes_saved?: number }
-
-interface Python { executable: string; version: string; numpy: string }
-
-/**
- * The peer's interpreter: BENCH_PYTHON if set, else Debian's /usr/bin/python3
- * (what the scan bench's peer uses) when it has numpy, else the first
- * `python3` on PATH that has numpy (e.g. pyenv's).
- */
-function findPython(): { python?: Python; tried: string[] } {
-  const candidates = process.env.BENCH_PYTHON ? [process.env.BENCH_PYTHON] : ['/usr/bin/python3', 'python3'];
-  const tried: string[] = [];
-  for (const candidate of candidates) {
-    const res = spawnSync(candidate, ['-c', 'import sys, numpy; print(sys.executable, sys.version.split()[0], numpy.__version__)'], { encoding: 'utf8' });
-    if (res.status === 0) {
-      const [executable, version, numpy] = res.stdout.trim().split(' ');
-      if (executable && version && numpy) return { python: { executable, version, numpy }, tried };
-    }
-    tried.push(`${candidate}: ${res.error ? res.error.message : (res.stderr.trim().split('\n').pop() ?? `exit ${res.status}`)}`);
-  }
-  return { tried };
-}
 
 /** Bytes of `file` in the page cache (util-linux fincore), or undefined if unknown. */
 function residentBytes(file: string): number | undefined {

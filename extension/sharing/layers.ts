@@ -116,7 +116,7 @@ export async function analyzeLayers(model: ModelFile, options: LayersOptions = {
       const n = f.members.length;
       const work = ((n * (n + 1)) / 2) * f.members[0]!.elementCount;
       const sketch = work > (options.exactWork ?? DEFAULT_EXACT_WORK);
-      const family = { pool, members: f.members, dtype: f.dtype, bufferBytes: options.bufferBytes ?? 32 << 20 };
+      const family = { pool, members: f.members, dtype: f.dtype, bufferBytes: options.bufferBytes ?? 8 << 20 };
       families.push({ ...f, ...(await (sketch ? sketchPairs(family, options.sketchBuckets ?? DEFAULT_BUCKETS) : pairwise(family))) });
     }
     return { model, families };
