@@ -5,13 +5,15 @@ import { ModelAnalyses } from './vscode/analysis';
 import { SharingCommands } from './vscode/commands';
 import { ModelDiagnostics } from './vscode/diagnostics';
 import { InferenceCheck } from './vscode/inferenceCheck';
+import { LayersTab } from './vscode/layers';
 import { ModelEditorProvider } from './vscode/modelEditor';
 import { ModelOutlines } from './vscode/outline';
 import { SharingReports } from './vscode/report';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Weight Sharing', { log: true });
-  const analyses = new ModelAnalyses(vscode.Uri.joinPath(context.extensionUri, 'dist', 'analysisWorker.js').fsPath);
+  const workerFile = vscode.Uri.joinPath(context.extensionUri, 'dist', 'analysisWorker.js').fsPath;
+  const analyses = new ModelAnalyses(workerFile);
   const diagnostics = new ModelDiagnostics(analyses);
   context.subscriptions.push(log, analyses, diagnostics, new ModelOutlines(analyses), new SharingReports(analyses));
 
@@ -23,7 +25,9 @@ export function activate(context: vscode.ExtensionContext): void {
   editor = ModelEditorProvider.register(context, analyses, commands, log);
   context.subscriptions.push(editor.onDidCloseModel((uri) => diagnostics.clear(uri)));
   // After the editor: the check runs in its webview (and registers the command Apply Sharing offers).
-  context.subscriptions.push(new InferenceCheck(context.extensionUri, editor, log));
+  const inference = new InferenceCheck(context.extensionUri, editor, log);
+  // The Layers tab runs its analysis in the same worker bundle and measures tying with the check.
+  context.subscriptions.push(inference, new LayersTab(workerFile, editor, analyses, inference, log));
 }
 
 export function deactivate(): void {

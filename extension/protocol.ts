@@ -163,8 +163,61 @@ export interface InferenceOutcome {
   error?: { model: string; stage: 'load' | 'run' | 'inputs'; reason: string; hint?: string };
 }
 
+// Sharing across layers (issue 10): the Layers tab. Lossy advice, never part
+// of Apply Sharing: how alike the blocks are, and what tying them costs.
+
+/** Tensors of one role in repeated blocks (`h.N.attn.c_attn.weight`), with how alike each pair is. */
+export interface LayerFamilyInfo {
+  /** The role within a block: the name without its block prefix and index (`attn.c_attn.weight`). */
+  role: string;
+  /** What the blocks hang from (`transformer.h`). */
+  stack: string;
+  /** Block index of each member, in order. */
+  layers: number[];
+  /** Tensor names, in layer order. */
+  members: string[];
+  /** The members' ids (TensorInfo.id), so the view can select them. */
+  tensorIds: string[];
+  dtype: string;
+  shape: readonly number[];
+  /** Bytes of one member. */
+  bytes: number;
+  /** [i][j]: ‖mᵢ − mⱼ‖ / max(‖mᵢ‖, ‖mⱼ‖); 0 on the diagonal. */
+  relL2: number[][];
+  /** [i][j]: Pearson correlation of the values; NaN where a member has no variance. */
+  centredCosine: number[][];
+}
+
+/** The reply to the webview's 'layers' request. */
+export interface LayersPayload {
+  families: LayerFamilyInfo[];
+  millis: number;
+}
+
+/** Where Try tying points its blocks: block 0's parameters, or the mean of them all and block 0's. */
+export type TieTarget = 0 | 'mean';
+
+/** The reply to 'tieLayers' once the variant is written. */
+export interface TieOutcome {
+  /** Host path of the variant. */
+  output: string;
+  fileName: string;
+  /** The model and its external data, before and after. */
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Families tied, and the tensors no longer stored. */
+  families: number;
+  tensorsDropped: number;
+  /** Families left as they were, with why ("attn.bias: no block 0 in this family"). */
+  skipped: string[];
+  /** The variant to run against the model (ONNX only: checkpoints have nothing to run). */
+  compareWith?: InferenceModelRef;
+}
+
 export type HostToWebview =
   | { type: 'model'; graph: GraphPayload; settings: ViewSettings }
+  /** How far the Layers tab's analysis is. */
+  | { type: 'layersProgress'; message: string; fraction?: number }
   | { type: 'loadError'; message: string }
   | { type: 'progress'; message: string; fraction?: number }
   | { type: 'focusGroup'; index: number }
@@ -182,7 +235,14 @@ export type WebviewRequest =
   /** Asks where the model's bytes are (sent once the page is up); replies with an InferenceSetupReply. */
   | { method: 'inferenceSetup' }
   /** Asks the user for a second model to compare with; replies with an InferenceModelRef, or null when cancelled. */
-  | { method: 'pickComparisonModel' };
+  | { method: 'pickComparisonModel' }
+  /** How alike the layers are (the Layers tab, when first shown); replies with a LayersPayload, progress as 'layersProgress'. */
+  | { method: 'layers' }
+  /**
+   * Writes the variant in which `layers` are tied to `to` (`role`: that family
+   * only); replies with a TieOutcome, or `{ cancelled: true }` when the user stopped.
+   */
+  | { method: 'tieLayers'; layers: number[]; to: TieTarget; role?: string };
 
 export type WebviewToHost =
   | { type: 'ready' }

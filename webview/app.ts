@@ -112,10 +112,22 @@ export class App {
     this.root.replaceChildren(box);
   }
 
+  /** Called when a sharing group is selected (the Layers tab then unmarks its cell). */
+  onGroupSelected: (() => void) | undefined;
+
   selectGroup(index: number | null): void {
     if (!this.view) return;
     this.view.focusGroup(index);
     this.panel?.setSelected(index);
+    this.onGroupSelected?.();
+    this.saveState();
+  }
+
+  /** Selects tensors in the graph or module tree (two layers of a family, from the Layers tab); no group stays selected. */
+  selectTensors(tensorIds: string[]): void {
+    if (!this.view) return;
+    this.view.focusTensors(tensorIds);
+    this.panel?.setSelected(null);
     this.saveState();
   }
 
@@ -191,6 +203,7 @@ export class App {
     this.panel = new SidePanel(payload, this.theme, {
       selectGroup: (index) => {
         view.focusGroup(index);
+        this.onGroupSelected?.();
         this.saveState();
       },
       applySharing: (groupIndices) => this.run(this.host.request({ method: 'applySharing', groupIndices }), 'Apply sharing'),

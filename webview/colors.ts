@@ -39,6 +39,14 @@ export function textOn(color: string): string {
   return lum > 0.22 ? '#000000' : '#ffffff';
 }
 
+/** `a` moved towards `b` by t (0..1), as #rrggbb; inputs as this module's textOn reads them. */
+export function mix(a: string, b: string, t: number): string {
+  const x = toRgb(a);
+  const y = toRgb(b);
+  const c = x.map((v, i) => Math.round(v + (y[i] - v) * Math.min(1, Math.max(0, t))));
+  return `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+}
+
 export function hsl(h: number, s: number, l: number): string {
   return `hsl(${h}, ${s}%, ${l}%)`;
 }
@@ -56,6 +64,10 @@ function toRgb(color: string): [number, number, number] {
     const n = parseInt(hex[1], 16);
     return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
   }
+  const short = /^#([0-9a-f])([0-9a-f])([0-9a-f])$/i.exec(color);
+  if (short) return [1, 2, 3].map((i) => parseInt(short[i] + short[i], 16)) as [number, number, number];
+  const rgb = /^rgba?\((\d+)[,\s]+(\d+)[,\s]+(\d+)/.exec(color);
+  if (rgb) return [Number(rgb[1]), Number(rgb[2]), Number(rgb[3])];
   return [128, 128, 128];
 }
 

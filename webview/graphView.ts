@@ -44,7 +44,8 @@ export class GraphView {
   readonly cy: cytoscape.Core;
   private expanded = new Set<string>();
   private nameBoxes = false;
-  private focusedGroup: number | null = null;
+  /** A group or tensors are selected (a tap on the background clears them). */
+  private focused = false;
   /** Which layout to use; 'auto' picks by cost. */
   layoutEngine: LayoutEngine = 'auto';
   lastEngine: Exclude<LayoutEngine, 'auto'> = 'dagre';
@@ -162,22 +163,41 @@ export class GraphView {
 
   /** Selects a group's tensors and their readers, dims the rest, and frames them. */
   focusGroup(index: number | null): void {
+    const group = index === null ? undefined : this.model.payload.groups[index];
+    if (!group) { this.clearFocus(); return; }
+    this.focusItems(group.tensorIds, group.consumerNodeIds, (e) => e.hasClass('shared') || e.hasClass('group-link'));
+  }
+
+  /**
+   * Selects and frames a few tensors (two layers of a family, from the
+   * Layers tab) and the nodes reading them; a tensor drawn inside its reader
+   * (folded) selects that reader.
+   */
+  focusTensors(tensorIds: string[]): void {
+    if (tensorIds.length === 0) { this.clearFocus(); return; }
+    const wanted = new Set(tensorIds);
+    const readers = this.model.payload.tensors.filter((t) => wanted.has(t.id)).flatMap((t) => t.consumerIds ?? []);
+    this.focusItems(tensorIds, readers, () => true);
+  }
+
+  private clearFocus(): void {
+    this.cy.elements().removeClass('focus faded');
+    this.cy.elements().unselect();
+    this.focused = false;
+  }
+
+  private focusItems(tensorIds: string[], readerIds: string[], keepEdge: (e: cytoscape.EdgeSingular) => boolean): void {
     const cy = this.cy;
-    cy.elements().removeClass('focus faded');
-    cy.elements().unselect();
-    this.focusedGroup = index;
-    if (index === null) return;
-    const group = this.model.payload.groups[index];
-    if (!group) return;
-    const members = group.tensorIds.map((t) => this.model.weightOfTensor.get(t)).filter((id): id is string => id !== undefined);
+    this.clearFocus();
+    this.focused = true;
+    const members = tensorIds.map((t) => this.model.weightOfTensor.get(t)).filter((id): id is string => id !== undefined);
     this.reveal(members);
     const ids = new Set<string>();
     for (const id of members) ids.add(this.drawnFor(id));
-    for (const id of group.consumerNodeIds) if (this.model.items.has(id)) ids.add(this.drawnFor(id));
+    for (const id of readerIds) if (this.model.items.has(id)) ids.add(this.drawnFor(id));
     let focus = cy.collection();
     for (const id of ids) focus = focus.union(cy.getElementById(id));
-    const edges = focus.edgesWith(focus).filter((e) => e.hasClass('shared') || e.hasClass('group-link'));
-    focus = focus.union(edges);
+    focus = focus.union(focus.edgesWith(focus).filter(keepEdge));
     const context = focus.union(focus.ancestors());
     cy.elements().not(context).addClass('faded');
     focus.addClass('focus');
@@ -337,7 +357,7 @@ export class GraphView {
     });
     cy.on('tap', 'node.grouped', (e) => this.events.groupClicked(Number(e.target.data('g'))));
     cy.on('tap', (e) => {
-      if (e.target === cy && this.focusedGroup !== null) this.focusGroup(null);
+      if (e.target === cy && this.focused) this.clearFocus();
     });
   }
 }

@@ -4,6 +4,8 @@ import { App } from './app.js';
 import { Host } from './host.js';
 import { registerToolkit } from './toolkit.js';
 import { mountInference } from './inference/index.js';
+import { TAB_ID as INFERENCE_TAB } from './inference/panel.js';
+import { mountLayers } from './layers/index.js';
 
 /** Read-only hooks for the webview tests and the benchmark. */
 export interface ViewProbe {
@@ -33,16 +35,25 @@ function fail(message: string): void {
 registerToolkit();
 const app = new App(root, host);
 const inference = mountInference(host);
+const layers = mountLayers(host, {
+  selectTensors: (ids) => app.selectTensors(ids),
+  measure: (variant, onStatus) => inference.measureAgainst(variant, onStatus),
+  showInference: () => app.panel?.tabs.activate(INFERENCE_TAB),
+});
+app.onGroupSelected = () => layers.clearSelection();
 window.addEventListener('error', (e) => fail(e.message));
 window.addEventListener('unhandledrejection', (e) => fail(e.reason instanceof Error ? e.reason.message : String(e.reason)));
 window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
   const msg = e.data;
   if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') return;
   try {
-    if (inference.handle(msg)) return;
+    if (inference.handle(msg) || layers.handle(msg)) return;
     app.handle(msg);
-    // Only graphs run: a checkpoint's module tree has no inference tab.
-    if (msg.type === 'model' && msg.graph.view === 'graph') inference.attach(app.panel?.tabs);
+    if (msg.type === 'model') {
+      // Only graphs run: a checkpoint's module tree has no inference tab.
+      if (msg.graph.view === 'graph') inference.attach(app.panel?.tabs);
+      layers.attach(app.panel?.tabs);
+    }
   } catch (err) {
     fail(err instanceof Error ? `${err.message}` : String(err));
   }

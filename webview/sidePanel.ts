@@ -4,6 +4,7 @@
 // arrow keys move between groups.
 import type { GraphPayload, GroupInfo, TensorInfo } from '../extension/protocol.js';
 import { groupColor } from './colors.js';
+import { breakable } from './dom.js';
 import { FAMILIES } from './families.js';
 import { familyColors } from './colors.js';
 import { formatBytes, formatBytesExact, formatCount, formatShape, thousands } from './format.js';
@@ -278,16 +279,6 @@ export class SidePanel {
     }
     this.legend.replaceChildren(h, ul);
   }
-}
-
-/** The name with line-break opportunities after separators, so long names wrap at dots, not mid-word. */
-function breakable(name: string): Node[] {
-  const out: Node[] = [];
-  for (const part of name.split(/(?<=[./:_])/)) {
-    if (out.length) out.push(document.createElement('wbr'));
-    out.push(document.createTextNode(part));
-  }
-  return out;
 }
 
 function pct(part: number, whole: number): string {

@@ -14,6 +14,8 @@ export interface Theme {
   focus: string;
   selection: string;
   widgetBackground: string;
+  /** A chart colour (VS Code's charts.blue): the Layers heatmap's "alike" end. */
+  accent: string;
   /** Outline every shape: high-contrast themes ask for it. */
   contrastBorder: string | null;
   fontFamily: string;
@@ -46,6 +48,7 @@ export function readTheme(): Theme {
     focus: v('--vscode-focusBorder', light ? '#005fb8' : '#0078d4'),
     selection: v('--vscode-editor-selectionBackground', light ? '#add6ff' : '#264f78'),
     widgetBackground: v('--vscode-editorWidget-background', light ? '#f8f8f8' : '#252526'),
+    accent: v('--vscode-charts-blue', light ? '#1a85ff' : '#3794ff'),
     contrastBorder: kind.startsWith('high-contrast') ? contrast || (light ? '#0f4a85' : '#6fc3df') : null,
     fontFamily: v('--vscode-font-family', 'system-ui, sans-serif'),
     monoFamily: v('--vscode-editor-font-family', 'monospace'),

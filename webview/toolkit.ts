@@ -92,6 +92,8 @@ export interface Tabs {
   element: HTMLElement;
   add(tab: Tab): void;
   activate(id: string): void;
+  /** Calls `fn` each time the tab's view is shown (a click, the keyboard, or activate()). */
+  onShow(id: string, fn: () => void): void;
 }
 
 /** A tab strip; issue 5's inference panel adds itself as another tab. */
@@ -115,6 +117,17 @@ export function tabs(initial: Tab[]): Tabs {
     element: panels,
     add,
     activate: (id) => panels.setAttribute('activeid', `tab-${id}`),
+    onShow: (id, fn) => {
+      const view = panels.querySelector<HTMLElement>(`#view-${CSS.escape(id)}`);
+      if (!view) throw new Error(`no tab '${id}'`);
+      // The toolkit shows a tab's view by removing its hidden attribute.
+      let shown = view.isConnected && !view.hasAttribute('hidden');
+      new MutationObserver(() => {
+        const now = !view.hasAttribute('hidden');
+        if (now && !shown) fn();
+        shown = now;
+      }).observe(view, { attributes: true, attributeFilter: ['hidden'] });
+    },
   };
 }
 

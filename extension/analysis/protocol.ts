@@ -1,7 +1,9 @@
 // Messages between the extension host and the analysis worker (worker.ts).
+// The worker runs one job (its workerData): a scan, the layers analysis, or
+// writing a tied variant.
 import type { PathTrust } from '../io/safePath';
 import type { ModelFile } from '../model/types';
-import type { GraphPayload } from '../protocol';
+import type { GraphPayload, TieTarget } from '../protocol';
 import type { ScanProgress, ScanReport } from '../sharing/types';
 
 export interface AnalysisRequest extends PathTrust {
@@ -19,7 +21,48 @@ export interface AnalysisResult {
   millis: number;
 }
 
-export type WorkerMessage =
-  | { type: 'progress'; progress: ScanProgress }
-  | { type: 'done'; result: AnalysisResult }
+/** How alike the layers of one model are (the Layers tab). */
+export interface LayersRequest extends PathTrust {
+  path: string;
+}
+
+/** Writes the variant with the listed blocks tied (Try tying). */
+export interface TieRequest extends PathTrust {
+  path: string;
+  layers: number[];
+  to: TieTarget;
+  /** Only this family's role (exact match); default every family. */
+  role?: string;
+  output: string;
+  /** Replace an existing output (the user said so). */
+  force: boolean;
+}
+
+export interface TieJobResult {
+  output: string;
+  bytesBefore: number;
+  bytesAfter: number;
+  families: number;
+  tensorsDropped: number;
+  skipped: string[];
+}
+
+export type WorkerJob =
+  | ({ job: 'scan' } & AnalysisRequest)
+  | ({ job: 'layers' } & LayersRequest)
+  | ({ job: 'tie' } & TieRequest);
+
+/** Progress of any job; a scan's carries its phase. */
+export interface JobProgress {
+  /** 0..1 */
+  fraction: number;
+  message: string;
+}
+
+export type WorkerMessage<R = unknown, P extends JobProgress = ScanProgress> =
+  | { type: 'progress'; progress: P }
+  | { type: 'done'; result: R }
   | { type: 'error'; name: string; message: string };
+
+/** From the host: stop at the next check. Jobs that write remove their temp files first, then answer with an AbortError. */
+export type HostToWorker = { type: 'abort' };

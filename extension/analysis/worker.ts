@@ -1,20 +1,29 @@
 // The worker thread that opens and scans a model for the extension host, so
 // the host's event loop never waits on a parse or a comparison. It answers
-// one request (workerData) with progress messages and one result; the host
-// cancels by terminating the thread, which stops a parse mid-way.
+// one job (workerData) with progress messages and one result: a scan, the
+// layers analysis (the Layers tab) or a tied variant (Try tying). The host
+// cancels a scan or an analysis by terminating the thread, which stops a
+// parse mid-way; a write is asked to stop ('abort') so it removes its temp
+// files first.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openModel } from '../model/registry';
+import type { ModelFile } from '../model/types';
 import { totalSaving } from '../sharing/groups';
+import { analyzeLayers, findFamilies, type LayerFamily } from '../sharing/layers';
 import { scanModels } from '../sharing/scan';
-import type { ScanReport } from '../sharing/types';
+import { tieLayers } from '../sharing/tie';
+import type { ScanProgress, ScanReport } from '../sharing/types';
+import { buildLayersPayload } from '../view/layersPayload';
 import { buildGraphPayload } from '../view/payload';
-import type { AnalysisRequest, WorkerMessage } from './protocol';
+import type { AnalysisRequest, HostToWorker, JobProgress, LayersRequest, TieJobResult, TieRequest, WorkerJob, WorkerMessage } from './protocol';
 
 const port = parentPort;
 if (!port) throw new Error('analysis worker: not started as a worker thread');
-const send = (m: WorkerMessage) => port.postMessage(m);
+const send = (m: WorkerMessage<unknown, JobProgress | ScanProgress>) => port.postMessage(m);
+const controller = new AbortController();
+port.on('message', (m: HostToWorker) => { if (m?.type === 'abort') controller.abort(); });
 
-async function run(request: AnalysisRequest): Promise<void> {
+async function scan(request: AnalysisRequest): Promise<void> {
   const began = Date.now();
   send({ type: 'progress', progress: { phase: 'open', fraction: 0, message: 'Reading the model…' } });
   const trust = { trustedRoots: request.trustedRoots };
@@ -38,7 +47,60 @@ function focusOn(report: ScanReport, path: string): ScanReport {
   return { ...report, groups, bytesSaved: totalSaving(groups), provenance: report.provenance.filter((l) => l.path === path) };
 }
 
-run(workerData as AnalysisRequest).catch((err: unknown) => {
+async function layers(request: LayersRequest): Promise<void> {
+  const began = Date.now();
+  send({ type: 'progress', progress: { fraction: 0, message: 'Reading the model…' } });
+  const model = await openModel(request.path, { trustedRoots: request.trustedRoots });
+  // analyzeLayers reports no progress of its own: it runs here one family at
+  // a time (a model holding only that family's tensors yields that family),
+  // so the view can say how far it is, by bytes read.
+  const found = findFamilies(model);
+  const total = found.reduce((n, f) => n + familyBytes(f.members), 0);
+  const families: LayerFamily[] = [];
+  let done = 0;
+  for (const [i, f] of found.entries()) {
+    send({ type: 'progress', progress: { fraction: total ? done / total : i / found.length, message: `Comparing ${f.role} across ${f.members.length} layers (family ${i + 1} of ${found.length})…` } });
+    const subset: ModelFile = { ...model, tensors: f.members };
+    families.push(...(await analyzeLayers(subset, { signal: controller.signal })).families);
+    done += familyBytes(f.members);
+  }
+  send({ type: 'done', result: buildLayersPayload(families, Date.now() - began) });
+}
+
+function familyBytes(members: ReadonlyArray<{ byteLength: number }>): number {
+  return members.reduce((n, m) => n + m.byteLength, 0);
+}
+
+async function tie(request: TieRequest): Promise<void> {
+  const r = await tieLayers(request.path, {
+    layers: request.layers,
+    to: request.to,
+    roles: request.role === undefined ? undefined : new RegExp(`^${request.role.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+    output: request.output,
+    force: request.force,
+    trustedRoots: request.trustedRoots,
+    signal: controller.signal,
+  });
+  const result: TieJobResult = {
+    output: r.output,
+    bytesBefore: r.bytesBefore,
+    bytesAfter: r.bytesAfter,
+    families: r.families.length,
+    tensorsDropped: r.families.reduce((n, f) => n + f.dropped.length, 0),
+    skipped: r.skipped.map((s) => `${s.role}: ${s.reason}`),
+  };
+  send({ type: 'done', result });
+}
+
+function run(job: WorkerJob): Promise<void> {
+  switch (job.job) {
+    case 'scan': return scan(job);
+    case 'layers': return layers(job);
+    case 'tie': return tie(job);
+  }
+}
+
+run(workerData as WorkerJob).catch((err: unknown) => {
   const e = err instanceof Error ? err : new Error(String(err));
   send({ type: 'error', name: e.name, message: e.message });
 });

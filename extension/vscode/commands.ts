@@ -9,7 +9,7 @@ import type { SharingGroup } from '../sharing/types';
 import { memberNames } from '../sharing/groupText';
 import { formatBytes } from '../sharing/bytes';
 import { type Analysis, type ModelAnalyses, isAbort } from './analysis';
-import { applyGroups, defaultOutputFor, editorFileOf, type ApplyOutcome } from './core';
+import { applyGroups, defaultOutputFor, editorFileOf, saveDialogFilters, type ApplyOutcome } from './core';
 import { Disposable } from './disposable';
 import { readSettings } from './settings';
 import { VIEW_TYPE, type ModelEditorActions } from './modelEditor';
@@ -189,11 +189,10 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
     if (groups.length === 0) return undefined;
 
     const defaultOutput = defaultOutputFor(analysis.model);
-    const ext = path.extname(defaultOutput);
     const target = await vscode.window.showSaveDialog({
       defaultUri: vscode.Uri.file(defaultOutput),
       // A checkpoint folder is written as a new folder (NAME.shared): no file filter then.
-      filters: ext === '.onnx' ? { 'ONNX models': ['onnx'] } : ext === '.safetensors' ? { 'safetensors checkpoints': ['safetensors'] } : undefined,
+      filters: saveDialogFilters(defaultOutput),
       saveLabel: 'Save shared copy',
       title: `Save the shared copy of ${name}`,
     });

@@ -1,7 +1,7 @@
 // The core entry points the extension host uses, gathered in one file so the
 // vscode/ folder depends on the core through one narrow door.
 export { openModel } from '../model/registry';
-export { runAnalysis } from '../analysis/run';
+export { runAnalysis, runLayers, runTie } from '../analysis/run';
 export { defaultCompanions } from '../analysis/companions';
 export { renderWebviewHtml } from '../view/html';
 
@@ -74,9 +74,7 @@ export async function applyGroups(input: string, output: string, groups: Sharing
 
 /** Where a shared copy of `model` goes by default: the format's choice, NAME.shared-2… when taken. */
 export function defaultOutputFor(model: ModelFile): string {
-  const writer = formatOf(model).writer;
-  if (!writer) throw new Error(`${model.path}: ${model.format} files cannot be rewritten yet`);
-  const first = writer.defaultOutput(model);
+  const first = writerOf(model).defaultOutput(model);
   // NAME.shared.onnx -> NAME.shared-2.onnx; a folder NAME.shared -> NAME.shared-2.
   const ext = first.endsWith('.shared') ? '' : path.extname(first);
   const stem = first.slice(0, first.length - ext.length);
@@ -94,4 +92,24 @@ export function editorFileOf(output: string): string {
     if (fs.existsSync(f)) return f;
   }
   return output;
+}
+
+/**
+ * Where Try tying writes by default: NAME.tied.EXT (a checkpoint folder:
+ * FOLDER.tied), the name `weight-sharing tie` picks, beside the shared copy's.
+ */
+export function tiedOutputFor(model: ModelFile): string {
+  return writerOf(model).defaultOutput(model).replace(/\.shared(?=(\.[^./]+)?$)/, '.tied');
+}
+
+function writerOf(model: ModelFile): NonNullable<ReturnType<typeof formatOf>['writer']> {
+  const writer = formatOf(model).writer;
+  if (!writer) throw new Error(`${model.path}: ${model.format} files cannot be rewritten yet`);
+  return writer;
+}
+
+/** File filters for a save dialog writing `output` (a checkpoint folder, NAME.shared, gets none). */
+export function saveDialogFilters(output: string): Record<string, string[]> | undefined {
+  const ext = path.extname(output);
+  return ext === '.onnx' ? { 'ONNX models': ['onnx'] } : ext === '.safetensors' ? { 'safetensors checkpoints': ['safetensors'] } : undefined;
 }

@@ -112,6 +112,11 @@ export class InferenceCheck extends Disposable {
     });
     const other = picked?.[0];
     if (!other) return null;
+    return this.compareWithModel(uri, other, webview);
+  }
+
+  /** Makes `other` the model `uri` is compared with (picked, or a variant Try tying wrote); says where the webview finds it. */
+  compareWithModel(uri: vscode.Uri, other: vscode.Uri, webview: vscode.Webview): Promise<InferenceModelRef> {
     this.compareWith.set(uri.toString(), other);
     return this.modelRef(other, webview);
   }

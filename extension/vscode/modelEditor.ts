@@ -29,8 +29,11 @@ export interface ModelEditorActions {
  * the registered hooks, in order, until one takes them.
  */
 export interface ModelEditorHooks {
-  /** Returns undefined when the request is not this hook's; else its result (errors become error replies). */
-  request?(uri: vscode.Uri, request: WebviewRequest, webview: vscode.Webview): Promise<unknown> | undefined;
+  /**
+   * Returns undefined when the request is not this hook's; else its result
+   * (errors become error replies). `signal` aborts when the panel closes.
+   */
+  request?(uri: vscode.Uri, request: WebviewRequest, webview: vscode.Webview, signal: AbortSignal): Promise<unknown> | undefined;
   /** Returns true when it handled the message. */
   message?(uri: vscode.Uri, message: WebviewToHost, webview: vscode.Webview): boolean;
 }
@@ -244,7 +247,7 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
         case 'request': {
           const controller = new AbortController();
           pending.add(controller);
-          this.handleRequest(document, raw, webview).then(
+          this.handleRequest(document, raw, webview, controller.signal).then(
             (result) => { if (!controller.signal.aborted) post({ type: 'reply', id: raw.id, ok: true, result }); },
             (err: unknown) => {
               if (controller.signal.aborted) return;
@@ -266,7 +269,7 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
     });
   }
 
-  private async handleRequest(document: ModelDocument, request: WebviewRequest, webview: vscode.Webview): Promise<unknown> {
+  private async handleRequest(document: ModelDocument, request: WebviewRequest, webview: vscode.Webview, signal: AbortSignal): Promise<unknown> {
     switch (request.method) {
       case 'applySharing': {
         const groups = request.groupIndices ? document.groupsForPayloadIndices(request.groupIndices) : undefined;
@@ -284,7 +287,7 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
         return undefined;
       default: {
         for (const h of this.hooks) {
-          const result = h.request?.(document.uri, request, webview);
+          const result = h.request?.(document.uri, request, webview, signal);
           if (result !== undefined) return result;
         }
         throw new Error(`unknown request '${(request as { method: string }).method}'`);

@@ -222,6 +222,22 @@ export class WebviewPage {
     }, undefined, { timeout: 30_000 });
   }
 
+  /**
+   * Waits for the page's first unanswered request for `method` and answers
+   * it as the host would; resolves with the request.
+   */
+  async reply(method: string, result: unknown, o: { timeout?: number } = {}): Promise<Extract<WebviewToHost, { type: 'request' }>> {
+    const handle = await this.page.waitForFunction((m) => {
+      const w = window as unknown as { __posted: Array<{ type: string; method?: string; id?: number }>; __answered?: Set<number> };
+      const answered = (w.__answered ??= new Set());
+      return w.__posted.find((p) => p.type === 'request' && p.method === m && !answered.has(p.id!)) ?? null;
+    }, method, { timeout: o.timeout ?? 30_000 });
+    const request = await handle.jsonValue() as Extract<WebviewToHost, { type: 'request' }>;
+    await this.page.evaluate((id) => (window as unknown as { __answered: Set<number> }).__answered.add(id), request.id);
+    await this.post({ type: 'reply', id: request.id, ok: true, result });
+    return request;
+  }
+
   async posted(): Promise<WebviewToHost[]> {
     return this.page.evaluate(() => (window as unknown as { __posted: WebviewToHost[] }).__posted);
   }

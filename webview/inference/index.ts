@@ -26,6 +26,8 @@ export interface InferenceMount {
   handle(msg: HostToWebview): boolean;
   /** Call after a new side panel was built. */
   attach(tabs: Tabs | undefined): void;
+  /** Runs the model against a lossy variant (Try tying) and resolves with the result. */
+  measureAgainst: InferencePanel['measureAgainst'];
 }
 
 export function mountInference(host: Host): InferenceMount {
@@ -44,5 +46,6 @@ export function mountInference(host: Host): InferenceMount {
   return {
     handle: (msg) => panel.handle(msg),
     attach: (tabs) => { if (tabs) panel.attach(tabs); },
+    measureAgainst: (variant, onStatus) => panel.measureAgainst(variant, onStatus),
   };
 }

@@ -8,7 +8,7 @@ import type { Host } from '../host.js';
 import { button, dropdown, progressRing, setDisabled, textField, type Dropdown, type Tabs, type TextField } from '../toolkit.js';
 import { backendLabel, type BackendChoice } from './backend.js';
 import { runCheck, type CheckReport, type CheckRequest } from './check.js';
-import { renderFailure, renderReport } from './report.js';
+import { formatNumber, formatPercent, renderFailure, renderReport } from './report.js';
 import type { RuntimeProgress } from './runtime.js';
 import { InferenceFailure } from './session.js';
 import { addInferenceStyles } from './style.js';
@@ -18,6 +18,12 @@ export const TAB_ID = 'inference';
 function hasSymbolicDims(payload: GraphPayload): boolean {
   const initializers = new Set(payload.tensors.filter((t) => t.isGraphInput).map((t) => t.name));
   return payload.inputs.some((i) => !initializers.has(i.name) && (i.shape ?? []).some((d) => typeof d !== 'number' || d < 0));
+}
+
+/** "output: rel L2 0.66, top-1 100%" per output of the comparison with the second model. */
+function costLine(r: CheckReport): string {
+  const outputs = r.comparisons.find((c) => c.against === 'model')?.result.outputs ?? [];
+  return outputs.map((o) => `${o.name}: rel L2 ${formatNumber(o.relL2)}${o.top1Agreement === undefined ? '' : `, top-1 ${formatPercent(o.top1Agreement)}`}`).join('; ') || 'no outputs compared';
 }
 
 export type CheckResult = { ok: true; report: CheckReport } | { ok: false; error: { model: string; stage: string; reason: string; hint?: string } };
@@ -210,6 +216,33 @@ export class InferencePanel {
     this.syncSizes();
   }
 
+  /**
+   * Runs the model against `other` (a lossy variant, written by Try tying)
+   * as the Run button would with it chosen, and resolves with the result;
+   * the tab shows the full report. `onStatus` hears the progress lines.
+   */
+  async measureAgainst(other: InferenceModelRef, onStatus?: (message: string) => void): Promise<CheckResult> {
+    if (this.running) await this.running;
+    if (this.setup) {
+      this.setup = { ...this.setup, compareWith: other };
+      this.compareEnabled = true;
+      this.renderSetup();
+    }
+    this.statusListener = onStatus;
+    this.lossy = true;
+    try {
+      return await this.run();
+    } finally {
+      this.statusListener = undefined;
+      this.lossy = false;
+    }
+  }
+
+  /** Hears status lines while measureAgainst runs. */
+  private statusListener: ((message: string) => void) | undefined;
+  /** The run measures a lossy variant: its differences are the point, not a failure to report. */
+  private lossy = false;
+
   /** Runs a check with the controls' values; one at a time. */
   run(): Promise<CheckResult> {
     if (this.running) return this.running;
@@ -263,9 +296,11 @@ export class InferencePanel {
   }
 
   private outcomeOf(setup: InferenceSetup, r: CheckReport): InferenceOutcome {
-    const status = r.pass === undefined ? 'ran' : r.pass ? 'pass' : 'fail';
+    const status = r.pass === undefined || this.lossy ? 'ran' : r.pass ? 'pass' : 'fail';
     const against = r.comparisons.map((c) => c.label).join(' and ');
-    const summary = status === 'ran'
+    const summary = this.lossy
+      ? `measured the lossy variant ${setup.compareWith?.name ?? ''} on ${backendLabel(r.backend)}: ${costLine(r)}`
+      : status === 'ran'
       ? `ran on ${backendLabel(r.backend)} in ${r.runs[0]?.timings.medianMs.toFixed(1)} ms (median); nothing to compare with`
       : `${status.toUpperCase()} on ${backendLabel(r.backend)} against ${against} (tolerance ${r.tolerance})${status === 'fail' ? `: ${r.comparisons.flatMap((c) => c.result.failures).slice(0, 2).join('; ')}` : ''}`;
     return { model: setup.model.path, backend: r.backend, status, summary };
@@ -327,6 +362,7 @@ export class InferencePanel {
   readonly statusHistory: string[] = [];
 
   private showStatus(message: string): void {
+    this.statusListener?.(message);
     this.status.hidden = false;
     this.statusText.textContent = message;
     if (this.statusHistory[this.statusHistory.length - 1] !== message) this.statusHistory.push(message);

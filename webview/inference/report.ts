@@ -3,6 +3,7 @@
 // of each comparison the differences, cosine similarity and PASS/FAIL, with
 // the first differing positions when it fails.
 import type { TensorComparison } from '../../extension/check/compare.js';
+import { el } from '../dom.js';
 import { adapterLabel, backendLabel, type GpuProbe } from './backend.js';
 import type { CheckReport } from './check.js';
 import type { InferenceFailure } from './session.js';
@@ -13,19 +14,17 @@ function heading(prefix: string, rest: string): HTMLElement {
   return h;
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 export function formatNumber(x: number): string {
   if (Number.isNaN(x)) return 'NaN';
   if (!Number.isFinite(x)) return x > 0 ? '∞' : '−∞';
   if (x === 0) return '0';
   const a = Math.abs(x);
   return a >= 1e-3 && a < 1e4 ? String(Number(x.toPrecision(4))) : x.toExponential(2);
+}
+
+/** 0.998 → "99.8%". */
+export function formatPercent(fraction: number): string {
+  return `${(fraction * 100).toFixed(1)}%`;
 }
 
 export function formatMs(ms: number): string {
@@ -63,7 +62,9 @@ function outputItem(c: TensorComparison): HTMLElement {
   li.append(head);
   li.append(el('div', 'detail', shape(c.actualDtype, c.actualDims)));
   li.append(el('div', 'inf-figures',
-    `max abs ${formatNumber(c.maxAbsDiff)} · max rel ${formatNumber(c.maxRelDiff)} · cos ${Number.isFinite(c.cosine) ? c.cosine.toFixed(6) : formatNumber(c.cosine)}`));
+    `max abs ${formatNumber(c.maxAbsDiff)} · max rel ${formatNumber(c.maxRelDiff)} · cos ${Number.isFinite(c.cosine) ? c.cosine.toFixed(6) : formatNumber(c.cosine)}`
+    // The cost of a lossy change (a tied variant): how far the outputs moved, and whether the argmax did.
+    + `${Number.isNaN(c.relL2) ? '' : ` · rel L2 ${formatNumber(c.relL2)}`}${c.top1Agreement === undefined ? '' : ` · top-1 ${formatPercent(c.top1Agreement)}`}`));
   if (!c.pass) {
     if (c.reason) li.append(el('div', 'detail', c.reason));
     if (c.firstDifferences.length) {

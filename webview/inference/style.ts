@@ -1,6 +1,8 @@
 // The inference panel's styles, added once as a <style> carrying the page's
 // CSP nonce (the toolkit adds its own styles the same way). Colours come from
 // VS Code's theme variables, so light, dark and high contrast follow.
+import { addStyleSheet } from '../dom.js';
+
 const CSS = `
 .inference { padding: 8px 12px 16px; width: 100%; box-sizing: border-box; display: flex; flex-direction: column; gap: 10px; }
 .inference h2 { font-size: 13px; margin: 4px 0 0; font-weight: 600; }
@@ -54,15 +56,6 @@ body.vscode-high-contrast .verdict.fail, body.vscode-high-contrast .verdict.erro
 body.vscode-light .inf-tag.pass { background: #2f7d32; color: #ffffff; }
 `;
 
-let added = false;
-
 export function addInferenceStyles(): void {
-  if (added) return;
-  added = true;
-  const style = document.createElement('style');
-  const nonce = document.querySelector('meta[property="csp-nonce"]')?.getAttribute('content');
-  if (nonce) style.nonce = nonce;
-  style.id = 'inference-styles';
-  style.textContent = CSS;
-  document.head.append(style);
+  addStyleSheet('inference-styles', CSS);
 }
