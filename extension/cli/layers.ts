@@ -5,10 +5,16 @@
 import { CliError } from './common';
 import { openModel } from '../model/registry';
 import type { PathTrust } from '../io/safePath';
+import { analyzeFilters, DEFAULT_FILTER_THRESHOLD, type FilterFinding } from '../sharing/filters';
 import { analyzeLayers, type LayerFamily, type LayersReport } from '../sharing/layers';
 import { printable } from '../util/printable';
 
-export function toLayersJson(reports: LayersReport[]): unknown {
+/** One model's layer families and, within single tensors, its near-identical filters or rows. */
+export interface ModelLayers extends LayersReport {
+  filters: FilterFinding[];
+}
+
+export function toLayersJson(reports: ModelLayers[]): unknown {
   return {
     schema: 1,
     lossless: false,
@@ -19,10 +25,17 @@ export function toLayersJson(reports: LayersReport[]): unknown {
         relL2: f.relL2, centredCosine: f.centredCosine,
         ...(f.estimate ? { estimate: f.estimate } : {}),
       })),
+      filters: r.filters.map(({ tensor, ...f }) => ({ tensor: tensor.id, dtype: tensor.dtype, shape: tensor.shape, ...f })),
     })),
-    // Filters within one tensor (Conv output filters, embedding rows): not computed yet.
-    filters: [],
   };
+}
+
+function filterText(f: FilterFinding): string {
+  const unit = f.kind === 'conv' ? 'filters' : 'rows';
+  const best = f.closest[0];
+  const how = f.method === 'exact' ? 'all pairs' : `hashed candidates, ${(100 * f.recallAtThreshold!).toFixed(1)}% recall at the threshold${f.truncated ? ', budget spent: at least' : ''}`;
+  return `    ${f.tensor.id}  ${f.kind} ${f.rows} ${unit} x ${f.rowElements}  ${f.pairsWithin} pairs within ${f.threshold} (${f.rowsWithPartner} ${unit})`
+    + `${best ? `; closest ${best.a}↔${best.b} ${best.relL2.toFixed(3)}` : ''}  (${how})`;
 }
 
 const f3 = (x: number) => (Number.isNaN(x) ? ' n/a' : x.toFixed(3));
@@ -39,12 +52,16 @@ function familyText(f: LayerFamily): string[] {
   return lines;
 }
 
-export function toLayersText(reports: LayersReport[]): string {
+export function toLayersText(reports: ModelLayers[]): string {
   const lines: string[] = [];
   for (const r of reports) {
     lines.push(`${r.model.path}  (${r.families.length} families of same-role tensors across layers)`);
     if (r.families.length === 0) lines.push('  no repeated blocks found by name');
     for (const f of r.families) lines.push(...familyText(f));
+    if (r.filters.length > 0) {
+      lines.push(`  within one tensor: Conv output filters and embedding rows closer than rel L2 ${r.filters[0]!.threshold}`);
+      for (const f of r.filters) lines.push(filterText(f));
+    }
     lines.push('');
   }
   lines.push('rel L2 = ‖a−b‖ / max(‖a‖, ‖b‖): 0 is identical; independent random matrices of one shape sit near 1.41 (√2).');
@@ -55,14 +72,22 @@ export function toLayersText(reports: LayersReport[]): string {
 export async function runLayers(args: string[], trust: PathTrust = {}): Promise<number> {
   const paths: string[] = [];
   let json = false;
-  for (const a of args) {
+  let threshold = DEFAULT_FILTER_THRESHOLD;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
     if (a === '--json') json = true;
-    else if (a.startsWith('-') && a !== '-') throw new CliError(`layers: unknown option '${a}'`);
+    else if (a === '--filter-threshold') {
+      threshold = Number(args[++i]);
+      if (!(threshold >= 0 && threshold <= 2)) throw new CliError(`layers: --filter-threshold needs a relative L2 in [0, 2], got '${args[i] ?? ''}'`);
+    } else if (a.startsWith('-') && a !== '-') throw new CliError(`layers: unknown option '${a}'`);
     else paths.push(a);
   }
   if (paths.length === 0) throw new CliError('layers: give at least one model');
-  const reports: LayersReport[] = [];
-  for (const p of paths) reports.push(await analyzeLayers(await openModel(p, trust)));
+  const reports: ModelLayers[] = [];
+  for (const p of paths) {
+    const model = await openModel(p, trust);
+    reports.push({ ...(await analyzeLayers(model)), filters: await analyzeFilters(model, { threshold }) });
+  }
   process.stdout.write(json ? `${JSON.stringify(toLayersJson(reports), null, 2)}\n` : toLayersText(reports));
   return 0;
 }

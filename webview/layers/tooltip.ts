@@ -33,19 +33,20 @@ export class CellTooltip {
     const hint = el('div', 'ly-tooltip-hint', i === j ? 'Click or Enter: select it in the view' : 'Click or Enter: select both in the view');
     this.element.replaceChildren(title, table, names, hint);
     this.element.hidden = false;
-    this.place(anchor.getBoundingClientRect());
+    // Beside the whole heatmap, not the cell: the card must not hide the row's labels and neighbours.
+    this.place(anchor.getBoundingClientRect(), (anchor.closest('.ly-heatmap') ?? anchor).getBoundingClientRect());
   }
 
   hide(): void {
     this.element.hidden = true;
   }
 
-  private place(cell: DOMRect): void {
+  private place(cell: DOMRect, grid: DOMRect): void {
     const w = this.element.offsetWidth;
     const h = this.element.offsetHeight;
-    // Left of the cell by preference: the side panel sits at the window's right edge.
-    let left = cell.left - w - 8;
-    if (left < 4) left = Math.min(window.innerWidth - w - 4, cell.right + 8);
+    // Left of the heatmap by preference: the side panel sits at the window's right edge.
+    let left = grid.left - w - 8;
+    if (left < 4) left = Math.min(window.innerWidth - w - 4, grid.right + 8);
     let top = cell.top;
     if (top + h > window.innerHeight - 4) top = Math.max(4, window.innerHeight - h - 4);
     this.element.style.left = `${Math.max(4, left)}px`;

@@ -46,7 +46,7 @@ test('independent random layers (gpt2-tiny-untied, random init) sit near √2; L
   const ln = report.families.find((f) => f.role === 'ln_1.weight')!;
   assert.equal(ln.relL2[0]![1], 0);
   assert.ok(Number.isNaN(ln.centredCosine[0]![1]!));
-  const json = toLayersJson([report]) as { schema: number; lossless: boolean; models: Array<{ families: Array<{ role: string; members: string[]; relL2: number[][] }> }> };
+  const json = toLayersJson([{ ...report, filters: [] }]) as { schema: number; lossless: boolean; models: Array<{ families: Array<{ role: string; members: string[]; relL2: number[][] }> }> };
   assert.equal(json.schema, 1);
   assert.equal(json.lossless, false);
   const fam = json.models[0]!.families.find((f) => f.role === 'attn.c_attn.weight')!;
