@@ -2,7 +2,8 @@
 // to share one set of weights? Tensors that play the same role in repeated
 // blocks form a family (found from names: the numeric segment of
 // `h.3.attn.c_attn.weight`, `layers.3.self_attn.q_proj.weight`,
-// `blk.3.attn_q.weight`, `/encoder/layer.3/...`); for each family, every pair
+// `blk.3.attn_q.weight`; an anonymous tensor by the scope of the nodes that
+// read it, `/encoder/layer.3/...`); for each family, every pair
 // gets its relative L2 distance ‖a−b‖ / max(‖a‖, ‖b‖) and its centred cosine
 // (the Pearson correlation of the values: raw cosine of LayerNorm weights,
 // all ones, says nothing). Sums are float64. Memory stays bounded: a family
@@ -63,13 +64,35 @@ function blockOf(name: string): { stack: string; index: number; role: string } |
   return undefined;
 }
 
+/**
+ * A tensor whose own name has no block index (a torchscript export's
+ * `onnx::MatMul_326`) takes it from the nodes that read it
+ * (`/m/bert/encoder/layer.0/attention/self/query/MatMul`, input 1 gives role
+ * `attention/self/query/MatMul[1]`). Every reader must agree: a tensor read
+ * by several blocks is one weight shared already, not a member.
+ */
+function blockOfReaders(t: TensorRef): { stack: string; index: number; role: string } | undefined {
+  let found: { stack: string; index: number; role: string } | undefined;
+  for (const c of t.consumers) {
+    // `/m/bert/encoder/layer.0/...` written as a parameter path, `m.bert.encoder.layer.0...`.
+    const b = blockOf(c.nodeName.replace(/^\//, '').replace(/\//g, '.'));
+    if (!b || b.role === '') return undefined;
+    const role = `${b.role}[${c.inputIndex}]`;
+    if (found && (found.stack !== b.stack || found.index !== b.index || found.role !== role)) return undefined;
+    found = { stack: b.stack, index: b.index, role };
+  }
+  return found;
+}
+
 /** Families of a model: same stack, role, dtype and shape, two or more blocks. */
 export function findFamilies(model: ModelFile): Array<Omit<LayerFamily, 'relL2' | 'centredCosine'>> {
   const byKey = new Map<string, Array<{ index: number; tensor: TensorRef; stack: string; role: string }>>();
   for (const t of model.tensors) {
-    if (!FLOATS.has(t.dtype) || t.data.kind === 'unavailable' || t.elementCount < 2) continue;
-    const b = blockOf(t.name);
-    if (!b || b.role === '') continue;
+    // Constant nodes' outputs are folded computations (a position bias), not parameters.
+    if (!FLOATS.has(t.dtype) || t.data.kind === 'unavailable' || t.elementCount < 2 || t.role === 'constant') continue;
+    const named = blockOf(t.name);
+    const b = named && named.role !== '' ? named : blockOfReaders(t);
+    if (!b) continue;
     const key = `${b.stack}\u0000${b.role}\u0000${t.dtype}\u0000${t.shape.join(',')}`;
     let list = byKey.get(key);
     if (!list) byKey.set(key, (list = []));

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { openModel } from '../../../extension/model/registry';
 import { analyzeLayers } from '../../../extension/sharing/layers';
 import { toLayersJson } from '../../../extension/cli/layers';
+import { parsePb, type PbNode } from '../../fuzz/mutators';
 
 const corpus = path.join(__dirname, '..', '..', 'fixtures', 'corpus');
 const manifest = JSON.parse(fs.readFileSync(path.join(corpus, 'manifest.json'), 'utf8')) as Array<{ file: string; training?: { relative_l2_layer0_vs_i: Record<string, number> } }>;
@@ -123,4 +124,41 @@ test('the sketch on weights whose mean is far from zero (scales near 1): estimat
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a torchscript export whose block weights are anonymous (onnx::MatMul_N): families from the scope of the nodes that read them', async () => {
+  // The reference comes from the file's own protobuf fields, read here with
+  // the fuzzer's field parser (not the project's reader): which initializer
+  // each `/m/bert/encoder/layer.K/attention/self/query/MatMul` reads as its
+  // weight, and that initializer's float32 raw_data.
+  const file = path.join(corpus, 'bert-tiny-mlm-trained.onnx');
+  const bytes = fs.readFileSync(file);
+  const tree = parsePb(bytes);
+  const text = (n: PbNode) => bytes.subarray(n.valueStart, n.end).toString('utf8');
+  const graph = tree.root.children.find((c) => c.field === 7)!.msg!;
+  const weightOf = new Map<number, string>();
+  for (const node of graph.children.filter((c) => c.field === 1)) {
+    const name = node.msg!.children.find((c) => c.field === 3);
+    const m = name && /^\/m\/bert\/encoder\/layer\.(\d+)\/attention\/self\/query\/MatMul$/.exec(text(name));
+    if (m) weightOf.set(Number(m[1]), text(node.msg!.children.filter((c) => c.field === 1)[1]!));
+  }
+  const valuesOf = (wanted: string) => {
+    const t = graph.children.find((c) => c.field === 5 && text(c.msg!.children.find((f) => f.field === 8)!) === wanted)!.msg!;
+    const raw = t.children.find((f) => f.field === 9)!;
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset + raw.valueStart, bytes.byteOffset + raw.end));
+  };
+  assert.deepEqual([...weightOf.keys()].sort(), [0, 1]);
+  assert.ok([...weightOf.values()].every((n) => n.startsWith('onnx::MatMul_')), 'the weights are anonymous');
+  const [a, b] = [valuesOf(weightOf.get(0)!), valuesOf(weightOf.get(1)!)];
+  let d = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) { d += (a[i]! - b[i]!) ** 2; na += a[i]! ** 2; nb += b[i]! ** 2; }
+
+  const report = await analyzeLayers(await openModel(file));
+  const f = report.families.find((x) => x.role === 'attention.self.query.MatMul[1]');
+  assert.ok(f, `families: ${report.families.map((x) => x.role).join(', ')}`);
+  assert.equal(f.stack, 'm.bert.encoder.layer');
+  assert.deepEqual(f.members.map((m) => m.name), [weightOf.get(0), weightOf.get(1)]);
+  assert.ok(Math.abs(f.relL2[0]![1]! - Math.sqrt(d / Math.max(na, nb))) < 1e-12);
+  // Six anonymous weights per block (query, key, value, attention output, intermediate, output), beside the named biases and norms.
+  assert.equal(report.families.filter((x) => x.role.endsWith('MatMul[1]')).length, 6);
 });
