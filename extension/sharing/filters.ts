@@ -10,6 +10,7 @@
 import { FileSet } from '../io/fileSet';
 import { DTYPE_SIZE, type DType, type ModelFile, type TensorRef } from '../model/types';
 import { numbersOf, statsSupported } from './tensorStats';
+import { mix32 } from '../util/mix32';
 
 export type FilterKind = 'conv' | 'embedding';
 
@@ -191,14 +192,6 @@ function allPairs(reader: RowReader, rows: number, tally: Tally): void {
   for (let a = 0; a < rows; a++) for (let b = a + 1; b < rows; b++) tally.add(a, b, rowDistance(all, a * k, all, b * k, k));
 }
 
-/** A 32-bit hash (murmur3's finaliser). */
-function mix32(x: number): number {
-  let h = Math.imul(x ^ 0x3c6ef372, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
 const BITS = BANDS * BAND_BITS;
 
 /**
@@ -222,7 +215,7 @@ function hashedPairs(reader: RowReader, rows: number, t: number, tally: Tally): 
   const slot = new Uint8Array(k * per);
   const sign = new Float64Array(k * per);
   for (let i = 0; i < k * per; i++) {
-    const h = mix32(i);
+    const h = mix32(i, 0x3c6ef372);
     slot[i] = h % BITS;
     sign[i] = h & 0x80000000 ? -1 : 1;
   }

@@ -8,6 +8,7 @@
 import { FileSet } from '../io/fileSet';
 import { DTYPE_SIZE, type DType, type TensorRef } from '../model/types';
 import { numbersOf } from './tensorStats';
+import { mix32 } from '../util/mix32';
 
 /** What reading a member needs (a TensorRef is more, and not all of it crosses a thread). */
 export type SumsTensor = Pick<TensorRef, 'id' | 'byteLength' | 'data'>;
@@ -163,14 +164,6 @@ function pairsStep(values: Array<ArrayLike<number>>, k: number, pairs: Array<[nu
     const o = p * 6;
     out[o]! += sa; out[o + 1]! += sb; out[o + 2]! += qa; out[o + 3]! += qb; out[o + 4]! += ab; out[o + 5]! += d;
   });
-}
-
-/** A 32-bit hash (murmur3's finaliser). Element indices past 2³² wrap: such a tensor's sketch is still unbiased, only less random. */
-function mix32(x: number): number {
-  let h = Math.imul(x ^ 0x5bd1e995, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** Calls `step` with the same range of every member's values (as numbers), chunk by chunk, through reused buffers. */
