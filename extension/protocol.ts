@@ -174,7 +174,7 @@ export interface LayerFamilyInfo {
   stack: string;
   /** Block index of each member, in order. */
   layers: number[];
-  /** Tensor names, in layer order. */
+  /** Tensor names, in layer order (an anonymous export tensor: `val_12 = its checkpoint name`). */
   members: string[];
   /** The members' ids (TensorInfo.id), so the view can select them. */
   tensorIds: string[];

@@ -5,16 +5,19 @@
 // cancels a scan or an analysis by terminating the thread, which stops a
 // parse mid-way; a write is asked to stop ('abort') so it removes its temp
 // files first.
+import * as path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openModel } from '../model/registry';
-import type { ModelFile } from '../model/types';
+import type { ModelFile, TensorRef } from '../model/types';
 import { totalSaving } from '../sharing/groups';
 import { analyzeLayers, findFamilies, type LayerFamily } from '../sharing/layers';
+import { sourceNamesOf } from '../sharing/layerSources';
 import { scanModels } from '../sharing/scan';
 import { tieLayers } from '../sharing/tie';
 import type { ScanProgress, ScanReport } from '../sharing/types';
 import { buildLayersPayload } from '../view/layersPayload';
 import { buildGraphPayload } from '../view/payload';
+import { defaultCompanions } from './companions';
 import type { AnalysisRequest, HostToWorker, JobProgress, LayersRequest, TieJobResult, TieRequest, WorkerJob, WorkerMessage } from './protocol';
 
 const port = parentPort;
@@ -51,20 +54,38 @@ async function layers(request: LayersRequest): Promise<void> {
   const began = Date.now();
   send({ type: 'progress', progress: { fraction: 0, message: 'Reading the model…' } });
   const model = await openModel(request.path, { trustedRoots: request.trustedRoots });
+  const sourceNames = await checkpointNames(model, request);
   // analyzeLayers reports no progress of its own: it runs here one family at
   // a time (a model holding only that family's tensors yields that family),
   // so the view can say how far it is, by bytes read.
-  const found = findFamilies(model);
+  const found = findFamilies(model, sourceNames);
   const total = found.reduce((n, f) => n + familyBytes(f.members), 0);
   const families: LayerFamily[] = [];
   let done = 0;
   for (const [i, f] of found.entries()) {
     send({ type: 'progress', progress: { fraction: total ? done / total : i / found.length, message: `Comparing ${f.role} across ${f.members.length} layers (family ${i + 1} of ${found.length})…` } });
     const subset: ModelFile = { ...model, tensors: f.members };
-    families.push(...(await analyzeLayers(subset, { signal: controller.signal })).families);
+    families.push(...(await analyzeLayers(subset, { signal: controller.signal, sourceNames })).families);
     done += familyBytes(f.members);
   }
   send({ type: 'done', result: buildLayersPayload(families, Date.now() - began) });
+}
+
+/**
+ * Names for an export's anonymous tensors from the checkpoint beside it (the
+ * companion the editor scans with it). A checkpoint that does not open only
+ * costs the names: the editor reports its problem where it scans it.
+ */
+async function checkpointNames(model: ModelFile, request: LayersRequest): Promise<Map<TensorRef, string> | undefined> {
+  const [companion] = defaultCompanions(request.path);
+  if (!companion || !model.graph) return undefined;
+  send({ type: 'progress', progress: { fraction: 0, message: `Naming tensors after ${path.basename(companion)}…` } });
+  try {
+    return await sourceNamesOf(model, await openModel(companion, { trustedRoots: request.trustedRoots }), controller.signal);
+  } catch (err) {
+    if (controller.signal.aborted) throw err;
+    return undefined;
+  }
 }
 
 function familyBytes(members: ReadonlyArray<{ byteLength: number }>): number {

@@ -12,9 +12,11 @@ Commands:
   restore SHARED -o FULL [--json]
       Write the full checkpoint back from a safetensors copy apply made,
       every dropped tensor rebuilt bit for bit.
-  layers PATH... [--json]
+  layers PATH... [--checkpoint CKPT] [--filter-threshold T] [--json]
       How alike the layers are: for tensors of one role in repeated blocks,
-      the relative L2 distance and centred cosine of every pair (lossy advice).
+      the relative L2 distance and centred cosine of every pair, and near-
+      identical Conv filters and embedding rows (lossy advice). --checkpoint:
+      the checkpoint an ONNX export came from names its anonymous tensors.
   tie MODEL --layers 1,2,3 --to 0|mean [--roles REGEX] [-o OUT] [--force] [--json]
       Write the variant whose listed blocks share block 0's parameters (or
       their mean), each stored once. Lossy: measure it with check.

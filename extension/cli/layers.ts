@@ -7,6 +7,7 @@ import { openModel } from '../model/registry';
 import type { PathTrust } from '../io/safePath';
 import { analyzeFilters, DEFAULT_FILTER_THRESHOLD, type FilterFinding } from '../sharing/filters';
 import { analyzeLayers, type LayerFamily, type LayersReport } from '../sharing/layers';
+import { sourceNamesOf } from '../sharing/layerSources';
 import { printable } from '../util/printable';
 
 /** One model's layer families and, within single tensors, its near-identical filters or rows. */
@@ -21,7 +22,7 @@ export function toLayersJson(reports: ModelLayers[]): unknown {
     models: reports.map((r) => ({
       path: r.model.path,
       families: r.families.map((f) => ({
-        role: f.role, stack: f.stack, layers: f.layers, members: f.members.map((m) => m.name), dtype: f.dtype, shape: f.shape,
+        role: f.role, stack: f.stack, layers: f.layers, members: f.members.map((m) => m.name), ...(f.sources ? { sources: f.sources } : {}), dtype: f.dtype, shape: f.shape,
         relL2: f.relL2, centredCosine: f.centredCosine,
         ...(f.estimate ? { estimate: f.estimate } : {}),
       })),
@@ -73,20 +74,27 @@ export async function runLayers(args: string[], trust: PathTrust = {}): Promise<
   const paths: string[] = [];
   let json = false;
   let threshold = DEFAULT_FILTER_THRESHOLD;
+  let checkpoint: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--json') json = true;
     else if (a === '--filter-threshold') {
       threshold = Number(args[++i]);
       if (!(threshold >= 0 && threshold <= 2)) throw new CliError(`layers: --filter-threshold needs a relative L2 in [0, 2], got '${args[i] ?? ''}'`);
+    } else if (a === '--checkpoint') {
+      checkpoint = args[++i];
+      if (checkpoint === undefined) throw new CliError('layers: --checkpoint needs the checkpoint an ONNX export came from');
     } else if (a.startsWith('-') && a !== '-') throw new CliError(`layers: unknown option '${a}'`);
     else paths.push(a);
   }
   if (paths.length === 0) throw new CliError('layers: give at least one model');
   const reports: ModelLayers[] = [];
+  const source = checkpoint === undefined ? undefined : await openModel(checkpoint, trust);
   for (const p of paths) {
     const model = await openModel(p, trust);
-    reports.push({ ...(await analyzeLayers(model)), filters: await analyzeFilters(model, { threshold }) });
+    // An export's anonymous tensors take the names of the parameters they were exported from.
+    const sourceNames = source && model.graph ? await sourceNamesOf(model, source) : undefined;
+    reports.push({ ...(await analyzeLayers(model, { sourceNames })), filters: await analyzeFilters(model, { threshold }) });
   }
   process.stdout.write(json ? `${JSON.stringify(toLayersJson(reports), null, 2)}\n` : toLayersText(reports));
   return 0;

@@ -18,6 +18,8 @@ import type { SumsKind, SumsResult } from './layerSums';
 export interface LayerFamily {
   /** The role within a block: the name without its block prefix and index (`attn.c_attn.weight`). */
   role: string;
+  /** Members named after the checkpoint parameter they were exported from (provenance), in member order: set when any was. */
+  sources?: string[];
   /** What the blocks hang from (`transformer.h`), for telling families of two stacks apart. */
   stack: string;
   /** Block index of each member, in order. */
@@ -64,6 +66,10 @@ function blockOf(name: string): { stack: string; index: number; role: string } |
   return undefined;
 }
 
+function withRole<B extends { role: string }>(b: B | undefined): B | undefined {
+  return b && b.role !== '' ? b : undefined;
+}
+
 /**
  * A tensor whose own name has no block index (a torchscript export's
  * `onnx::MatMul_326`) takes it from the nodes that read it
@@ -84,19 +90,25 @@ function blockOfReaders(t: TensorRef): { stack: string; index: number; role: str
   return found;
 }
 
-/** Families of a model: same stack, role, dtype and shape, two or more blocks. */
-export function findFamilies(model: ModelFile): Array<Omit<LayerFamily, 'relL2' | 'centredCosine'>> {
-  const byKey = new Map<string, Array<{ index: number; tensor: TensorRef; stack: string; role: string }>>();
+/**
+ * Families of a model: same stack, role, dtype and shape, two or more blocks.
+ * `sourceNames`: checkpoint names of exported tensors (an anonymous `val_12`
+ * is `transformer.h.0.attn.c_attn.weight`), from provenance.
+ */
+export function findFamilies(model: ModelFile, sourceNames?: ReadonlyMap<TensorRef, string>): Array<Omit<LayerFamily, 'relL2' | 'centredCosine'>> {
+  const byKey = new Map<string, Array<{ index: number; tensor: TensorRef; stack: string; role: string; source?: string }>>();
   for (const t of model.tensors) {
     // Constant nodes' outputs are folded computations (a position bias), not parameters.
     if (!FLOATS.has(t.dtype) || t.data.kind === 'unavailable' || t.elementCount < 2 || t.role === 'constant') continue;
-    const named = blockOf(t.name);
-    const b = named && named.role !== '' ? named : blockOfReaders(t);
+    // Its own name first, then the checkpoint's name for it, then its readers' scope.
+    const own = withRole(blockOf(t.name));
+    const source = own ? undefined : sourceNames?.get(t);
+    const b = own ?? withRole(source === undefined ? undefined : blockOf(source)) ?? blockOfReaders(t);
     if (!b) continue;
     const key = `${b.stack}\u0000${b.role}\u0000${t.dtype}\u0000${t.shape.join(',')}`;
     let list = byKey.get(key);
     if (!list) byKey.set(key, (list = []));
-    list.push({ index: b.index, tensor: t, stack: b.stack, role: b.role });
+    list.push({ index: b.index, tensor: t, stack: b.stack, role: b.role, source });
   }
   const out: Array<Omit<LayerFamily, 'relL2' | 'centredCosine'>> = [];
   for (const list of byKey.values()) {
@@ -105,7 +117,11 @@ export function findFamilies(model: ModelFile): Array<Omit<LayerFamily, 'relL2' 
     const members = list.sort((a, b) => a.index - b.index).filter((m) => !seen.has(m.index) && seen.add(m.index) !== undefined);
     if (members.length < 2) continue;
     const t0 = members[0]!.tensor;
-    out.push({ role: members[0]!.role, stack: members[0]!.stack, layers: members.map((m) => m.index), members: members.map((m) => m.tensor), dtype: t0.dtype, shape: t0.shape });
+    const sources = members.some((m) => m.source !== undefined) ? members.map((m) => m.source ?? m.tensor.name) : undefined;
+    out.push({
+      role: members[0]!.role, stack: members[0]!.stack, ...(sources ? { sources } : {}),
+      layers: members.map((m) => m.index), members: members.map((m) => m.tensor), dtype: t0.dtype, shape: t0.shape,
+    });
   }
   return out;
 }
@@ -122,6 +138,8 @@ export interface LayersOptions {
   threads?: number;
   /** Elements per thread below which a family is not split (default 1 Mi: a thread costs a start-up). */
   minElementsPerThread?: number;
+  /** Checkpoint names of the model's tensors (see findFamilies and sourceNamesOf). */
+  sourceNames?: ReadonlyMap<TensorRef, string>;
 }
 
 // Past this many pair-element products (about half a second on one core) a family is sketched.
@@ -133,7 +151,7 @@ export async function analyzeLayers(model: ModelFile, options: LayersOptions = {
   const pool = new SumsPool(options.threads, options.signal, options.minElementsPerThread);
   try {
     const families: LayerFamily[] = [];
-    for (const f of findFamilies(model)) {
+    for (const f of findFamilies(model, options.sourceNames)) {
       if (options.signal?.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
       if (!statsSupported(f.dtype)) continue;
       const n = f.members.length;

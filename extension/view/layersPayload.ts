@@ -9,7 +9,8 @@ export function layerFamilyInfo(f: LayerFamily): LayerFamilyInfo {
     role: f.role,
     stack: f.stack,
     layers: f.layers,
-    members: f.members.map((m) => m.name),
+    // An anonymous export tensor shows the checkpoint parameter it is, as the graph's labels do.
+    members: f.members.map((m, i) => (f.sources && f.sources[i] !== m.name ? `${m.name} = ${f.sources[i]}` : m.name)),
     tensorIds: f.members.map((m) => m.id),
     dtype: f.dtype,
     shape: f.shape,
