@@ -99,6 +99,8 @@ async function tie(request: TieRequest): Promise<void> {
     roles: request.role === undefined ? undefined : new RegExp(`^${request.role.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
     output: request.output,
     force: request.force,
+    // The same families the tab listed, named after the checkpoint beside the export.
+    checkpoint: defaultCompanions(request.path)[0],
     trustedRoots: request.trustedRoots,
     signal: controller.signal,
   });

@@ -17,7 +17,7 @@ Commands:
       the relative L2 distance and centred cosine of every pair, and near-
       identical Conv filters and embedding rows (lossy advice). --checkpoint:
       the checkpoint an ONNX export came from names its anonymous tensors.
-  tie MODEL --layers 1,2,3 --to 0|mean [--roles REGEX] [-o OUT] [--force] [--json]
+  tie MODEL --layers 1,2,3 --to 0|mean [--roles REGEX] [--checkpoint CKPT] [-o OUT] [--force] [--json]
       Write the variant whose listed blocks share block 0's parameters (or
       their mean), each stored once. Lossy: measure it with check.
   check A [B] [--inputs DIR] [--tolerance T] [--json] [--batch N] [--sequence N] [--seed N]

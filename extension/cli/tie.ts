@@ -1,4 +1,4 @@
-// `weight-sharing tie MODEL --layers 1,2,3 --to 0|mean [--roles REGEX] [-o OUT] [--force] [--json]`
+// `weight-sharing tie MODEL --layers 1,2,3 --to 0|mean [--roles REGEX] [--checkpoint CKPT] [-o OUT] [--force] [--json]`
 // Writes the ALBERT-style variant: the listed blocks' parameters replaced by
 // block T's (or by the mean of those blocks and block 0, stored once) and
 // stored once. Lossy: measure it with `weight-sharing check MODEL OUT`.
@@ -34,6 +34,7 @@ export async function runTie(args: string[], trust: PathTrust = {}): Promise<num
   let roles: RegExp | undefined;
   let output: string | undefined;
   let force = false;
+  let checkpoint: string | undefined;
   let json = false;
   const models: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -57,6 +58,7 @@ export async function runTie(args: string[], trust: PathTrust = {}): Promise<num
       }
       case '-o': case '--output': output = value(); if (!output) throw new CliError(`tie: ${flag} needs a value`); break;
       case '--force': force = true; break;
+      case '--checkpoint': checkpoint = value(); if (!checkpoint) throw new CliError('tie: --checkpoint needs the checkpoint the export came from'); break;
       case '--json': json = true; break;
       default:
         if (a.startsWith('-') && a !== '-') throw new CliError(`tie: unknown option '${a}'`);
@@ -65,7 +67,7 @@ export async function runTie(args: string[], trust: PathTrust = {}): Promise<num
   }
   if (models.length !== 1) throw new CliError('tie: give one model');
   if (!layers) throw new CliError('tie: name the blocks to tie with --layers, e.g. --layers 1,2,3');
-  const r = await tieLayers(models[0]!, { layers, to, roles, output, force, ...trust });
+  const r = await tieLayers(models[0]!, { layers, to, roles, output, force, checkpoint, ...trust });
   process.stdout.write(json
     ? `${JSON.stringify({ schema: 1, lossless: false, input: r.input, output: r.output, families: r.families, skipped: r.skipped, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter, bytesSaved: r.bytesBefore - r.bytesAfter }, null, 2)}\n`
     : toTieText(r));

@@ -14,6 +14,7 @@ import { formatOf, openModel } from '../model/registry';
 import { DTYPE_SIZE, type ModelFile, type TensorRef } from '../model/types';
 import { f32ToBf16Bits, floatToHalf } from '../util/floatCast';
 import { findFamilies } from './layers';
+import { sourceNamesOf } from './layerSources';
 import { numbersOf } from './tensorStats';
 
 export interface TieOptions extends PathTrust {
@@ -26,6 +27,8 @@ export interface TieOptions extends PathTrust {
   output?: string;
   force?: boolean;
   signal?: AbortSignal;
+  /** The checkpoint an ONNX export came from: names its anonymous tensors, as for `layers --checkpoint`. */
+  checkpoint?: string;
 }
 
 export interface TiedFamily {
@@ -118,7 +121,9 @@ export async function tieLayers(input: string, options: TieOptions): Promise<Tie
   const files = new FileSet();
   const replaceData = new Map<TensorRef, PieceSource>();
   try {
-    for (const f of findFamilies(model)) {
+    const sourceNames = options.checkpoint === undefined || !model.graph ? undefined
+      : await sourceNamesOf(model, await openModel(options.checkpoint, { signal: options.signal, trustedRoots: options.trustedRoots }), options.signal);
+    for (const f of findFamilies(model, sourceNames)) {
       if (options.roles && !options.roles.test(f.role)) continue;
       const keptAt = f.layers.indexOf(target);
       if (keptAt < 0) { skipped.push({ role: f.role, reason: `no block ${target} in this family` }); continue; }

@@ -94,6 +94,12 @@ test('layers --checkpoint: anonymous val_N weights and biases join their blocks\
     const fw = out.models[0]!.families.find((f) => f.role === 'mlp.weight')!;
     assert.deepEqual(fw.sources, ['h.0.mlp.weight', 'h.1.mlp.weight', 'h.2.mlp.weight']);
 
+    // tie --checkpoint ties the same families: the three anonymous weights and biases.
+    const tie = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '../../../extension/cli.ts'), 'tie', onnx, '--layers', '1,2', '--to', '0', '--checkpoint', checkpoint, '--json'], { encoding: 'utf8' });
+    assert.equal(tie.status, 0, tie.stderr);
+    const tied = JSON.parse(tie.stdout) as { families: Array<{ role: string; kept: string; dropped: string[] }> };
+    assert.deepEqual(tied.families.map((f) => [f.role, f.kept, f.dropped]).sort(), [['mlp.bias', 'val_1', ['val_3', 'val_5']], ['mlp.weight', 'val_0', ['val_2', 'val_4']]]);
+
     // The Layers tab's worker picks up the model.safetensors beside the export by itself.
     const worker = path.join(__dirname, '../../../dist/analysisWorker.js');
     assert.ok(fs.existsSync(worker), 'dist/analysisWorker.js exists: run `npm run build` first');
