@@ -3,10 +3,10 @@
 // Lossy advice, like the layer matrices: counts and the closest pairs.
 //
 // Small tensors compare every pair exactly. Large ones (an embedding of 50k
-// rows) stream once to a 128-bit SimHash per row (signs of a sparse random
-// projection), then only rows that agree on one of eight 16-bit bands are
+// rows) stream once to a 192-bit SimHash per row (signs of a sparse random
+// projection), then only rows that agree on one of eight 24-bit bands are
 // compared, exactly, reading both rows again. Memory: the bounded read
-// buffer and 24 bytes per row.
+// buffer and 32 bytes per row.
 import { FileSet } from '../io/fileSet';
 import { DTYPE_SIZE, type DType, type ModelFile, type TensorRef } from '../model/types';
 import { numbersOf, statsSupported } from './tensorStats';
@@ -56,7 +56,8 @@ const READ_BYTES = 4 << 20;
 /** The exact path holds the tensor as float64s: at most 64 MB. */
 const EXACT_MAX_ELEMENTS = 8 << 20;
 const BANDS = 8;
-const BAND_BITS = 16;
+/** 24-bit bands: two random rows share one with chance 2⁻²⁴, so few candidates even for 10⁹ pairs of rows. */
+const BAND_BITS = 24;
 /** Candidate pairs compared per tensor at most. */
 const MAX_CANDIDATES = 2_000_000;
 
@@ -244,8 +245,9 @@ function hashedPairs(reader: RowReader, rows: number, t: number, tally: Tally): 
   const pairs: number[] = [];
   let truncated = false;
   const bandOf = (row: number, band: number) => {
-    const bit = band * BAND_BITS;
-    return (words[row * (BITS / 32) + (bit >>> 5)]! >>> (bit & 31)) & 0xffff;
+    let key = 0;
+    for (let b = 0, bit = band * BAND_BITS; b < BAND_BITS; b++, bit++) key |= ((words[row * (BITS / 32) + (bit >>> 5)]! >>> (bit & 31)) & 1) << b;
+    return key;
   };
   for (let band = 0; band < BANDS && !truncated; band++) {
     const buckets = new Map<number, number[]>();

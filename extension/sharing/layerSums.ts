@@ -7,7 +7,7 @@
 // tensor size.
 import { FileSet } from '../io/fileSet';
 import { DTYPE_SIZE, type DType, type TensorRef } from '../model/types';
-import { numbersOf } from './tensorStats';
+import { halfTable, LITTLE_ENDIAN, numbersOf } from './tensorStats';
 import { mix32 } from '../util/mix32';
 
 /** What reading a member needs (a TensorRef is more, and not all of it crosses a thread). */
@@ -43,6 +43,9 @@ export interface SumsResult {
 /** Elements per tile: every member's tile stays in cache while all pairs use it. */
 const TILE = 2048;
 
+/** `table`: the values are half-type bit patterns, to be read through it. */
+type Step = (values: Array<ArrayLike<number>>, k: number, at: number, table?: Float32Array) => void;
+
 export function computeSums(job: SumsJob, isAborted: () => boolean = () => false): SumsResult {
   const files = new FileSet();
   try {
@@ -50,7 +53,7 @@ export function computeSums(job: SumsJob, isAborted: () => boolean = () => false
     const sum = new Float64Array(n);
     const dot = new Float64Array(n * n);
     const out: SumsResult = { sum, dot };
-    let step: (values: Array<ArrayLike<number>>, k: number, at: number) => void;
+    let step: Step;
     if (job.kind === 'gram') {
       step = (values, k) => {
         addSums(values, k, sum);
@@ -61,9 +64,10 @@ export function computeSums(job: SumsJob, isAborted: () => boolean = () => false
       step = sketchStep(job.buckets, n, sketch, sum, dot);
     } else {
       const pairSums = (out.pairSums = new Float64Array(job.pairs.length * 6));
-      step = (values, k) => pairsStep(values, k, job.pairs, pairSums);
+      step = (values, k, _at, table) => (table ? pairsStepHalf(values, k, job.pairs, pairSums, table) : pairsStep(values, k, job.pairs, pairSums));
     }
-    stream(files, job, step, isAborted);
+    // Sketches and pairs read half types through the table as they go (a decoded copy costs more memory traffic than the sums); the Gram path decodes first.
+    stream(files, job, step, isAborted, job.kind !== 'gram');
     return out;
   } finally {
     files.close();
@@ -115,7 +119,7 @@ function sketchStep(buckets: number, n: number, sketch: Float64Array, sum: Float
   const sign = new Float64Array(TILE);
   const runs: number[] = [];
   const onesAt = n * buckets;
-  return (values: Array<ArrayLike<number>>, k: number, at: number): void => {
+  return (values: Array<ArrayLike<number>>, k: number, at: number, table?: Float32Array): void => {
     for (let t = 0; t < k; t += TILE) {
       const end = Math.min(k, t + TILE);
       for (let e = t; e < end; e++) sign[e - t] = mix32((at + e) ^ 0x2545f491) & 1 ? -1 : 1;
@@ -140,10 +144,18 @@ function sketchStep(buckets: number, n: number, sketch: Float64Array, sum: Float
         let s = 0, q = 0;
         for (let r = 0; r < runs.length; r += 3) {
           const e0 = runs[r]!, len = runs[r + 1]!, p0 = base + runs[r + 2]!, s0 = e0 - t;
-          for (let x = 0; x < len; x++) {
-            const v = a[e0 + x]!;
-            s += v; q += v * v;
-            sketch[p0 + x]! += sign[s0 + x]! * v;
+          if (table) {
+            for (let x = 0; x < len; x++) {
+              const v = table[a[e0 + x]!]!;
+              s += v; q += v * v;
+              sketch[p0 + x]! += sign[s0 + x]! * v;
+            }
+          } else {
+            for (let x = 0; x < len; x++) {
+              const v = a[e0 + x]!;
+              s += v; q += v * v;
+              sketch[p0 + x]! += sign[s0 + x]! * v;
+            }
           }
         }
         sum[m]! += s;
@@ -166,24 +178,39 @@ function pairsStep(values: Array<ArrayLike<number>>, k: number, pairs: Array<[nu
   });
 }
 
+function pairsStepHalf(values: Array<ArrayLike<number>>, k: number, pairs: Array<[number, number]>, out: Float64Array, table: Float32Array): void {
+  pairs.forEach(([i, j], p) => {
+    const a = values[i]!, b = values[j]!;
+    let sa = 0, sb = 0, qa = 0, qb = 0, ab = 0, d = 0;
+    for (let e = 0; e < k; e++) {
+      const x = table[a[e]!]!, y = table[b[e]!]!, t = x - y;
+      sa += x; sb += y; qa += x * x; qb += y * y; ab += x * y; d += t * t;
+    }
+    const o = p * 6;
+    out[o]! += sa; out[o + 1]! += sb; out[o + 2]! += qa; out[o + 3]! += qb; out[o + 4]! += ab; out[o + 5]! += d;
+  });
+}
+
 /** Calls `step` with the same range of every member's values (as numbers), chunk by chunk, through reused buffers. */
-function stream(files: FileSet, job: SumsJob, step: (values: Array<ArrayLike<number>>, k: number, at: number) => void, isAborted: () => boolean): void {
+function stream(files: FileSet, job: SumsJob, step: Step, isAborted: () => boolean, halvesAsBits: boolean): void {
   const members = job.members;
   const n = members.length;
   const es = DTYPE_SIZE[job.dtype];
+  const table = halvesAsBits && LITTLE_ENDIAN && (job.dtype === 'float16' || job.dtype === 'bfloat16') ? halfTable(job.dtype) : undefined;
   const span = job.to - job.from;
-  // Per member: its raw chunk and, for half types, the decoded float64s.
+  // Per member: its raw chunk and, unless read as bits, room for it decoded to
+  // float64s. Chunks stay that size for bits too: larger ones measured slower.
   const chunk = Math.max(TILE, Math.min(span, Math.floor(job.bufferBytes / (n * (es + 8)))));
   const raw = members.map(() => new Uint8Array(new ArrayBuffer(chunk * es)));
-  const decoded = members.map(() => new Float64Array(chunk));
+  const decoded = members.map(() => new Float64Array(table ? 0 : chunk));
   for (let at = job.from; at < job.to; at += chunk) {
     if (isAborted()) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
     const k = Math.min(chunk, job.to - at);
     const values: Array<ArrayLike<number>> = [];
     for (let m = 0; m < n; m++) {
       files.readTensor(members[m]!, at * es, raw[m]!, 0, k * es);
-      values.push(numbersOf(job.dtype, raw[m]!, k * es, decoded[m]!));
+      values.push(table ? new Uint16Array(raw[m]!.buffer, 0, k) : numbersOf(job.dtype, raw[m]!, k * es, decoded[m]!));
     }
-    step(values, k, at);
+    step(values, k, at, table);
   }
 }

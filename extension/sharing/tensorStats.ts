@@ -44,11 +44,11 @@ export function statsSupported(dtype: DType): boolean {
   return dtype in DECODERS;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 let halfTables: { f16: Float32Array; bf16: Float32Array } | undefined;
 /** All 65,536 half values, decoded once (256 KB each): a table lookup per element. */
-function halfTable(dtype: 'float16' | 'bfloat16'): Float32Array {
+export function halfTable(dtype: 'float16' | 'bfloat16'): Float32Array {
   if (!halfTables) {
     const a = new Float32Array(65536);
     const b = new Float32Array(65536);

@@ -162,3 +162,37 @@ test('a torchscript export whose block weights are anonymous (onnx::MatMul_N): f
   // Six anonymous weights per block (query, key, value, attention output, intermediate, output), beside the named biases and norms.
   assert.equal(report.families.filter((x) => x.role.endsWith('MatMul[1]')).length, 6);
 });
+
+test('half-precision families (read through the half table as they stream) give the matrices of the same values stored as float32', async () => {
+  const n = 128 * 64, layers = 4;
+  let s = 7;
+  const next = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s; };
+  // Finite normal halves, and the test's own decoding of them: (-1)^s · 2^(e−15) · (1 + m/1024).
+  const halves = Array.from({ length: layers }, () => Uint16Array.from({ length: n }, () => { const r = next(); return (r & 0x8000) | ((8 + (r >>> 16) % 14) << 10) | ((r >>> 4) & 0x3ff); }));
+  const floats = halves.map((h) => Float32Array.from(h, (b) => (b & 0x8000 ? -1 : 1) * 2 ** (((b >>> 10) & 31) - 15) * (1 + (b & 0x3ff) / 1024)));
+  const header: Record<string, unknown> = {};
+  const parts: Buffer[] = [];
+  let at = 0;
+  const put = (name: string, dtype: string, bytes: Buffer) => { header[name] = { dtype, shape: [128, 64], data_offsets: [at, at + bytes.length] }; parts.push(bytes); at += bytes.length; };
+  halves.forEach((h, k) => put(`half.${k}.w`, 'F16', Buffer.from(h.buffer)));
+  floats.forEach((f, k) => put(`single.${k}.w`, 'F32', Buffer.from(f.buffer)));
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsi-layers-'));
+  try {
+    const file = path.join(dir, 'halves.safetensors');
+    fs.writeFileSync(file, Buffer.concat([len, Buffer.from(json), ...parts]));
+    const model = await openModel(file);
+    for (const options of [{}, { exactWork: 0, sketchBuckets: 1024 }]) {
+      const { families } = await analyzeLayers(model, { threads: 1, ...options });
+      const half = families.find((f) => f.stack === 'half')!, single = families.find((f) => f.stack === 'single')!;
+      assert.equal(half.dtype, 'float16');
+      assert.deepEqual(half.relL2, single.relL2, JSON.stringify(options));
+      assert.deepEqual(half.centredCosine, single.centredCosine);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
