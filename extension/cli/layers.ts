@@ -94,7 +94,9 @@ export async function runLayers(args: string[], trust: PathTrust = {}): Promise<
     const model = await openModel(p, trust);
     // An export's anonymous tensors take the names of the parameters they were exported from.
     const sourceNames = source && model.graph ? await sourceNamesOf(model, source) : undefined;
-    reports.push({ ...(await analyzeLayers(model, { sourceNames })), filters: await analyzeFilters(model, { threshold }) });
+    // The filters' worker runs beside the layer sums.
+    const [layers, filters] = await Promise.all([analyzeLayers(model, { sourceNames }), analyzeFilters(model, { threshold })]);
+    reports.push({ ...layers, filters });
   }
   process.stdout.write(json ? `${JSON.stringify(toLayersJson(reports), null, 2)}\n` : toLayersText(reports));
   return 0;

@@ -9,6 +9,7 @@
 // buffer and 32 bytes per row.
 import { FileSet } from '../io/fileSet';
 import { DTYPE_SIZE, type DType, type ModelFile, type TensorRef } from '../model/types';
+import { SumsPool } from './layerPool';
 import { numbersOf, statsSupported } from './tensorStats';
 import { mix32 } from '../util/mix32';
 
@@ -50,7 +51,7 @@ export interface FiltersOptions {
 }
 
 export const DEFAULT_FILTER_THRESHOLD = 0.05;
-const DEFAULT_EXACT_WORK = 1e9;
+const DEFAULT_EXACT_WORK = 5e7;
 const CLOSEST = 10;
 const READ_BYTES = 4 << 20;
 /** The exact path holds the tensor as float64s: at most 64 MB. */
@@ -81,18 +82,50 @@ export function filterCandidates(model: ModelFile): Array<{ tensor: TensorRef; k
   return out;
 }
 
+/** What reading a tensor's rows needs (a TensorRef is more, and not all of it crosses a thread). */
+export type FilterTensor = Pick<TensorRef, 'id' | 'dtype' | 'shape' | 'elementCount' | 'byteLength' | 'data'>;
+
+/** The work of analyzeFilters, as it is posted to a worker thread. */
+export interface FilterJob {
+  kind: 'filters';
+  tensors: Array<{ tensor: FilterTensor; kind: FilterKind }>;
+  threshold?: number;
+  exactWork?: number;
+}
+
+export type FilterJobFinding = Omit<FilterFinding, 'tensor'> & { tensorId: string };
+
+/**
+ * Near-identical filters and rows of a model's Conv weights and embeddings,
+ * in a worker thread of its own: it runs beside the layer sums (and a Gram
+ * the calling thread computes), and a cancel stops it at once.
+ */
 export async function analyzeFilters(model: ModelFile, options: FiltersOptions = {}): Promise<FilterFinding[]> {
+  const candidates = filterCandidates(model).filter((c) => statsSupported(c.tensor.dtype));
+  if (candidates.length === 0) return [];
+  const byId = new Map(candidates.map((c) => [c.tensor.id, c.tensor]));
+  const pool = new SumsPool(1, options.signal);
+  try {
+    const job: FilterJob = {
+      kind: 'filters',
+      tensors: candidates.map(({ tensor: t, kind }) => ({ tensor: { id: t.id, dtype: t.dtype, shape: t.shape, elementCount: t.elementCount, byteLength: t.byteLength, data: t.data }, kind })),
+      threshold: options.threshold,
+      exactWork: options.exactWork,
+    };
+    return (await pool.filters(job)).map(({ tensorId, ...f }) => ({ tensor: byId.get(tensorId)!, ...f }));
+  } finally {
+    pool.close();
+  }
+}
+
+/** The filters of every tensor of `job`, on this thread (the worker's side of analyzeFilters). */
+export function runFilterJob(job: FilterJob): FilterJobFinding[] {
   const files = new FileSet();
   try {
-    const out: FilterFinding[] = [];
-    for (const c of filterCandidates(model)) {
-      if (options.signal?.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
-      if (!statsSupported(c.tensor.dtype)) continue;
-      out.push(analyzeTensor(files, c.tensor, c.kind, options));
-      // Let a cancel (or a host's other work) in between tensors.
-      await new Promise((r) => setImmediate(r));
-    }
-    return out;
+    return job.tensors.map(({ tensor, kind }) => {
+      const { tensor: _t, ...f } = analyzeTensor(files, tensor, kind, job);
+      return { tensorId: tensor.id, ...f };
+    });
   } finally {
     files.close();
   }
@@ -104,7 +137,7 @@ class RowReader {
   private readonly raw: Uint8Array;
   private readonly decoded: Float64Array;
 
-  constructor(private readonly files: FileSet, private readonly tensor: TensorRef, readonly rowElements: number) {
+  constructor(private readonly files: FileSet, private readonly tensor: FilterTensor, readonly rowElements: number) {
     this.rowBytes = rowElements * DTYPE_SIZE[tensor.dtype];
     const rowsPerRead = Math.max(1, Math.floor(READ_BYTES / this.rowBytes));
     this.raw = new Uint8Array(rowsPerRead * this.rowBytes);
@@ -123,7 +156,7 @@ class RowReader {
   }
 }
 
-function analyzeTensor(files: FileSet, tensor: TensorRef, kind: FilterKind, options: FiltersOptions): FilterFinding {
+function analyzeTensor(files: FileSet, tensor: FilterTensor, kind: FilterKind, options: Pick<FiltersOptions, 'threshold' | 'exactWork'>): Omit<FilterFinding, 'tensor'> & { tensor: FilterTensor } {
   const threshold = options.threshold ?? DEFAULT_FILTER_THRESHOLD;
   const rows = tensor.shape[0]!;
   const rowElements = tensor.elementCount / rows;
@@ -230,10 +263,18 @@ function hashedPairs(reader: RowReader, rows: number, t: number, tally: Tally): 
       acc.fill(0);
       let q = 0;
       const o = i * k;
-      for (let e = 0; e < k; e++) {
-        const x = v[o + e]!;
-        q += x * x;
-        for (let j = e * per, end = j + per; j < end; j++) acc[slot[j]!]! += sign[j]! * x;
+      if (per === 1) {
+        for (let e = 0; e < k; e++) {
+          const x = v[o + e]!;
+          q += x * x;
+          acc[slot[e]!]! += sign[e]! * x;
+        }
+      } else {
+        for (let e = 0; e < k; e++) {
+          const x = v[o + e]!;
+          q += x * x;
+          for (let j = e * per, end = j + per; j < end; j++) acc[slot[j]!]! += sign[j]! * x;
+        }
       }
       norms[r + i] = Math.sqrt(q);
       const w = (r + i) * (BITS / 32);
@@ -249,17 +290,18 @@ function hashedPairs(reader: RowReader, rows: number, t: number, tally: Tally): 
     for (let b = 0, bit = band * BAND_BITS; b < BAND_BITS; b++, bit++) key |= ((words[row * (BITS / 32) + (bit >>> 5)]! >>> (bit & 31)) & 1) << b;
     return key;
   };
+  // Rows of one band's bucket are adjacent once sorted by (key, row): no map of lists.
+  const sorted = new Float64Array(rows);
   for (let band = 0; band < BANDS && !truncated; band++) {
-    const buckets = new Map<number, number[]>();
-    for (let r = 0; r < rows; r++) {
-      const key = bandOf(r, band);
-      const list = buckets.get(key);
-      if (list) list.push(r); else buckets.set(key, [r]);
-    }
-    for (const list of buckets.values()) {
-      for (let x = 0; x < list.length && !truncated; x++) {
-        for (let y = x + 1; y < list.length; y++) {
-          const a = list[x]!, b = list[y]!;
+    for (let r = 0; r < rows; r++) sorted[r] = bandOf(r, band) * rows + r;
+    sorted.sort();
+    for (let from = 0; from < rows && !truncated;) {
+      const key = Math.floor(sorted[from]! / rows);
+      let to = from + 1;
+      while (to < rows && Math.floor(sorted[to]! / rows) === key) to++;
+      for (let x = from; x < to && !truncated; x++) {
+        for (let y = x + 1; y < to; y++) {
+          const a = sorted[x]! - key * rows, b = sorted[y]! - key * rows;
           const na = norms[a]!, nb = norms[b]!;
           if (Math.abs(na - nb) > t * Math.max(na, nb)) continue;
           const id = a * rows + b;
@@ -269,6 +311,7 @@ function hashedPairs(reader: RowReader, rows: number, t: number, tally: Tally): 
           pairs.push(id);
         }
       }
+      from = to;
     }
   }
   // Compare each candidate exactly, reading both rows.

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../util/startWorker';
 import { computeSums, type SumsJob, type SumsRequest, type SumsResult } from './layerSums';
-import type { LayersWorkerReply } from './layersWorker';
+import type { FilterJob, FilterJobFinding } from './filters';
+import type { LayersWorkerJob, LayersWorkerReply } from './layersWorker';
 
 /** Elements per member below which a range is not worth a thread. */
 export const MIN_ELEMENTS_PER_THREAD = 1 << 20;
@@ -42,10 +43,17 @@ export class SumsPool {
     return first!;
   }
 
-  private onWorker(index: number, job: SumsJob): Promise<SumsResult> {
+  /** The filters job on a worker of its own (after the sums' ones), so it can run beside them. */
+  filters(job: FilterJob): Promise<FilterJobFinding[]> {
+    return this.onWorker(this.threads, job) as Promise<FilterJobFinding[]>;
+  }
+
+  private onWorker(index: number, job: SumsJob): Promise<SumsResult>;
+  private onWorker(index: number, job: LayersWorkerJob): Promise<SumsResult | FilterJobFinding[]>;
+  private onWorker(index: number, job: LayersWorkerJob): Promise<SumsResult | FilterJobFinding[]> {
     if (this.closed) return Promise.reject(cancelled());
     const worker = (this.workers[index] ??= startWorker(__filename, 'layersWorker.js', path.join(__dirname, 'layersWorker.ts')));
-    return new Promise<SumsResult>((resolve, reject) => {
+    return new Promise<SumsResult | FilterJobFinding[]>((resolve, reject) => {
       const done = () => { worker.off('message', onMessage); worker.off('error', onError); worker.off('exit', onExit); };
       const onMessage = (reply: LayersWorkerReply) => { done(); if (reply.ok) resolve(reply.result); else reject(new Error(reply.error)); };
       const onError = (err: Error) => { done(); reject(err); };
@@ -59,7 +67,7 @@ export class SumsPool {
 
   close(): void {
     this.closed = true;
-    for (const w of this.workers) void w.terminate();
+    for (const w of this.workers) void w?.terminate();
     this.workers.length = 0;
   }
 }

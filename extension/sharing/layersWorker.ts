@@ -1,17 +1,25 @@
 // Worker thread entry (dist/layersWorker.js): computes one range's sums of a
-// family for layerPool.ts and sends them back, buffers transferred.
+// family for layerPool.ts and sends them back, buffers transferred; or the
+// near-identical filters of a model's tensors (filters.ts).
 import { parentPort } from 'node:worker_threads';
+import { runFilterJob, type FilterJob, type FilterJobFinding } from './filters';
 import { computeSums, type SumsJob, type SumsResult } from './layerSums';
 
-export type LayersWorkerReply = { ok: true; result: SumsResult } | { ok: false; error: string };
+export type LayersWorkerJob = SumsJob | FilterJob;
+export type LayersWorkerReply = { ok: true; result: SumsResult | FilterJobFinding[] } | { ok: false; error: string };
 
-parentPort!.on('message', (job: SumsJob) => {
+parentPort!.on('message', (job: LayersWorkerJob) => {
   let reply: LayersWorkerReply;
+  let transfer: ArrayBuffer[] = [];
   try {
-    reply = { ok: true, result: computeSums(job) };
+    if (job.kind === 'filters') reply = { ok: true, result: runFilterJob(job) };
+    else {
+      const r = computeSums(job);
+      reply = { ok: true, result: r };
+      transfer = [r.sum, r.dot, r.sketch, r.pairSums].filter((a) => a !== undefined).map((a) => a.buffer as ArrayBuffer);
+    }
   } catch (err) {
     reply = { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
-  const transfer = reply.ok ? [reply.result.sum, reply.result.dot, reply.result.sketch, reply.result.pairSums].filter((a) => a !== undefined).map((a) => a.buffer as ArrayBuffer) : [];
   parentPort!.postMessage(reply, transfer);
 });
