@@ -53,7 +53,7 @@ export interface FiltersOptions {
 export const DEFAULT_FILTER_THRESHOLD = 0.05;
 const DEFAULT_EXACT_WORK = 5e7;
 const CLOSEST = 10;
-const READ_BYTES = 4 << 20;
+const READ_BYTES = 1 << 20;
 /** The exact path holds the tensor as float64s: at most 64 MB. */
 const EXACT_MAX_ELEMENTS = 8 << 20;
 const BANDS = 8;
