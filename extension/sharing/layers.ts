@@ -128,7 +128,7 @@ export function findFamilies(model: ModelFile, sourceNames?: ReadonlyMap<TensorR
 
 export interface LayersOptions {
   signal?: AbortSignal;
-  /** Bytes of buffers one family is streamed through (default 32 MiB). */
+  /** Bytes of buffers one family is streamed through (default 8 MiB). */
   bufferBytes?: number;
   /** Families needing more pair-element products than this are sketched (default 5e8; 0 sketches every family). */
   exactWork?: number;
