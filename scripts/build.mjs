@@ -1,7 +1,7 @@
 // Bundles the extension host, the CLI and the webview with esbuild, and copies
 // the onnxruntime-web runtime files the webview loads into media/ort/.
 import * as esbuild from 'esbuild';
-import { cpSync, mkdirSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,9 +42,29 @@ function copyOrtRuntime() {
   for (const f of readdirSync(dst)) if (!wanted.test(f)) rmSync(join(dst, f));
 }
 
+/**
+ * The layer sketch's SIMD kernel (extension/sharing/layerKernel.wat) as
+ * dist/layerKernel.wasm, beside the bundles that load it. wabt (WebAssembly's
+ * own toolkit, in JS) assembles it: nothing to install beyond npm.
+ */
+async function compileKernels() {
+  const { default: init } = await import('wabt');
+  const wabt = await init();
+  const source = join(root, 'extension/sharing/layerKernel.wat');
+  const module = wabt.parseWat(source, readFileSync(source, 'utf8'), { simd: true });
+  try {
+    mkdirSync(join(root, 'dist'), { recursive: true });
+    writeFileSync(join(root, 'dist/layerKernel.wasm'), module.toBinary({}).buffer);
+  } finally {
+    module.destroy();
+  }
+}
+
 if (watch) {
+  await compileKernels();
   for (const t of targets) (await esbuild.context({ ...common, ...t })).watch();
 } else {
   await Promise.all(targets.map((t) => esbuild.build({ ...common, ...t })));
+  await compileKernels();
   copyOrtRuntime();
 }

@@ -9,6 +9,7 @@ import { FileSet } from '../io/fileSet';
 import { DTYPE_SIZE, type DType, type TensorRef } from '../model/types';
 import { halfTable, LITTLE_ENDIAN, numbersOf } from './tensorStats';
 import { mix32 } from '../util/mix32';
+import { LayerKernel } from './layerKernel';
 
 /** What reading a member needs (a TensorRef is more, and not all of it crosses a thread). */
 export type SumsTensor = Pick<TensorRef, 'id' | 'byteLength' | 'data'>;
@@ -46,9 +47,22 @@ const TILE = 2048;
 /** `table`: the values are half-type bit patterns, to be read through it. */
 type Step = (values: Array<ArrayLike<number>>, k: number, at: number, table?: Float32Array) => void;
 
+/** One kernel per thread, made on first use (undefined: not built, the sketch stays in JavaScript). */
+let kernel: LayerKernel | undefined | null = null;
+let kernelOff = false;
+
+/** For tests: sketch float16 on this thread in JavaScript (the half table), as without a built kernel. */
+export function useLayerKernel(on: boolean): void {
+  kernelOff = !on;
+}
+
 export function computeSums(job: SumsJob, isAborted: () => boolean = () => false): SumsResult {
   const files = new FileSet();
   try {
+    if (job.kind !== 'gram' && job.dtype === 'float16' && LITTLE_ENDIAN && !kernelOff) {
+      if (kernel === null) kernel = LayerKernel.load();
+      if (kernel) return job.kind === 'sketch' ? sketchF16(job, kernel, files, isAborted) : pairsF16(job, kernel, files, isAborted);
+    }
     const n = job.members.length;
     const sum = new Float64Array(n);
     const dot = new Float64Array(n * n);
@@ -107,6 +121,99 @@ function gramTile(values: ReadonlyArray<ArrayLike<number>>, n: number, from: num
 }
 
 /**
+ * For the elements [t, end) of the chunk at element `at`: their hashed signs
+ * into `sign` (from index 0), their runs into `runs` (e, len, p: elements
+ * [e, e + len) go to buckets [p, p + len), split at block ends and at the
+ * sketch's end), and the all-ones vector's sketch at `onesAt` updated.
+ */
+function tileRuns(buckets: number, at: number, t: number, end: number, sign: Float64Array, runs: number[], sketch: Float64Array, onesAt: number): void {
+  for (let e = t; e < end; e++) sign[e - t] = mix32((at + e) ^ 0x2545f491) & 1 ? -1 : 1;
+  runs.length = 0;
+  for (let e = t; e < end;) {
+    const g = at + e;
+    const block = Math.floor(g / buckets);
+    const q = g - block * buckets;
+    const p = (q + (mix32(block) & (buckets - 1))) & (buckets - 1);
+    const len = Math.min(end - e, buckets - q, buckets - p);
+    runs.push(e, len, p);
+    e += len;
+  }
+  for (let r = 0; r < runs.length; r += 3) {
+    const e0 = runs[r]!, len = runs[r + 1]!, p0 = runs[r + 2]!, s0 = e0 - t;
+    for (let x = 0; x < len; x++) sketch[onesAt + p0 + x]! += sign[s0 + x]!;
+  }
+}
+
+/**
+ * The float16 sketch through the SIMD kernel: the members' raw chunks, the
+ * signs and the sketch live in the kernel's memory; JavaScript only reads
+ * the file into it and works out the runs.
+ */
+function sketchF16(job: SumsJob & { kind: 'sketch' }, kernel: LayerKernel, files: FileSet, isAborted: () => boolean): SumsResult {
+  const { members, buckets } = job;
+  const n = members.length;
+  const span = job.to - job.from;
+  const chunk = Math.max(TILE, Math.min(span, Math.floor(job.bufferBytes / (n * 10))));
+  kernel.reset();
+  const rawAt = members.map(() => kernel.alloc(chunk * 2));
+  const signAt = kernel.alloc(TILE * 8);
+  const sketchAt = kernel.alloc((n + 1) * buckets * 8);
+  const accAt = kernel.alloc(n * 16);
+  // Every allocation made: views stay valid from here on.
+  const mem = kernel.buffer;
+  const raw = rawAt.map((at) => new Uint8Array(mem, at, chunk * 2));
+  const sign = new Float64Array(mem, signAt, TILE);
+  const sketch = new Float64Array(mem, sketchAt, (n + 1) * buckets);
+  const acc = new Float64Array(mem, accAt, n * 2);
+  sketch.fill(0);
+  acc.fill(0);
+  const runs: number[] = [];
+  for (let at = job.from; at < job.to; at += chunk) {
+    if (isAborted()) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
+    const k = Math.min(chunk, job.to - at);
+    for (let m = 0; m < n; m++) files.readTensor(members[m]!, at * 2, raw[m]!, 0, k * 2);
+    for (let t = 0; t < k; t += TILE) {
+      tileRuns(buckets, at, t, Math.min(k, t + TILE), sign, runs, sketch, n * buckets);
+      for (let m = 0; m < n; m++) {
+        for (let r = 0; r < runs.length; r += 3) {
+          const e0 = runs[r]!, len = runs[r + 1]!, p0 = runs[r + 2]!;
+          kernel.sketchF16(rawAt[m]! + e0 * 2, signAt + (e0 - t) * 8, sketchAt + (m * buckets + p0) * 8, len, accAt + m * 16);
+        }
+      }
+    }
+  }
+  const sum = new Float64Array(n);
+  const dot = new Float64Array(n * n);
+  for (let m = 0; m < n; m++) { sum[m] = acc[2 * m]!; dot[m * n + m] = acc[2 * m + 1]!; }
+  return { sum, dot, sketch: sketch.slice() };
+}
+
+/** The exact pairs of float16 members through the SIMD kernel, members' raw chunks in its memory. */
+function pairsF16(job: SumsJob & { kind: 'pairs' }, kernel: LayerKernel, files: FileSet, isAborted: () => boolean): SumsResult {
+  const { members, pairs } = job;
+  const n = members.length;
+  const chunk = Math.max(TILE, Math.min(job.to - job.from, Math.floor(job.bufferBytes / (n * 2))));
+  kernel.reset();
+  const rawAt = members.map(() => kernel.alloc(chunk * 2));
+  const outAt = kernel.alloc(pairs.length * 6 * 8);
+  const mem = kernel.buffer;
+  const raw = rawAt.map((at) => new Uint8Array(mem, at, chunk * 2));
+  const out = new Float64Array(mem, outAt, pairs.length * 6);
+  out.fill(0);
+  for (let at = job.from; at < job.to; at += chunk) {
+    if (isAborted()) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
+    const k = Math.min(chunk, job.to - at);
+    for (let m = 0; m < n; m++) files.readTensor(members[m]!, at * 2, raw[m]!, 0, k * 2);
+    // Tile by tile, so both members' tiles are in cache for every pair that reads them.
+    for (let t = 0; t < k; t += TILE) {
+      const len = Math.min(TILE, k - t);
+      pairs.forEach(([i, j], p) => kernel.pairsF16(rawAt[i]! + t * 2, rawAt[j]! + t * 2, len, outAt + p * 48));
+    }
+  }
+  return { sum: new Float64Array(n), dot: new Float64Array(n * n), pairSums: out.slice() };
+}
+
+/**
  * CountSketch with a cache-friendly bucket map: the elements are cut into
  * blocks of `buckets`, each block lands on the sketch rotated by a hashed
  * offset, each element with a hashed sign. Two elements of different blocks
@@ -122,22 +229,7 @@ function sketchStep(buckets: number, n: number, sketch: Float64Array, sum: Float
   return (values: Array<ArrayLike<number>>, k: number, at: number, table?: Float32Array): void => {
     for (let t = 0; t < k; t += TILE) {
       const end = Math.min(k, t + TILE);
-      for (let e = t; e < end; e++) sign[e - t] = mix32((at + e) ^ 0x2545f491) & 1 ? -1 : 1;
-      // Runs [e, e + len) -> buckets [p, p + len): split at block ends and at the sketch's end.
-      runs.length = 0;
-      for (let e = t; e < end;) {
-        const g = at + e;
-        const block = Math.floor(g / buckets);
-        const q = g - block * buckets;
-        const p = (q + (mix32(block) & (buckets - 1))) & (buckets - 1);
-        const len = Math.min(end - e, buckets - q, buckets - p);
-        runs.push(e, len, p);
-        e += len;
-      }
-      for (let r = 0; r < runs.length; r += 3) {
-        const e0 = runs[r]!, len = runs[r + 1]!, p0 = runs[r + 2]!, s0 = e0 - t;
-        for (let x = 0; x < len; x++) sketch[onesAt + p0 + x]! += sign[s0 + x]!;
-      }
+      tileRuns(buckets, at, t, end, sign, runs, sketch, onesAt);
       for (let m = 0; m < n; m++) {
         const a = values[m]!;
         const base = m * buckets;

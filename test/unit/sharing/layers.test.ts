@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openModel } from '../../../extension/model/registry';
 import { analyzeLayers } from '../../../extension/sharing/layers';
+import { useLayerKernel } from '../../../extension/sharing/layerSums';
 import { toLayersJson } from '../../../extension/cli/layers';
 import { parsePb, type PbNode } from '../../fuzz/mutators';
 
@@ -163,7 +164,7 @@ test('a torchscript export whose block weights are anonymous (onnx::MatMul_N): f
   assert.equal(report.families.filter((x) => x.role.endsWith('MatMul[1]')).length, 6);
 });
 
-test('half-precision families (read through the half table as they stream) give the matrices of the same values stored as float32', async () => {
+test('half-precision families (the SIMD kernel, or the half table as they stream) give the matrices of the same values stored as float32', async () => {
   const n = 128 * 64, layers = 4;
   let s = 7;
   const next = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s; };
@@ -185,13 +186,21 @@ test('half-precision families (read through the half table as they stream) give 
     const file = path.join(dir, 'halves.safetensors');
     fs.writeFileSync(file, Buffer.concat([len, Buffer.from(json), ...parts]));
     const model = await openModel(file);
-    for (const options of [{}, { exactWork: 0, sketchBuckets: 1024 }]) {
-      const { families } = await analyzeLayers(model, { threads: 1, ...options });
-      const half = families.find((f) => f.stack === 'half')!, single = families.find((f) => f.stack === 'single')!;
-      assert.equal(half.dtype, 'float16');
-      assert.deepEqual(half.relL2, single.relL2, JSON.stringify(options));
-      assert.deepEqual(half.centredCosine, single.centredCosine);
+    // The kernel sums four lanes at a time: the same values, other rounding (within 1e-12).
+    const near = (a: number[][], b: number[][], what: string) => a.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - b[i]![j]!) <= 1e-12, `${what} [${i}][${j}]: ${v} vs ${b[i]![j]}`)));
+    for (const kernel of [true, false]) {
+      useLayerKernel(kernel);
+      for (const options of [{}, { exactWork: 0, sketchBuckets: 1024 }]) {
+        const { families } = await analyzeLayers(model, { threads: 1, ...options });
+        const half = families.find((f) => f.stack === 'half')!, single = families.find((f) => f.stack === 'single')!;
+        assert.equal(half.dtype, 'float16');
+        const what = `${kernel ? 'kernel' : 'table'} ${JSON.stringify(options)}`;
+        near(half.relL2, single.relL2, `${what} rel L2`);
+        near(half.centredCosine, single.centredCosine, `${what} centred cosine`);
+        assert.ok(half.relL2[0]![1]! > 1, 'independent values: the pair is far apart');
+      }
     }
+    useLayerKernel(true);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
