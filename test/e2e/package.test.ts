@@ -36,10 +36,10 @@ describe('packaging', { skip: skipReason(), timeout: 10 * 60_000 }, () => {
       assert.equal(pkg.engines.vscode, '^1.90.0');
 
       const installed = listFiles(path.join(ext, extensionFolderName())).filter((f) => !f.startsWith('.vsixmanifest') && f !== '.vsixmanifest');
-      const allowed = /^(package\.json|readme\.md|README\.md|LICENSE(\.md|\.txt)?|changelog\.md|dist\/(extension|analysisWorker|layersWorker|webview)\.js|dist\/webview\.css|media\/.+)$/i;
+      const allowed = /^(package\.json|readme\.md|README\.md|LICENSE(\.md|\.txt)?|changelog\.md|dist\/(extension|analysisWorker|layersWorker|webview)\.js|dist\/layerKernel\.wasm|dist\/webview\.css|media\/.+)$/i;
       for (const f of installed) assert.match(f, allowed, `unexpected file in the package: ${f}`);
       // The host starts its worker threads from files beside it: without them no model opens.
-      for (const need of ['package.json', 'dist/extension.js', 'dist/analysisWorker.js', 'dist/layersWorker.js', 'dist/webview.js', 'media/webview.css']) {
+      for (const need of ['package.json', 'dist/extension.js', 'dist/analysisWorker.js', 'dist/layersWorker.js', 'dist/layerKernel.wasm', 'dist/webview.js', 'media/webview.css']) {
         assert.ok(installed.includes(need), `${need} is in the package (${installed.join(', ')})`);
       }
       assert.ok(!installed.some((f) => f.endsWith('.map') || f.startsWith('node_modules') || f.startsWith('test')), 'no maps, node_modules or tests');
