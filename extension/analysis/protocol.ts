@@ -24,6 +24,8 @@ export interface AnalysisResult {
 /** How alike the layers of one model are (the Layers tab). */
 export interface LayersRequest extends PathTrust {
   path: string;
+  /** The checkpoint that names an export's anonymous tensors: null for none; default the model.safetensors beside it. */
+  checkpoint?: string | null;
 }
 
 /** Writes the variant with the listed blocks tied (Try tying). */
@@ -36,6 +38,8 @@ export interface TieRequest extends PathTrust {
   output: string;
   /** Replace an existing output (the user said so). */
   force: boolean;
+  /** As for LayersRequest: the tie then finds the families the tab listed. */
+  checkpoint?: string | null;
 }
 
 export interface TieJobResult {

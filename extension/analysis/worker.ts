@@ -72,12 +72,12 @@ async function layers(request: LayersRequest): Promise<void> {
 }
 
 /**
- * Names for an export's anonymous tensors from the checkpoint beside it (the
- * companion the editor scans with it). A checkpoint that does not open only
+ * Names for an export's anonymous tensors from its checkpoint (the one the
+ * editor scans it with). A checkpoint that does not open only
  * costs the names: the editor reports its problem where it scans it.
  */
 async function checkpointNames(model: ModelFile, request: LayersRequest): Promise<Map<TensorRef, string> | undefined> {
-  const [companion] = defaultCompanions(request.path);
+  const companion = checkpointOf(request);
   if (!companion || !model.graph) return undefined;
   send({ type: 'progress', progress: { fraction: 0, message: `Naming tensors after ${path.basename(companion)}…` } });
   try {
@@ -86,6 +86,10 @@ async function checkpointNames(model: ModelFile, request: LayersRequest): Promis
     if (controller.signal.aborted) throw err;
     return undefined;
   }
+}
+
+function checkpointOf(request: LayersRequest | TieRequest): string | undefined {
+  return request.checkpoint === null ? undefined : request.checkpoint ?? defaultCompanions(request.path)[0];
 }
 
 function familyBytes(members: ReadonlyArray<{ byteLength: number }>): number {
@@ -99,8 +103,8 @@ async function tie(request: TieRequest): Promise<void> {
     roles: request.role === undefined ? undefined : new RegExp(`^${request.role.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
     output: request.output,
     force: request.force,
-    // The same families the tab listed, named after the checkpoint beside the export.
-    checkpoint: defaultCompanions(request.path)[0],
+    // The same families the tab listed, named after the same checkpoint.
+    checkpoint: checkpointOf(request),
     trustedRoots: request.trustedRoots,
     signal: controller.signal,
   });

@@ -47,7 +47,9 @@ export class LayersTab extends Disposable {
 
   private async analyze(uri: vscode.Uri, webview: vscode.Webview, signal: AbortSignal): Promise<LayersPayload> {
     const post = (message: HostToWebview) => void webview.postMessage(message);
-    const payload = await runLayers(this.workerFile, { path: uri.fsPath, trustedRoots: readSettings(uri).trustedLinkRoots }, {
+    // The checkpoint the model is scanned with (Compare with Checkpoint…, or the one beside it) names its anonymous tensors.
+    const checkpoint = this.analyses.companionsOf(uri)[0] ?? null;
+    const payload = await runLayers(this.workerFile, { path: uri.fsPath, checkpoint, trustedRoots: readSettings(uri).trustedLinkRoots }, {
       signal,
       onProgress: (p) => post({ type: 'layersProgress', message: p.message, fraction: p.fraction }),
     });
@@ -74,7 +76,7 @@ export class LayersTab extends Disposable {
           progress.report({ message: `writing ${path.basename(output.path)}…` });
           return runTie(this.workerFile, {
             path: uri.fsPath, layers: request.layers, to: request.to, role: request.role,
-            output: output.path, force: output.force, trustedRoots: readSettings(uri).trustedLinkRoots,
+            output: output.path, force: output.force, checkpoint: this.analyses.companionsOf(uri)[0] ?? null, trustedRoots: readSettings(uri).trustedLinkRoots,
           }, { signal: controller.signal }).finally(() => signal.removeEventListener('abort', stop));
         },
       );

@@ -105,6 +105,13 @@ test('layers --checkpoint: anonymous val_N weights and biases join their blocks\
     assert.ok(fs.existsSync(worker), 'dist/analysisWorker.js exists: run `npm run build` first');
     const payload = await runLayers(worker, { path: onnx });
     assert.deepEqual(payload.families.find((f) => f.role === 'mlp.weight')?.members, ['val_0 = h.0.mlp.weight', 'val_2 = h.1.mlp.weight', 'val_4 = h.2.mlp.weight']);
+    // The editor's "no checkpoint" choice: no names, no families.
+    assert.equal((await runLayers(worker, { path: onnx, checkpoint: null })).families.length, 0);
+    // A checkpoint chosen elsewhere (Compare with Checkpoint…): the same names as beside.
+    const elsewhere = path.join(dir, 'elsewhere.safetensors');
+    fs.renameSync(checkpoint, elsewhere);
+    assert.equal((await runLayers(worker, { path: onnx })).families.length, 0, 'nothing beside the export any more');
+    assert.deepEqual((await runLayers(worker, { path: onnx, checkpoint: elsewhere })).families.find((f) => f.role === 'mlp.weight')?.members, ['val_0 = h.0.mlp.weight', 'val_2 = h.1.mlp.weight', 'val_4 = h.2.mlp.weight']);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
