@@ -8,7 +8,7 @@ import { bytesEqual, digest } from './compare';
 import { byOrder, hasBytes, splitByShape, type Entry, type ShapeClass } from './entries';
 import type { ProgressMeter } from './progress';
 import { byteSample } from './samples';
-import { groupBy, pushTo } from '../util/groupBy';
+import { groupBy } from '../util/groupBy';
 import { pushAll } from '../util/arrays';
 
 export interface ByteClasses {
@@ -16,38 +16,48 @@ export interface ByteClasses {
   multi: Entry[][];
   /** Every readable tensor in exactly one shape class (dtype, shape and bytes equal). */
   shapeClasses: ShapeClass[];
+  /** The class of each tensor that has a byte-equal twin; a tensor without one is absent (its class holds only itself). */
   classOf: Map<Entry, ShapeClass>;
 }
 
 export async function findByteClasses(entries: Entry[], src: ByteSource, progress?: ProgressMeter): Promise<ByteClasses> {
   const buckets = groupBy(entries.filter(hasBytes), (e) => `${e.tensor.dtype}|${e.tensor.byteLength}`);
 
+  // Most tensors are unique: kept as themselves, with no list each.
+  const singles: Entry[] = [];
   const classes: Entry[][] = [];
   const candidates: Entry[][] = [];
   let sampled = 0;
   const toSample = [...buckets.values()].filter((b) => b.length > 1).reduce((n, b) => n + b.length, 0);
   for (const bucket of buckets.values()) {
-    if (bucket.length === 1) { classes.push(bucket); continue; }
-    const bySample = new Map<string, Entry[]>();
+    if (bucket.length === 1) { singles.push(bucket[0]!); continue; }
+    // A sample seen once maps to its entry, a list only once a second one shares it.
+    const bySample = new Map<string, Entry | Entry[]>();
     let complete = false;
     for (const e of bucket) {
       const s = byteSample(src, e.tensor);
       complete = s.complete; // the same for the whole bucket (same byte length)
-      pushTo(bySample, s.key, e);
+      const seen = bySample.get(s.key);
+      if (seen === undefined) bySample.set(s.key, e);
+      else if (Array.isArray(seen)) seen.push(e);
+      else bySample.set(s.key, [seen, e]);
       sampled++;
       progress?.update((0.2 * sampled) / Math.max(1, toSample));
       await src.tick();
     }
-    for (const list of bySample.values()) {
-      if (list.length === 1 || complete) classes.push(list);
-      else candidates.push(list);
+    for (const v of bySample.values()) {
+      if (!Array.isArray(v)) singles.push(v);
+      else if (complete) classes.push(v);
+      else candidates.push(v);
     }
   }
 
   const candidateBytes = candidates.reduce((n, c) => n + c.length * c[0].tensor.byteLength, 0);
   let verified = 0;
   for (const list of candidates) {
-    for (const cls of await partition(list, src)) classes.push(cls);
+    for (const cls of await partition(list, src)) {
+      if (cls.length === 1) singles.push(cls[0]!); else classes.push(cls);
+    }
     verified += list.length * list[0].tensor.byteLength;
     progress?.update(0.2 + (0.8 * verified) / Math.max(1, candidateBytes));
   }
@@ -55,14 +65,8 @@ export async function findByteClasses(entries: Entry[], src: ByteSource, progres
   const multi: Entry[][] = [];
   const shapeClasses: ShapeClass[] = [];
   const classOf = new Map<Entry, ShapeClass>();
+  for (const e of singles) shapeClasses.push({ id: 0, members: [e] });
   for (const cls of classes) {
-    if (cls.length === 1) {
-      // Most tensors are unique: one class each, without the per-class map a split would build.
-      const sc: ShapeClass = { id: 0, members: cls };
-      shapeClasses.push(sc);
-      classOf.set(cls[0]!, sc);
-      continue;
-    }
     cls.sort(byOrder);
     multi.push(cls);
     for (const members of splitByShape(cls)) {

@@ -3,7 +3,7 @@
 // Triplets are found through the operators that read them and by the
 // quantizer's names; the byte classes (already verified) decide identity, so
 // nothing more is read here.
-import type { Entry, ShapeClass } from './entries';
+import { hasBytes, type Entry, type ShapeClass } from './entries';
 import { droppedMembers, makeGroup } from './groups';
 import type { SharingGroup } from './types';
 import { pushTo } from '../util/groupBy';
@@ -70,12 +70,14 @@ export function findQuantized(entries: Entry[], classOf: Map<Entry, ShapeClass>)
     if (scale && zero) triplets.set([e, scale, zero].map((x) => x.order).join('|'), [e, scale, zero]);
   }
 
-  // Triplets whose three parts fall in the same three content classes are identical.
+  // Triplets whose three parts fall in the same three content classes are
+  // identical (a part without a byte-equal twin is its own class: two
+  // triplets can still share that very tensor, a common scale).
   const byContent = new Map<string, Triplet[]>();
   for (const t of triplets.values()) {
-    const cls = t.map((x) => classOf.get(x));
-    if (cls.some((c) => c === undefined)) continue;
-    const key = cls.map((c) => c!.id).join('|');
+    // Unreadable parts prove nothing.
+    if (!t.every(hasBytes)) continue;
+    const key = t.map((x) => { const c = classOf.get(x); return c ? `c${c.id}` : `t${x.order}`; }).join('|');
     pushTo(byContent, key, t);
   }
   const out: SharingGroup[] = [];
