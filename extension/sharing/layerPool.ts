@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../util/startWorker';
+import { cancelled } from '../util/cancelled';
 import { computeSums, type SumsJob, type SumsRequest, type SumsResult } from './layerSums';
 import type { FilterJob, FilterJobFinding } from './filters';
 import type { LayersWorkerJob, LayersWorkerReply } from './layersWorker';
@@ -43,9 +44,9 @@ export class SumsPool {
     return first!;
   }
 
-  /** The filters job on a worker of its own (after the sums' ones), so it can run beside them. */
+  /** The filters job on the pool's first worker. */
   filters(job: FilterJob): Promise<FilterJobFinding[]> {
-    return this.onWorker(this.threads, job) as Promise<FilterJobFinding[]>;
+    return this.onWorker(0, job) as Promise<FilterJobFinding[]>;
   }
 
   private onWorker(index: number, job: SumsJob): Promise<SumsResult>;
@@ -67,15 +68,11 @@ export class SumsPool {
 
   close(): void {
     this.closed = true;
-    for (const w of this.workers) void w?.terminate();
+    for (const w of this.workers) void w.terminate();
     this.workers.length = 0;
   }
 }
 
 function add(into: Float64Array, from: Float64Array): void {
   for (let i = 0; i < into.length; i++) into[i]! += from[i]!;
-}
-
-function cancelled(): Error {
-  return Object.assign(new Error('cancelled'), { name: 'AbortError' });
 }

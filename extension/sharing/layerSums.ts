@@ -8,6 +8,7 @@
 import { FileSet } from '../io/fileSet';
 import { DTYPE_SIZE, type DType, type TensorRef } from '../model/types';
 import { halfTable, LITTLE_ENDIAN, numbersOf } from './tensorStats';
+import { cancelled } from '../util/cancelled';
 import { mix32 } from '../util/mix32';
 import { LayerKernel } from './layerKernel';
 
@@ -152,8 +153,7 @@ function tileRuns(buckets: number, at: number, t: number, end: number, sign: Flo
 function sketchF16(job: SumsJob & { kind: 'sketch' }, kernel: LayerKernel, files: FileSet, isAborted: () => boolean): SumsResult {
   const { members, buckets } = job;
   const n = members.length;
-  const span = job.to - job.from;
-  const chunk = Math.max(TILE, Math.min(span, Math.floor(job.bufferBytes / (n * 10))));
+  const chunk = chunkOf(job, 2);
   kernel.reset();
   const rawAt = members.map(() => kernel.alloc(chunk * 2));
   const signAt = kernel.alloc(TILE * 8);
@@ -168,10 +168,7 @@ function sketchF16(job: SumsJob & { kind: 'sketch' }, kernel: LayerKernel, files
   sketch.fill(0);
   acc.fill(0);
   const runs: number[] = [];
-  for (let at = job.from; at < job.to; at += chunk) {
-    if (isAborted()) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
-    const k = Math.min(chunk, job.to - at);
-    for (let m = 0; m < n; m++) files.readTensor(members[m]!, at * 2, raw[m]!, 0, k * 2);
+  eachChunk(files, job, raw, chunk, 2, isAborted, (at, k) => {
     for (let t = 0; t < k; t += TILE) {
       tileRuns(buckets, at, t, Math.min(k, t + TILE), sign, runs, sketch, n * buckets);
       for (let m = 0; m < n; m++) {
@@ -181,7 +178,7 @@ function sketchF16(job: SumsJob & { kind: 'sketch' }, kernel: LayerKernel, files
         }
       }
     }
-  }
+  });
   const sum = new Float64Array(n);
   const dot = new Float64Array(n * n);
   for (let m = 0; m < n; m++) { sum[m] = acc[2 * m]!; dot[m * n + m] = acc[2 * m + 1]!; }
@@ -192,7 +189,7 @@ function sketchF16(job: SumsJob & { kind: 'sketch' }, kernel: LayerKernel, files
 function pairsF16(job: SumsJob & { kind: 'pairs' }, kernel: LayerKernel, files: FileSet, isAborted: () => boolean): SumsResult {
   const { members, pairs } = job;
   const n = members.length;
-  const chunk = Math.max(TILE, Math.min(job.to - job.from, Math.floor(job.bufferBytes / (n * 2))));
+  const chunk = chunkOf(job, 2);
   kernel.reset();
   const rawAt = members.map(() => kernel.alloc(chunk * 2));
   const outAt = kernel.alloc(pairs.length * 6 * 8);
@@ -200,16 +197,13 @@ function pairsF16(job: SumsJob & { kind: 'pairs' }, kernel: LayerKernel, files: 
   const raw = rawAt.map((at) => new Uint8Array(mem, at, chunk * 2));
   const out = new Float64Array(mem, outAt, pairs.length * 6);
   out.fill(0);
-  for (let at = job.from; at < job.to; at += chunk) {
-    if (isAborted()) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
-    const k = Math.min(chunk, job.to - at);
-    for (let m = 0; m < n; m++) files.readTensor(members[m]!, at * 2, raw[m]!, 0, k * 2);
+  eachChunk(files, job, raw, chunk, 2, isAborted, (_at, k) => {
     // Tile by tile, so both members' tiles are in cache for every pair that reads them.
     for (let t = 0; t < k; t += TILE) {
       const len = Math.min(TILE, k - t);
       pairs.forEach(([i, j], p) => kernel.pairsF16(rawAt[i]! + t * 2, rawAt[j]! + t * 2, len, outAt + p * 48));
     }
-  }
+  });
   return { sum: new Float64Array(n), dot: new Float64Array(n * n), pairSums: out.slice() };
 }
 
@@ -283,26 +277,35 @@ function pairsStepHalf(values: Array<ArrayLike<number>>, k: number, pairs: Array
   });
 }
 
+/**
+ * Chunk size for `n` members of `es`-byte elements: room for the raw bytes
+ * and for them decoded to float64s (also where they are not decoded: larger
+ * chunks measured slower).
+ */
+function chunkOf(job: SumsJob, es: number): number {
+  return Math.max(TILE, Math.min(job.to - job.from, Math.floor(job.bufferBytes / (job.members.length * (es + 8)))));
+}
+
+/** Reads the same range of every member into `raw` (`es`-byte elements), chunk by chunk, calling `each(at, k)` after each. */
+function eachChunk(files: FileSet, job: SumsJob, raw: Uint8Array[], chunk: number, es: number, isAborted: () => boolean, each: (at: number, k: number) => void): void {
+  for (let at = job.from; at < job.to; at += chunk) {
+    if (isAborted()) throw cancelled();
+    const k = Math.min(chunk, job.to - at);
+    for (let m = 0; m < raw.length; m++) files.readTensor(job.members[m]!, at * es, raw[m]!, 0, k * es);
+    each(at, k);
+  }
+}
+
 /** Calls `step` with the same range of every member's values (as numbers), chunk by chunk, through reused buffers. */
 function stream(files: FileSet, job: SumsJob, step: Step, isAborted: () => boolean, halvesAsBits: boolean): void {
   const members = job.members;
-  const n = members.length;
   const es = DTYPE_SIZE[job.dtype];
   const table = halvesAsBits && LITTLE_ENDIAN && (job.dtype === 'float16' || job.dtype === 'bfloat16') ? halfTable(job.dtype) : undefined;
-  const span = job.to - job.from;
-  // Per member: its raw chunk and, unless read as bits, room for it decoded to
-  // float64s. Chunks stay that size for bits too: larger ones measured slower.
-  const chunk = Math.max(TILE, Math.min(span, Math.floor(job.bufferBytes / (n * (es + 8)))));
+  const chunk = chunkOf(job, es);
   const raw = members.map(() => new Uint8Array(new ArrayBuffer(chunk * es)));
   const decoded = members.map(() => new Float64Array(table ? 0 : chunk));
-  for (let at = job.from; at < job.to; at += chunk) {
-    if (isAborted()) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
-    const k = Math.min(chunk, job.to - at);
-    const values: Array<ArrayLike<number>> = [];
-    for (let m = 0; m < n; m++) {
-      files.readTensor(members[m]!, at * es, raw[m]!, 0, k * es);
-      values.push(table ? new Uint16Array(raw[m]!.buffer, 0, k) : numbersOf(job.dtype, raw[m]!, k * es, decoded[m]!));
-    }
+  eachChunk(files, job, raw, chunk, es, isAborted, (at, k) => {
+    const values = raw.map((r, m) => (table ? new Uint16Array(r.buffer, 0, k) : numbersOf(job.dtype, r, k * es, decoded[m]!)));
     step(values, k, at, table);
-  }
+  });
 }

@@ -5,6 +5,7 @@ import type { DType, TensorRef } from '../model/types';
 import { DTYPE_SIZE } from '../model/types';
 import type { FileSet } from '../io/fileSet';
 import { bfloat16ToFloat, halfToFloat } from '../util/floatCast';
+import { cancelled } from '../util/cancelled';
 
 export interface TensorStats {
   /** Finite-or-infinite elements counted (NaN excluded). */
@@ -120,7 +121,7 @@ export async function tensorStats(files: FileSet, tensor: TensorRef, buffer?: Ui
       sinceYield = 0;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    if (signal?.aborted) throw Object.assign(new Error(`statistics of ${tensor.id} cancelled`), { name: 'AbortError' });
+    if (signal?.aborted) throw cancelled(`statistics of ${tensor.id} cancelled`);
     const n = Math.min(chunk, tensor.byteLength - start);
     files.readTensor(tensor, start, cap, 0, n);
     sinceYield += n;
