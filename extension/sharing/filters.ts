@@ -97,8 +97,8 @@ export type FilterJobFinding = Omit<FilterFinding, 'tensor'> & { tensorId: strin
 
 /**
  * Near-identical filters and rows of a model's Conv weights and embeddings,
- * in a worker thread of its own: it runs beside the layer sums (and a Gram
- * the calling thread computes), and a cancel stops it at once.
+ * in a worker thread of its own: it can run beside the layer sums (and a
+ * Gram the calling thread computes), and a cancel stops it at once.
  */
 export async function analyzeFilters(model: ModelFile, options: FiltersOptions = {}): Promise<FilterFinding[]> {
   const candidates = filterCandidates(model).filter((c) => statsSupported(c.tensor.dtype));
@@ -122,10 +122,7 @@ export async function analyzeFilters(model: ModelFile, options: FiltersOptions =
 export function runFilterJob(job: FilterJob): FilterJobFinding[] {
   const files = new FileSet();
   try {
-    return job.tensors.map(({ tensor, kind }) => {
-      const { tensor: _t, ...f } = analyzeTensor(files, tensor, kind, job);
-      return { tensorId: tensor.id, ...f };
-    });
+    return job.tensors.map(({ tensor, kind }) => ({ tensorId: tensor.id, ...analyzeTensor(files, tensor, kind, job) }));
   } finally {
     files.close();
   }
@@ -156,13 +153,13 @@ class RowReader {
   }
 }
 
-function analyzeTensor(files: FileSet, tensor: FilterTensor, kind: FilterKind, options: Pick<FiltersOptions, 'threshold' | 'exactWork'>): Omit<FilterFinding, 'tensor'> & { tensor: FilterTensor } {
+function analyzeTensor(files: FileSet, tensor: FilterTensor, kind: FilterKind, options: Pick<FiltersOptions, 'threshold' | 'exactWork'>): Omit<FilterFinding, 'tensor'> {
   const threshold = options.threshold ?? DEFAULT_FILTER_THRESHOLD;
   const rows = tensor.shape[0]!;
   const rowElements = tensor.elementCount / rows;
   const reader = new RowReader(files, tensor, rowElements);
   const tally = new Tally(rows, threshold);
-  const base = { tensor, kind, rows, rowElements, threshold };
+  const base = { kind, rows, rowElements, threshold };
   const work = ((rows * (rows - 1)) / 2) * rowElements;
   if (work <= (options.exactWork ?? DEFAULT_EXACT_WORK) && rows * rowElements <= EXACT_MAX_ELEMENTS) {
     allPairs(reader, rows, tally);
