@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openModel } from '../model/registry';
 import type { ModelFile, TensorRef } from '../model/types';
 import { totalSaving } from '../sharing/groups';
-import { analyzeLayers, findFamilies, type LayerFamily } from '../sharing/layers';
+import { analyzeLayers } from '../sharing/layers';
 import { sourceNamesOf } from '../sharing/layerSources';
 import { scanModels } from '../sharing/scan';
 import { tieLayers } from '../sharing/tie';
@@ -55,19 +55,11 @@ async function layers(request: LayersRequest): Promise<void> {
   send({ type: 'progress', progress: { fraction: 0, message: 'Reading the model…' } });
   const model = await openModel(request.path, { trustedRoots: request.trustedRoots });
   const sourceNames = await checkpointNames(model, request);
-  // analyzeLayers reports no progress of its own: it runs here one family at
-  // a time (a model holding only that family's tensors yields that family),
-  // so the view can say how far it is, by bytes read.
-  const found = findFamilies(model, sourceNames);
-  const total = found.reduce((n, f) => n + familyBytes(f.members), 0);
-  const families: LayerFamily[] = [];
-  let done = 0;
-  for (const [i, f] of found.entries()) {
-    send({ type: 'progress', progress: { fraction: total ? done / total : i / found.length, message: `Comparing ${f.role} across ${f.members.length} layers (family ${i + 1} of ${found.length})…` } });
-    const subset: ModelFile = { ...model, tensors: f.members };
-    families.push(...(await analyzeLayers(subset, { signal: controller.signal, sourceNames })).families);
-    done += familyBytes(f.members);
-  }
+  const { families } = await analyzeLayers(model, {
+    signal: controller.signal,
+    sourceNames,
+    onFamily: (f, i, count, fraction) => send({ type: 'progress', progress: { fraction, message: `Comparing ${f.role} across ${f.members.length} layers (family ${i + 1} of ${count})…` } }),
+  });
   send({ type: 'done', result: buildLayersPayload(families, Date.now() - began) });
 }
 
@@ -90,10 +82,6 @@ async function checkpointNames(model: ModelFile, request: LayersRequest): Promis
 
 function checkpointOf(request: LayersRequest | TieRequest): string | undefined {
   return request.checkpoint === null ? undefined : request.checkpoint ?? defaultCompanions(request.path)[0];
-}
-
-function familyBytes(members: ReadonlyArray<{ byteLength: number }>): number {
-  return members.reduce((n, m) => n + m.byteLength, 0);
 }
 
 async function tie(request: TieRequest): Promise<void> {

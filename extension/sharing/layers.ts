@@ -12,6 +12,8 @@
 // Everything here is lossy advice, never part of Apply Sharing.
 import type { DType, ModelFile, TensorRef } from '../model/types';
 import { statsSupported } from './tensorStats';
+import { cancelled } from '../util/cancelled';
+import { pushTo } from '../util/groupBy';
 import { SumsPool } from './layerPool';
 import type { SumsKind, SumsResult } from './layerSums';
 
@@ -53,8 +55,15 @@ export interface LayersReport {
 /** Float dtypes whose values are compared. */
 const FLOATS = new Set<DType>(['float32', 'float64', 'float16', 'bfloat16']);
 
+/** Where a tensor sits in the repeated blocks: what they hang from, which block, its role in it. */
+interface BlockPlace {
+  stack: string;
+  index: number;
+  role: string;
+}
+
 /** Where a name holds its block index: the first all-digit segment (`.`, `/` or `_`-free parts of the path). */
-function blockOf(name: string): { stack: string; index: number; role: string } | undefined {
+function blockOf(name: string): BlockPlace | undefined {
   const parts = name.split(/([./])/);
   for (let i = 0; i < parts.length; i += 2) {
     const p = parts[i]!;
@@ -66,7 +75,7 @@ function blockOf(name: string): { stack: string; index: number; role: string } |
   return undefined;
 }
 
-function withRole<B extends { role: string }>(b: B | undefined): B | undefined {
+function withRole(b: BlockPlace | undefined): BlockPlace | undefined {
   return b && b.role !== '' ? b : undefined;
 }
 
@@ -74,15 +83,15 @@ function withRole<B extends { role: string }>(b: B | undefined): B | undefined {
  * A tensor whose own name has no block index (a torchscript export's
  * `onnx::MatMul_326`) takes it from the nodes that read it
  * (`/m/bert/encoder/layer.0/attention/self/query/MatMul`, input 1 gives role
- * `attention/self/query/MatMul[1]`). Every reader must agree: a tensor read
+ * `attention.self.query.MatMul[1]`). Every reader must agree: a tensor read
  * by several blocks is one weight shared already, not a member.
  */
-function blockOfReaders(t: TensorRef): { stack: string; index: number; role: string } | undefined {
-  let found: { stack: string; index: number; role: string } | undefined;
+function blockOfReaders(t: TensorRef): BlockPlace | undefined {
+  let found: BlockPlace | undefined;
   for (const c of t.consumers) {
     // `/m/bert/encoder/layer.0/...` written as a parameter path, `m.bert.encoder.layer.0...`.
-    const b = blockOf(c.nodeName.replace(/^\//, '').replace(/\//g, '.'));
-    if (!b || b.role === '') return undefined;
+    const b = withRole(blockOf(c.nodeName.replace(/^\//, '').replace(/\//g, '.')));
+    if (!b) return undefined;
     const role = `${b.role}[${c.inputIndex}]`;
     if (found && (found.stack !== b.stack || found.index !== b.index || found.role !== role)) return undefined;
     found = { stack: b.stack, index: b.index, role };
@@ -96,7 +105,7 @@ function blockOfReaders(t: TensorRef): { stack: string; index: number; role: str
  * is `transformer.h.0.attn.c_attn.weight`), from provenance.
  */
 export function findFamilies(model: ModelFile, sourceNames?: ReadonlyMap<TensorRef, string>): Array<Omit<LayerFamily, 'relL2' | 'centredCosine'>> {
-  const byKey = new Map<string, Array<{ index: number; tensor: TensorRef; stack: string; role: string; source?: string }>>();
+  const byKey = new Map<string, Array<BlockPlace & { tensor: TensorRef; source?: string }>>();
   for (const t of model.tensors) {
     // Constant nodes' outputs are folded computations (a position bias), not parameters.
     if (!FLOATS.has(t.dtype) || t.data.kind === 'unavailable' || t.elementCount < 2 || t.role === 'constant') continue;
@@ -105,10 +114,7 @@ export function findFamilies(model: ModelFile, sourceNames?: ReadonlyMap<TensorR
     const source = own ? undefined : sourceNames?.get(t);
     const b = own ?? withRole(source === undefined ? undefined : blockOf(source)) ?? blockOfReaders(t);
     if (!b) continue;
-    const key = `${b.stack}\u0000${b.role}\u0000${t.dtype}\u0000${t.shape.join(',')}`;
-    let list = byKey.get(key);
-    if (!list) byKey.set(key, (list = []));
-    list.push({ index: b.index, tensor: t, stack: b.stack, role: b.role, source });
+    pushTo(byKey, `${b.stack}\u0000${b.role}\u0000${t.dtype}\u0000${t.shape.join(',')}`, { ...b, tensor: t, source });
   }
   const out: Array<Omit<LayerFamily, 'relL2' | 'centredCosine'>> = [];
   for (const list of byKey.values()) {
@@ -140,6 +146,8 @@ export interface LayersOptions {
   minElementsPerThread?: number;
   /** Checkpoint names of the model's tensors (see findFamilies and sourceNamesOf). */
   sourceNames?: ReadonlyMap<TensorRef, string>;
+  /** Before each family (`index` of `count`); `fraction`: the share of the families' bytes done so far. */
+  onFamily?: (family: Pick<LayerFamily, 'role' | 'members'>, index: number, count: number, fraction: number) => void;
 }
 
 // Past this many pair-element products (about half a second on one core) a family is sketched.
@@ -153,8 +161,14 @@ export async function analyzeLayers(model: ModelFile, options: LayersOptions = {
   const pool = new SumsPool(options.threads, options.signal, options.minElementsPerThread);
   try {
     const families: LayerFamily[] = [];
-    for (const f of findFamilies(model, options.sourceNames)) {
-      if (options.signal?.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
+    const found = findFamilies(model, options.sourceNames);
+    const bytesOf = (f: (typeof found)[number]) => f.members.reduce((n, m) => n + m.byteLength, 0);
+    const total = found.reduce((n, f) => n + bytesOf(f), 0);
+    let done = 0;
+    for (const [i, f] of found.entries()) {
+      if (options.signal?.aborted) throw cancelled();
+      options.onFamily?.(f, i, found.length, total ? done / total : i / found.length);
+      done += bytesOf(f);
       if (!statsSupported(f.dtype)) continue;
       const n = f.members.length;
       const work = ((n * (n + 1)) / 2) * f.members[0]!.elementCount;
