@@ -10,26 +10,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openModel } from '../../../extension/model/registry';
 import { analyzeFilters, filterCandidates, recallAt } from '../../../extension/sharing/filters';
+import { writeSafetensors } from '../model/safetensors/handWritten';
 
 const corpus = path.join(__dirname, '../../fixtures/corpus');
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
   return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
-}
-
-function writeSafetensors(file: string, tensors: Array<{ name: string; shape: number[]; values: Float32Array }>): void {
-  const header: Record<string, unknown> = {};
-  let at = 0;
-  for (const t of tensors) {
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [at, at + t.values.byteLength] };
-    at += t.values.byteLength;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  fs.writeFileSync(file, Buffer.concat([len, Buffer.from(json), ...tensors.map((t) => Buffer.from(t.values.buffer))]));
 }
 
 /** ‖a−b‖ / max(‖a‖, ‖b‖) of rows a and b, in the test's own loop. */
@@ -64,10 +51,11 @@ test('Conv filters (every pair) and embedding rows (hashed candidates): the plan
     // 20,000 rows of 64: past the all-pairs budget, so the bands pick the candidates.
     const embed = plant(20_000, 64, 11, [[10, 19_990, 0], [100, 5_000, 0.02], [7_000, 7_001, 0.045], [12_000, 12_345, 0.07]]);
     const file = path.join(dir, 'model.safetensors');
+    const f32 = (v: Float32Array) => new Uint8Array(v.buffer);
     writeSafetensors(file, [
-      { name: 'features.0.weight', shape: [64, 3, 3, 3], values: conv },
-      { name: 'model.embed_tokens.weight', shape: [20_000, 64], values: embed },
-      { name: 'lm_head.weight', shape: [20_000, 64], values: embed.slice() },
+      { name: 'features.0.weight', dtype: 'F32', shape: [64, 3, 3, 3], bytes: f32(conv) },
+      { name: 'model.embed_tokens.weight', dtype: 'F32', shape: [20_000, 64], bytes: f32(embed) },
+      { name: 'lm_head.weight', dtype: 'F32', shape: [20_000, 64], bytes: f32(embed.slice()) },
     ]);
     const model = await openModel(file);
     assert.deepEqual(filterCandidates(model).map((c) => `${c.tensor.name}:${c.kind}`), ['features.0.weight:conv', 'model.embed_tokens.weight:embedding']);

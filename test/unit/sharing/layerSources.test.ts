@@ -3,7 +3,7 @@
 // names them after the checkpoint parameters provenance matches them to
 // (here: weights stored transposed, as MatMul wants them, biases as they
 // are). Both files are built here, the ONNX one with protobufjs's writer and
-// the checkpoint byte by byte; the expected distances come from the test's
+// the checkpoint laid out by hand; the expected distances come from the test's
 // own values.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import { openModel } from '../../../extension/model/registry';
 import { analyzeLayers } from '../../../extension/sharing/layers';
 import { sourceNamesOf } from '../../../extension/sharing/layerSources';
 import { DT, floatRaw, graph, model, node, tensorProto, valueInfo } from '../model/onnx/onnxBuilder';
+import { writeSafetensors } from '../model/safetensors/handWritten';
 
 // Weights of at least 256 elements: the transposed detector skips smaller ones.
 const ROWS = 16, COLS = 32, BLOCKS = 3;
@@ -41,22 +42,11 @@ test('layers --checkpoint: anonymous val_N weights and biases join their blocks\
     // Checkpoint: h.K.mlp.weight [ROWS, COLS] (PyTorch's out x in) and h.K.mlp.bias [ROWS].
     const weights = Array.from({ length: BLOCKS }, (_, k) => values(100 + k, ROWS * COLS));
     const biases = Array.from({ length: BLOCKS }, (_, k) => values(200 + k, ROWS));
-    const header: Record<string, unknown> = {};
-    const parts: Buffer[] = [];
-    let at = 0;
-    const put = (name: string, shape: number[], v: number[]) => {
-      const b = Buffer.from(floatRaw(v));
-      header[name] = { dtype: 'F32', shape, data_offsets: [at, at + b.length] };
-      parts.push(b);
-      at += b.length;
-    };
-    for (let k = 0; k < BLOCKS; k++) { put(`h.${k}.mlp.bias`, [ROWS], biases[k]!); put(`h.${k}.mlp.weight`, [ROWS, COLS], weights[k]!); }
-    let json = JSON.stringify(header);
-    json += ' '.repeat((8 - (json.length % 8)) % 8);
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(json.length));
     const checkpoint = path.join(dir, 'model.safetensors');
-    fs.writeFileSync(checkpoint, Buffer.concat([len, Buffer.from(json), ...parts]));
+    writeSafetensors(checkpoint, Array.from({ length: BLOCKS }, (_, k) => [
+      { name: `h.${k}.mlp.bias`, dtype: 'F32', shape: [ROWS], bytes: floatRaw(biases[k]!) },
+      { name: `h.${k}.mlp.weight`, dtype: 'F32', shape: [ROWS, COLS], bytes: floatRaw(weights[k]!) },
+    ]).flat());
 
     // Export: per block y_K = x · val_(2K) + val_(2K+1), the weight transposed to [COLS, ROWS] as MatMul wants it.
     const nodes = [];

@@ -13,6 +13,7 @@ import { analyzeLayers } from '../../../extension/sharing/layers';
 import { useLayerKernel } from '../../../extension/sharing/layerSums';
 import { toLayersJson } from '../../../extension/cli/layers';
 import { parsePb, type PbNode } from '../../fuzz/mutators';
+import { writeSafetensors } from '../model/safetensors/handWritten';
 
 const corpus = path.join(__dirname, '..', '..', 'fixtures', 'corpus');
 const manifest = JSON.parse(fs.readFileSync(path.join(corpus, 'manifest.json'), 'utf8')) as Array<{ file: string; training?: { relative_l2_layer0_vs_i: Record<string, number> } }>;
@@ -100,16 +101,10 @@ test('the sketch on weights whose mean is far from zero (scales near 1): estimat
   const rand = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
   const base = Float32Array.from({ length: n }, () => 0.1 * rand());
   const layers = Array.from({ length: 6 }, (_, k) => Float32Array.from(base, (v) => 1 + v + 0.01 * k + 0.02 * k * rand()));
-  const header: Record<string, unknown> = {};
-  layers.forEach((_, k) => { header[`blk.${k}.scale`] = { dtype: 'F32', shape: [256, 256], data_offsets: [k * n * 4, (k + 1) * n * 4] }; });
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsi-layers-'));
   try {
     const file = path.join(dir, 'scales.safetensors');
-    fs.writeFileSync(file, Buffer.concat([len, Buffer.from(json), ...layers.map((l) => Buffer.from(l.buffer))]));
+    writeSafetensors(file, layers.map((l, k) => ({ name: `blk.${k}.scale`, dtype: 'F32', shape: [256, 256], bytes: new Uint8Array(l.buffer) })));
     const model = await openModel(file);
     const exact = (await analyzeLayers(model, { threads: 1 })).families[0]!;
     const sketched = (await analyzeLayers(model, { threads: 1, exactWork: 0, sketchBuckets: 1024 })).families[0]!;
@@ -171,20 +166,13 @@ test('half-precision families (the SIMD kernel, or the half table as they stream
   // Finite normal halves, and the test's own decoding of them: (-1)^s · 2^(e−15) · (1 + m/1024).
   const halves = Array.from({ length: layers }, () => Uint16Array.from({ length: n }, () => { const r = next(); return (r & 0x8000) | ((8 + (r >>> 16) % 14) << 10) | ((r >>> 4) & 0x3ff); }));
   const floats = halves.map((h) => Float32Array.from(h, (b) => (b & 0x8000 ? -1 : 1) * 2 ** (((b >>> 10) & 31) - 15) * (1 + (b & 0x3ff) / 1024)));
-  const header: Record<string, unknown> = {};
-  const parts: Buffer[] = [];
-  let at = 0;
-  const put = (name: string, dtype: string, bytes: Buffer) => { header[name] = { dtype, shape: [128, 64], data_offsets: [at, at + bytes.length] }; parts.push(bytes); at += bytes.length; };
-  halves.forEach((h, k) => put(`half.${k}.w`, 'F16', Buffer.from(h.buffer)));
-  floats.forEach((f, k) => put(`single.${k}.w`, 'F32', Buffer.from(f.buffer)));
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsi-layers-'));
   try {
     const file = path.join(dir, 'halves.safetensors');
-    fs.writeFileSync(file, Buffer.concat([len, Buffer.from(json), ...parts]));
+    writeSafetensors(file, [
+      ...halves.map((h, k) => ({ name: `half.${k}.w`, dtype: 'F16', shape: [128, 64], bytes: new Uint8Array(h.buffer) })),
+      ...floats.map((f, k) => ({ name: `single.${k}.w`, dtype: 'F32', shape: [128, 64], bytes: new Uint8Array(f.buffer) })),
+    ]);
     const model = await openModel(file);
     // The kernel sums four lanes at a time: the same values, other rounding (within 1e-12).
     const near = (a: number[][], b: number[][], what: string) => a.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - b[i]![j]!) <= 1e-12, `${what} [${i}][${j}]: ${v} vs ${b[i]![j]}`)));
