@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DT, Msg, attr, graph, model, node, tensorProto, valueInfo } from '../model/onnx/onnxBuilder';
+import { DT, Msg, attr, graph, node, tensorProto, valueInfo, writeModel } from '../model/onnx/onnxBuilder';
 
 const root = path.join(__dirname, '../../..');
 const cli = path.join(root, 'dist/cli.js');
@@ -35,11 +35,7 @@ function scalarInt64(name: string, value: number): Msg {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'budget-'));
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
 
-function write(name: string, g: Msg): string {
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, model(g).encode());
-  return file;
-}
+const write = (name: string, g: Msg): string => writeModel(dir, name, g);
 
 test('an Expand to [20000, 20000] is stopped at the memory budget', () => {
   const file = write('expand.onnx', graph({

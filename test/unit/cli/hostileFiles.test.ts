@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DT, Msg, graph, model, node, tensorProto, valueInfo } from '../model/onnx/onnxBuilder';
+import { DT, Msg, graph, node, tensorProto, valueInfo, writeModel } from '../model/onnx/onnxBuilder';
 import { encodeTensorProto } from '../../../extension/check/tensorProto';
 
 const root = path.join(__dirname, '../../..');
@@ -101,9 +101,7 @@ function segmentedModel(dir: string, location: string): string {
     .msg(13, new Msg().string(1, 'location').string(2, location))
     .varint(14, 1); // data_location EXTERNAL
   const g = graph({ nodes: [node('Identity', ['w'], ['y'])], initializers: [t], outputs: [valueInfo('y', DT.FLOAT, [4])] });
-  const file = path.join(dir, 'segmented.onnx');
-  fs.writeFileSync(file, model(g).encode());
-  return file;
+  return writeModel(dir, 'segmented.onnx', g);
 }
 
 test('2. a segmented tensor\'s external location is checked like any other: a link to /dev/zero, a FIFO, a link outside', () => {

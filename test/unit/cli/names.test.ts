@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DT, Msg, floatRaw, graph, model, node, tensorProto, valueInfo } from '../model/onnx/onnxBuilder';
+import { DT, Msg, floatRaw, graph, model, node, tensorProto, valueInfo, writeModel } from '../model/onnx/onnxBuilder';
 import { describeGroup } from '../../../extension/sharing/groupText';
 import { renderMarkdownReport } from '../../../extension/sharing/markdownReport';
 import { renderOutline } from '../../../extension/sharing/outline';
@@ -33,9 +33,7 @@ function copyModel(dir: string, a: string | Uint8Array, b: string): string {
     inputs: [valueInfo('x', DT.FLOAT, [1, 16])],
     outputs: [valueInfo('y1', DT.FLOAT, [1, 16]), valueInfo('y2', DT.FLOAT, [1, 16])],
   });
-  const file = path.join(dir, 'names.onnx');
-  fs.writeFileSync(file, model(g).encode());
-  return file;
+  return writeModel(dir, 'names.onnx', g);
 }
 
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f]/;

@@ -7,18 +7,14 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DT, Msg, floatRaw, graph, model, node, tensorProto, valueInfo } from '../model/onnx/onnxBuilder';
+import { DT, Msg, floatRaw, graph, node, tensorProto, valueInfo, writeModel } from '../model/onnx/onnxBuilder';
 import { scanFiles } from '../../../extension/sharing/scan';
 import { applySharing } from '../../../extension/sharing/apply';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linear-'));
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
 
-function write(name: string, g: Msg): string {
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, model(g).encode());
-  return file;
-}
+const write = (name: string, g: Msg): string => writeModel(dir, name, g);
 
 async function within<T>(seconds: number, what: string, run: () => Promise<T>): Promise<T> {
   const t0 = performance.now();

@@ -3,6 +3,8 @@
 // deliberately broken ones. Uses protobufjs's Writer for the wire encoding;
 // independent of the project's own writer so the reader is not tested
 // against itself.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Writer } from 'protobufjs/minimal';
 
 /** A protobuf message under construction; fields are written in the order added. */
@@ -108,4 +110,11 @@ export function model(g: Msg, opts: { irVersion?: number; opset?: number; produc
     .string(2, opts.producer ?? 'test-builder')
     .msg(7, g)
     .msg(8, new Msg().string(1, '').varint(2, opts.opset ?? 17));
+}
+
+/** Writes `model(g)` as `dir/name` and returns its path. */
+export function writeModel(dir: string, name: string, g: Msg): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, model(g).encode());
+  return file;
 }
