@@ -10,7 +10,20 @@ export type DType =
   | 'float8e4m3fn' | 'float8e4m3fnuz' | 'float8e5m2' | 'float8e5m2fnuz' | 'float8e8m0'
   | 'float4e2m1' | 'float6e2m3' | 'float6e3m2'
   | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64'
-  | 'int4' | 'uint4' | 'bool' | 'string' | 'complex64' | 'complex128';
+  | 'int4' | 'uint4' | 'bool' | 'string' | 'complex64' | 'complex128'
+  | BlockQuantizedDType;
+
+/**
+ * ggml's block-quantized types (GGUF), lower-case ggml names: values come
+ * in blocks (Q8_0: 32 values = an fp16 scale and 32 int8, 34 bytes) that
+ * only a dequantizer turns into numbers. Compared byte for byte, never
+ * element by element (see isBlockQuantized).
+ */
+export type BlockQuantizedDType =
+  | 'q4_0' | 'q4_1' | 'q5_0' | 'q5_1' | 'q8_0' | 'q8_1'
+  | 'q2_k' | 'q3_k' | 'q4_k' | 'q5_k' | 'q6_k' | 'q8_k'
+  | 'iq2_xxs' | 'iq2_xs' | 'iq3_xxs' | 'iq1_s' | 'iq4_nl' | 'iq3_s' | 'iq2_s' | 'iq4_xs' | 'iq1_m'
+  | 'tq1_0' | 'tq2_0' | 'mxfp4' | 'nvfp4' | 'q1_0' | 'q2_0';
 
 /** A contiguous run of bytes in a file (absolute path). */
 export interface ByteRange {
@@ -239,4 +252,25 @@ export const DTYPE_SIZE: Record<DType, number> = {
   float4e2m1: 0.5, float6e2m3: 0.75, float6e3m2: 0.75,
   int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8,
   int4: 0.5, uint4: 0.5, bool: 1, string: 0, complex64: 8, complex128: 16,
+  // Block-quantized: bytes per block / values per block (ggml's type_traits, see model/gguf/ggmlTypes.ts).
+  q4_0: 18 / 32, q4_1: 20 / 32, q5_0: 22 / 32, q5_1: 24 / 32, q8_0: 34 / 32, q8_1: 36 / 32,
+  q2_k: 84 / 256, q3_k: 110 / 256, q4_k: 144 / 256, q5_k: 176 / 256, q6_k: 210 / 256, q8_k: 292 / 256,
+  iq2_xxs: 66 / 256, iq2_xs: 74 / 256, iq3_xxs: 98 / 256, iq1_s: 50 / 256, iq4_nl: 18 / 32, iq3_s: 110 / 256,
+  iq2_s: 82 / 256, iq4_xs: 136 / 256, iq1_m: 56 / 256,
+  tq1_0: 54 / 256, tq2_0: 66 / 256, mxfp4: 17 / 32, nvfp4: 36 / 64, q1_0: 18 / 128, q2_0: 18 / 64,
 };
+
+const BLOCK_QUANTIZED = new Set<DType>([
+  'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q8_0', 'q8_1', 'q2_k', 'q3_k', 'q4_k', 'q5_k', 'q6_k', 'q8_k',
+  'iq2_xxs', 'iq2_xs', 'iq3_xxs', 'iq1_s', 'iq4_nl', 'iq3_s', 'iq2_s', 'iq4_xs', 'iq1_m',
+  'tq1_0', 'tq2_0', 'mxfp4', 'nvfp4', 'q1_0', 'q2_0',
+]);
+
+/**
+ * True for ggml's block-quantized types: their bytes are blocks, not
+ * elements, so analysis may compare them only byte for byte (exact copies),
+ * never transpose, cast, reshape, average or take statistics of them.
+ */
+export function isBlockQuantized(dtype: DType): dtype is BlockQuantizedDType {
+  return BLOCK_QUANTIZED.has(dtype);
+}

@@ -5,6 +5,7 @@ import { byOrder, splitByFile, splitByShape, type Entry, type ShapeClass } from 
 import type { HalfType } from '../util/floatCast';
 import { SHARING_KINDS, type SharingKind } from './kinds';
 import type { GroupMember, SharingGroup } from './types';
+import { isBlockQuantized } from '../model/types';
 
 /** A derived copy: `copy` equals transpose and/or cast of `source`. */
 export interface Relation {
@@ -19,6 +20,8 @@ export function makeGroup(kind: SharingKind, members: Entry[], bytesSaved: numbe
   const group: SharingGroup = {
     kind,
     lossless: true,
+    // Until the scan plans it (markApplicable).
+    applicable: kind !== 'tied',
     bytesSaved,
     members: members.map((e): GroupMember => ({ path: e.path, tensor: e.tensor, stored: true })),
     crossFile: new Set(members.map((e) => e.path)).size > 1,
@@ -30,6 +33,7 @@ export function makeGroup(kind: SharingKind, members: Entry[], bytesSaved: numbe
     const pinned = members.find((e) => e.tensor.pinned !== undefined);
     if (pinned) {
       group.lossless = false;
+      group.applicable = false;
       group.reason = pinned.tensor.pinned;
     }
   }
@@ -47,15 +51,23 @@ export function byteClassGroups(multi: Entry[][]): SharingGroup[] {
   const out: SharingGroup[] = [];
   for (const cls of multi) {
     const bytes = cls[0].tensor.byteLength;
+    const reshapable = !isBlockQuantized(cls[0].tensor.dtype);
     const files = splitByFile(cls);
     for (const inFile of files) {
       const shapes = splitByShape(inFile);
       for (const same of shapes) if (same.length > 1) out.push(makeGroup('exact', same, bytes * (same.length - 1)));
-      if (shapes.length > 1) out.push(makeGroup('reshaped', shapes.map((s) => s[0]), bytes * (shapes.length - 1)));
+      if (shapes.length > 1 && reshapable) out.push(makeGroup('reshaped', shapes.map((s) => s[0]), bytes * (shapes.length - 1)));
     }
-    if (files.length > 1) {
-      const kind = splitByShape(cls).length > 1 ? 'reshaped' : 'exact';
-      out.push(makeGroup(kind, [...cls].sort(byOrder), bytes * (files.length - 1)));
+    if (files.length < 2) continue;
+    const shapes = splitByShape(cls);
+    if (shapes.length === 1 || reshapable) {
+      out.push(makeGroup(shapes.length > 1 ? 'reshaped' : 'exact', [...cls].sort(byOrder), bytes * (files.length - 1)));
+      continue;
+    }
+    // Blocks of a quantized type run along rows: the same bytes under another shape are other values, so only same-shape copies group.
+    for (const same of shapes) {
+      const holders = splitByFile(same).length;
+      if (holders > 1) out.push(makeGroup('exact', [...same].sort(byOrder), bytes * (holders - 1)));
     }
   }
   return out;
@@ -105,11 +117,11 @@ export function droppedMembers(g: SharingGroup): GroupMember[] {
   }
 }
 
-/** Lossless saving over `groups`, a tensor dropped by several groups counting once. */
+/** What Apply saves over `groups` (the applicable ones), a tensor dropped by several groups counting once. */
 export function totalSaving(groups: SharingGroup[]): number {
   const dropped = new Map<string, number>();
   for (const g of groups) {
-    if (!g.lossless) continue;
+    if (!g.applicable) continue;
     for (const m of droppedMembers(g)) dropped.set(`${m.path}\u0000${m.tensor.id}`, m.tensor.byteLength);
   }
   let total = 0;

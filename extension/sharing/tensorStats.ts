@@ -41,6 +41,7 @@ const DECODERS: Partial<Record<DType, Decoder>> = {
   uint64: (v, o) => Number(v.getBigUint64(o, true)),
 };
 
+/** False for block-quantized types too: their bytes are blocks, not elements (no decoder listed). */
 export function statsSupported(dtype: DType): boolean {
   return dtype in DECODERS;
 }

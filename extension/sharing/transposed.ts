@@ -10,7 +10,7 @@ import type { ByteSource } from './byteSource';
 import { transposeEqual } from './compare';
 import type { ShapeClass } from './entries';
 import type { Relation } from './groups';
-import { DTYPE_SIZE } from '../model/types';
+import { DTYPE_SIZE, isBlockQuantized } from '../model/types';
 import type { ProgressMeter } from './progress';
 import { elementSample, squarePositions, transposedPositions } from './samples';
 import { groupBy, pushTo } from '../util/groupBy';
@@ -50,11 +50,11 @@ class DigestCache {
   }
 }
 
-/** 2-D with whole-byte elements and enough elements to matter (square or not). */
+/** 2-D with whole-byte elements (not blocks of a quantized type) and enough elements to matter (square or not). */
 function transposable2d(sc: ShapeClass): boolean {
   const t = sc.members[0].tensor;
   const es = DTYPE_SIZE[t.dtype];
-  return t.shape.length === 2 && t.elementCount >= MIN_TRANSPOSE_ELEMENTS && Number.isInteger(es) && es > 0;
+  return !isBlockQuantized(t.dtype) && t.shape.length === 2 && t.elementCount >= MIN_TRANSPOSE_ELEMENTS && Number.isInteger(es) && es > 0;
 }
 
 /** Non-square 2-D with whole-byte elements and enough elements to matter (also the cast detector's rule). */
