@@ -9,23 +9,14 @@ import type { FormatModule, OpenOptions } from './format';
 import { ModelFormatError, type ModelFile } from './types';
 import { onnxFormat } from './onnx/index';
 import { safetensorsFormat } from './safetensors/index';
+import { ggufFormat } from './gguf/index';
+import { pytorchFormat } from './pytorch/index';
 
 /** Readable formats, in matching order. */
-export const FORMATS: readonly FormatModule[] = [safetensorsFormat, onnxFormat];
+export const FORMATS: readonly FormatModule[] = [safetensorsFormat, onnxFormat, ggufFormat, pytorchFormat];
 
 /** Recognised, not readable yet. */
 const KNOWN: Array<Pick<FormatModule, 'format' | 'extensions' | 'match'>> = [
-  {
-    format: 'gguf',
-    extensions: ['.gguf'],
-    match: (h) => h.length >= 4 && h[0] === 0x47 && h[1] === 0x47 && h[2] === 0x55 && h[3] === 0x46, // 'GGUF'
-  },
-  {
-    format: 'pytorch',
-    extensions: ['.pt', '.pth', '.bin', '.ckpt'],
-    // A zip archive, or a bare pickle stream (protocol 2+).
-    match: (h) => (h.length >= 4 && h[0] === 0x50 && h[1] === 0x4b && h[2] === 0x03 && h[3] === 0x04) || (h.length >= 2 && h[0] === 0x80 && h[1]! >= 2 && h[1]! <= 5),
-  },
 ];
 
 /** Extensions of the formats the registry knows, readable or not (for folder scans: a `.gguf` there gets a clear "not supported yet"). */

@@ -13,7 +13,7 @@ import type { HalfType } from '../util/floatCast';
 export async function verifyRecovery(input: ModelFile, output: ModelFile, signal?: AbortSignal): Promise<string[]> {
   const problems: string[] = [];
   const stored = new Map(output.tensors.map((t) => [t.name, t]));
-  const recorded = new Map(output.ties.filter((t) => t.tiedBy === 'record').flatMap((tie) => tie.tied.map((x) => [x.tensor.name, { kept: tie.kept, ops: x.ops, as: x.tensor }] as const)));
+  const recorded = new Map(output.ties.filter((t) => t.tiedBy === 'record' || t.tiedBy === 'omission').flatMap((tie) => tie.tied.map((x) => [x.tensor.name, { kept: tie.kept, ops: x.ops, as: x.tensor }] as const)));
   const files = new FileSet();
   try {
     const src = new ByteSource(files, DEFAULT_CHUNK_BYTES, signal);

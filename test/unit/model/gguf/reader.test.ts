@@ -1,0 +1,114 @@
+// The GGUF reader against independent references: the generator's manifest
+// (what it wrote), node-llama-cpp's own GGUF parser (tensor offsets, dims and
+// types as it reads them) and ggml's block sizes (sizeof() of ggml-common.h's
+// structs, ggml-type-sizes.txt).
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openModel } from '../../../../extension/model/registry';
+import { GGML_TYPES, ggmlType } from '../../../../extension/model/gguf/ggmlTypes';
+import { DTYPE_SIZE, isBlockQuantized } from '../../../../extension/model/types';
+
+const DIR = path.resolve(__dirname, '../../../fixtures/gguf');
+interface ManifestEntry {
+  architecture: string; name: string; contextLength: number; embeddingLength: number; blockCount: number; fileType: number;
+  vocabularySize: number; kvCount: number; alignment: number; version: number; fileSize: number; outputWeight: string;
+  tensors: Array<{ name: string; type: string; dims: number[]; bytes: number }>;
+}
+const MANIFEST = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as Record<string, ManifestEntry>;
+const FILES = Object.keys(MANIFEST);
+
+test('ggml type table matches sizeof() of ggml-common.h block structs and ggml.h ids', () => {
+  const lines = fs.readFileSync(path.join(DIR, 'ggml-type-sizes.txt'), 'utf8').trim().split('\n');
+  assert.equal(GGML_TYPES.length, lines.length);
+  for (const line of lines) {
+    const [name, id, block, bytes] = line.split(' ');
+    const t = ggmlType(Number(id));
+    assert.ok(t, `type id ${id} (${name})`);
+    assert.deepEqual([t.name, t.blockSize, t.bytesPerBlock], [name, Number(block), Number(bytes)], name);
+    assert.equal(DTYPE_SIZE[t.name], Number(bytes) / Number(block), `DTYPE_SIZE.${name}`);
+    assert.equal(isBlockQuantized(t.name), Number(block) > 1, `isBlockQuantized(${name})`);
+  }
+});
+
+test('every fixture: facts and tensors as the generator recorded them', async () => {
+  for (const file of FILES) {
+    const m = MANIFEST[file]!;
+    const model = await openModel(path.join(DIR, file));
+    assert.equal(model.format, 'gguf');
+    const facts = new Map(model.facts);
+    assert.equal(facts.get('Architecture'), m.architecture, file);
+    assert.equal(facts.get('Name'), m.name);
+    assert.equal(facts.get('Context length'), String(m.contextLength));
+    assert.equal(facts.get('Embedding length'), String(m.embeddingLength));
+    assert.equal(facts.get('Block count'), String(m.blockCount));
+    assert.equal(facts.get('Vocabulary size'), String(m.vocabularySize));
+    assert.match(facts.get('File type')!, new RegExp(`\\(${m.fileType}\\)$`));
+    assert.equal(facts.get('Alignment'), String(m.alignment));
+    assert.equal(facts.get('GGUF version'), String(m.version));
+    assert.match(facts.get('Tensors')!, new RegExp(`^${m.tensors.length} `));
+    assert.equal(model.fileSize, m.fileSize);
+    assert.equal(Object.keys(model.metadata).length, m.kvCount);
+    assert.match(model.metadata['tokenizer.ggml.tokens']!, new RegExp(`^\\[${m.vocabularySize} string values`));
+    assert.deepEqual(model.tensors.map((t) => t.name), m.tensors.map((t) => t.name));
+    for (const [i, t] of model.tensors.entries()) {
+      const r = m.tensors[i]!;
+      assert.deepEqual(t.shape, [...r.dims].reverse(), t.name);
+      assert.equal(t.byteLength, r.bytes, t.name);
+      assert.equal(t.dtype, { F32: 'float32', F16: 'float16', Q8_0: 'q8_0' }[r.type], t.name);
+      assert.equal(t.role, 'parameter');
+      assert.equal(t.graphPath, '');
+      assert.equal(t.consumers.length, 0);
+    }
+  }
+});
+
+test('tensor byte ranges and types agree with node-llama-cpp\'s GGUF parser', async () => {
+  const { readGgufFileInfo } = await import('node-llama-cpp');
+  for (const file of FILES) {
+    const full = path.join(DIR, file);
+    const info = await readGgufFileInfo(full, { logWarnings: false, sourceType: 'filesystem' });
+    const model = await openModel(full);
+    assert.equal(model.tensors.length, info.tensorInfo!.length);
+    for (const [i, ti] of info.tensorInfo!.entries()) {
+      const t = model.tensors[i]!;
+      assert.equal(t.name, ti.name);
+      assert.equal(ggmlType(ti.ggmlType)?.name, t.dtype, ti.name);
+      assert.deepEqual(t.shape, ti.dimensions.map(Number).reverse(), ti.name);
+      assert.ok(t.data.kind === 'ranges');
+      assert.equal(t.data.ranges[0]!.offset, Number(ti.fileOffset), `${file}: ${ti.name}`);
+    }
+    assert.equal(model.metadata['general.architecture'], info.metadata.general.architecture);
+  }
+});
+
+test('an absent output.weight is an omission tie to token_embd.weight; a stored one is not', async () => {
+  for (const file of FILES) {
+    const model = await openModel(path.join(DIR, file));
+    const omitted = MANIFEST[file]!.outputWeight === 'omitted';
+    assert.equal(model.ties.length, omitted ? 1 : 0, file);
+    if (!omitted) continue;
+    const [tie] = model.ties;
+    assert.equal(tie!.tiedBy, 'omission');
+    assert.equal(tie!.kept.name, 'token_embd.weight');
+    assert.equal(tie!.tied.length, 1);
+    assert.equal(tie!.tied[0]!.tensor.name, 'output.weight');
+    assert.equal(tie!.tied[0]!.stored, false);
+    assert.deepEqual(tie!.tied[0]!.tensor.shape, tie!.kept.shape);
+  }
+});
+
+test('an architecture whose loader does not fall back gets no tie', async () => {
+  const src = path.join(DIR, 'llama-tiny.omitted.gguf');
+  const bytes = fs.readFileSync(src);
+  // 'llama' -> 'bert ' would change the length; patch the value in place to another 5-letter name llama.cpp does not re-tie.
+  const at = bytes.indexOf(Buffer.from('llama', 'ascii'), bytes.indexOf(Buffer.from('general.architecture')));
+  Buffer.from('xllam', 'ascii').copy(bytes, at);
+  const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-')), 'other.gguf');
+  fs.writeFileSync(tmp, bytes);
+  const model = await openModel(tmp);
+  assert.equal(model.metadata['general.architecture'], 'xllam');
+  assert.equal(model.ties.length, 0);
+});
