@@ -84,6 +84,12 @@ export interface ModelWriter<R extends Realised = Realised> {
    * that rewire their graph instead (ONNX).
    */
   recordsDrops?: boolean;
+  /**
+   * True when the output is another format than the input (a PyTorch
+   * checkpoint written as safetensors): apply writes it even when no copy is
+   * to be dropped, since the conversion itself is what is asked for.
+   */
+  convertsFormat?: boolean;
   /** What a user must know about loading the output (stock loaders and ties). */
   loadingNote?(decisions: readonly R[], input: ModelFile): string | undefined;
 }

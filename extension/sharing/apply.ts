@@ -98,7 +98,7 @@ export async function applySharing(input: string, options: ApplyOptions = {}): P
   const base: ApplyResult = {
     input, format: model.format, plan, bytesBefore: model.fileSize, bytesAfter: model.fileSize, remaining: [], remainingBytes: 0, unrecovered: [],
   };
-  if (plan.replacements.length === 0) return base;
+  if (plan.replacements.length === 0 && !writer.convertsFormat) return base;
 
   const output = path.resolve(options.output ?? writer.defaultOutput(model));
   // A format that writes a folder (a sharded checkpoint) takes any name; a file needs its extension.
@@ -124,7 +124,8 @@ export async function applySharing(input: string, options: ApplyOptions = {}): P
   // What the planner would still apply to the output. Groups it declines
   // with a reason (e.g. not worth an inserted node) are not counted here.
   const againSelected = options.groupFilter ? { ...rescan, groups: rescan.groups.filter(options.groupFilter) } : rescan;
-  const remaining = planSharing(again, againSelected, writer.realiser(again), { kinds }).groups;
+  // The output may be in another format than the input (a checkpoint written as safetensors): its own writer judges it.
+  const remaining = planSharing(again, againSelected, (formatOf(again).writer ?? writer).realiser(again), { kinds }).groups;
   const unrecovered = writer.recordsDrops ? await verifyRecovery(model, again, options.signal) : [];
   // What was verified is what this run wrote: not files another process put at the same paths meanwhile.
   for (const [file, identity] of committed) {
