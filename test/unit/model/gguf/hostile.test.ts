@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { readGgufHeader } from '../../../../extension/model/gguf/header';
 import { openModel } from '../../../../extension/model/registry';
 import { ModelFormatError } from '../../../../extension/model/types';
 
@@ -112,7 +113,6 @@ test(`${CASES.length} hostile headers: one ModelFormatError each, with the file 
 test('a real fixture truncated at every byte of its header (and in its data) is refused, never misread', async () => {
   const full = fs.readFileSync(path.resolve(__dirname, '../../../fixtures/gguf/llama-tiny.q8_0.gguf'));
   // Header end: the first tensor's data starts at the data offset; scan every cut up to a little past it.
-  const { readGgufHeader } = await import('../../../../extension/model/gguf/header');
   const dataOffset = readGgufHeader(path.resolve(__dirname, '../../../fixtures/gguf/llama-tiny.q8_0.gguf')).dataOffset;
   const f = path.join(dir, 'cut.gguf');
   const cuts = new Set<number>();
