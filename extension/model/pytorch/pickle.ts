@@ -166,7 +166,7 @@ export function readPickle(source: PickleSource, hooks: PickleHooks, start = 0, 
     return items;
   };
   const string = (n: number, what: string): Uint8Array => {
-    if (n > limits.maxString) throw new PickleError(`${what} of ${n} bytes is over the ${limits.maxString}-byte limit`, at);
+    if (n <= c.remaining && n > limits.maxString) throw new PickleError(`${what} of ${n} bytes is over the ${limits.maxString}-byte limit`, at);
     return c.take(n, what);
   };
   const text = (n: number, what: string): string => made(utf8.decode(string(n, what)));
@@ -252,9 +252,11 @@ export function readPickle(source: PickleSource, hooks: PickleHooks, start = 0, 
         break;
       }
       case 0x46: { // FLOAT
-        const t = c.line('FLOAT');
-        const v = Number(t);
-        if (t.trim() === '' || (Number.isNaN(v) && !/^[+-]?nan$/i.test(t.trim()))) throw new PickleError(`FLOAT argument '${t.slice(0, 40)}' is not a number`, at);
+        // Python writes repr(float): digits, or inf / -inf / nan.
+        const t = c.line('FLOAT').trim();
+        const special: Record<string, number> = { inf: Infinity, '+inf': Infinity, '-inf': -Infinity, nan: NaN, '-nan': NaN, '+nan': NaN };
+        const v = Object.hasOwn(special, t.toLowerCase()) ? special[t.toLowerCase()]! : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) ? Number(t) : undefined;
+        if (v === undefined) throw new PickleError(`FLOAT argument '${t.slice(0, 40)}' is not a number`, at);
         push(v);
         break;
       }
