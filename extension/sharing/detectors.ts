@@ -5,6 +5,7 @@
 import type { ByteClasses } from './byteClasses';
 import type { ByteSource } from './byteSource';
 import { findCasts } from './cast';
+import { findEncodings } from './encodings';
 import type { Entry } from './entries';
 import { byteClassGroups, relationGroups } from './groups';
 import type { ProgressMeter } from './progress';
@@ -35,6 +36,7 @@ export const DETECTORS: readonly Detector[] = [
   { label: 'grouping identical copies', weight: 0, find: (c) => byteClassGroups(c.classes.multi) },
   { label: 'looking for transposed copies', weight: 0.6, find: async (c) => relationGroups(await findTransposed(c.classes.shapeClasses, c.src, c.meter)) },
   { label: 'looking for cast copies', weight: 0.4, find: async (c) => relationGroups(await findCasts(c.classes.shapeClasses, c.src, c.meter)) },
+  { label: 'comparing encodings of one weight', weight: 0.1, find: (c) => findEncodings(c.models, c.classes.shapeClasses, c.src, c.meter) },
   { label: 'matching quantized triplets', weight: 0, find: (c) => findQuantized(c.entries, c.classes.classOf) },
   { label: 'listing tied weights', weight: 0, find: (c) => findTied(c.models, c.entries) },
 ];

@@ -33,6 +33,8 @@ export interface JsonGroup {
   transposed?: boolean;
   /** `tied` groups: graph, storage, config, omission or record. */
   tiedBy?: string;
+  /** Lossy groups of one weight in two encodings: the measured difference once dequantized. */
+  difference?: { maxAbs: number; maxRel: number };
   tensors: JsonTensor[];
 }
 
@@ -84,6 +86,7 @@ export function toJson(report: ScanReport): JsonReport {
       crossFile: g.crossFile,
       ...(g.transposed === undefined ? {} : { transposed: g.transposed }),
       ...(g.tiedBy === undefined ? {} : { tiedBy: g.tiedBy }),
+      ...(g.difference === undefined ? {} : { difference: g.difference }),
       tensors: g.members.map(({ path: p, tensor: t, stored }) => ({
         path: p,
         file: labels.get(p) ?? path.basename(p),

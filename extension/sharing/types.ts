@@ -35,6 +35,12 @@ export interface SharingGroup {
   crossFile: boolean;
   /** `cast` only: the copy is also transposed (2-D, shapes swapped). */
   transposed?: boolean;
+  /**
+   * Lossy `cast` groups of one weight in two encodings (a Q8_0 and an F16
+   * copy): how far apart the dequantized values are. maxAbs: the largest
+   * |a - b|; maxRel: maxAbs relative to the largest |value|.
+   */
+  difference?: { maxAbs: number; maxRel: number };
   /** `tied` only: what makes the names one weight (graph readers, storage, config, omission, a recorded drop). */
   tiedBy?: TiedBy;
 }
