@@ -126,7 +126,7 @@ const CONSTANTS = new Set([
 ]);
 
 /** Python 2 module names, as Python 3's unpickler maps them. */
-const PY2_MODULES: Record<string, string> = { __builtin__: 'builtins', copy_reg: 'copyreg' };
+const PY2_MODULES: Record<string, string> = { __builtin__: 'builtins', copy_reg: 'copyreg', commands: 'subprocess', exceptions: 'builtins' };
 
 /** Globals that mean the file holds a whole model object rather than its state dict. */
 export function namesModel(path: string): boolean {
@@ -331,11 +331,12 @@ export function torchHooks(options: TorchHookOptions = {}): PickleHooks {
       throw new PickleError(`refuses BUILD of ${describe(inst)}: only dicts and tensors may have state; nothing was executed`, at);
     },
     persistentLoad(pid, at) {
-      if (!(pid instanceof PickleTuple) || pid.items.length < 5) throw new PickleError(`a persistent id that is not a storage tuple (${describe(pid)})`, at);
+      if (!(pid instanceof PickleTuple) || pid.items.length === 0) throw new PickleError(`a persistent id that is not a storage tuple (${describe(pid)})`, at);
       const [tag, type, key, location, numel, view] = pid.items;
       const t = str(tag!, 'a persistent id tag', at);
       if (t === 'module') throw new PickleError(`refuses a pickled module source: ${MODEL_NOTE}; nothing was executed`, at);
       if (t !== 'storage') throw new PickleError(`persistent id '${t}': only storages may be named`, at);
+      if (pid.items.length < 5) throw new PickleError(`a storage persistent id of ${pid.items.length} items, not 5 or 6`, at);
       if (!isRecord(type!, 'storageType')) throw new PickleError(`a storage of type ${describe(type!)}`, at);
       const ref: StorageRef = { kind: 'storage', type: type as StorageType, key: str(key!, 'a storage key', at), location: str(location!, 'a storage location', at), numel: int(numel!, 'a storage size', at), at };
       if (ref.numel < 0) throw new PickleError('a storage of negative size', at);

@@ -39,11 +39,13 @@ function holdsTensors(v: PickleValue): boolean {
 }
 
 /** Every tensor under `root`, named by its path of keys. */
-function walk(root: PickleValue, at: number): { tensors: NamedTensor[]; ignored: string[]; unnamed: number } {
+function walk(root: PickleValue, at: number): { tensors: NamedTensor[]; ignored: string[]; unnamed: number; shared: string[] } {
   const tensors: NamedTensor[] = [];
   const ignored: string[] = [];
   let unnamed = 0;
   let visits = 0;
+  const seen = new Set<object>();
+  const shared: string[] = [];
   const todo: Array<{ v: PickleValue; name: string; depth: number }> = [{ v: root, name: '', depth: 0 }];
   while (todo.length > 0) {
     const { v, name, depth } = todo.pop()!;
@@ -51,6 +53,9 @@ function walk(root: PickleValue, at: number): { tensors: NamedTensor[]; ignored:
     if (isTensorLike(v)) { tensors.push({ name: name || 'tensor', record: v }); continue; }
     const kids = children(v);
     if (!kids) { if (name && ignored.length < 5) ignored.push(name); continue; }
+    // A container reached again (shared, or holding itself) is read once: no cycle or DAG can multiply the walk.
+    if (seen.has(v as object)) { if (shared.length < 5) shared.push(name || '(root)'); continue; }
+    seen.add(v as object);
     if (depth >= MAX_DEPTH) throw new PickleError(`values nested deeper than ${MAX_DEPTH} levels (or a value that holds itself): refused, a state dict is flat`, at);
     for (let i = kids.length - 1; i >= 0; i--) {
       const [key, x] = kids[i]!;
@@ -58,7 +63,7 @@ function walk(root: PickleValue, at: number): { tensors: NamedTensor[]; ignored:
       todo.push({ v: x, name: name ? `${name}.${key}` : key, depth: depth + 1 });
     }
   }
-  return { tensors, ignored, unnamed };
+  return { tensors, ignored, unnamed, shared };
 }
 
 /** The tensors of a checkpoint's root object; `at` is the pickle's offset, for messages. */
@@ -75,9 +80,10 @@ export function stateDictTensors(root: PickleValue, at: number): StateDictTensor
       if (others.length) warnings.push(`the state dict was read from the top-level key '${key}'; the other top-level entries (${others.slice(0, 6).join(', ')}${others.length > 6 ? ', ...' : ''}) are not model weights and were not read`);
     }
   }
-  const { tensors, ignored, unnamed } = walk(target, at);
+  const { tensors, ignored, unnamed, shared } = walk(target, at);
   if (tensors.length === 0) throw new PickleError(`no tensors: the pickle holds ${root instanceof Map ? 'a dict' : 'a value'} without any, not a state dict`, at);
   if (ignored.length) warnings.push(`values that are not tensors were skipped (e.g. ${ignored.map((n) => `'${n}'`).join(', ')})`);
+  if (shared.length) warnings.push(`containers reached a second time were read once: ${shared.map((n) => `'${n}'`).join(', ')}`);
   if (unnamed) warnings.push(`${unnamed} value${unnamed === 1 ? '' : 's'} under keys that are not strings or numbers were skipped`);
   const seen = new Set<string>();
   for (const t of tensors) {

@@ -30,7 +30,7 @@ export const op = {
   binpersid: [0x51],
   stackGlobal: [0x93],
   memoize: [0x94],
-  int: (n: number): Bytes => (n >= 0 && n < 256 ? Uint8Array.from([0x4b, n]) : n >= 0 && n < 65536 ? Uint8Array.from([0x4d, n & 0xff, n >> 8]) : cat([0x4a], (() => { const b = Buffer.alloc(4); b.writeInt32LE(n); return b; })())),
+  int: (n: number): Bytes => (Math.abs(n) >= 2 ** 31 ? Uint8Array.from([0x8a, 8, ...(() => { const b = Buffer.alloc(8); b.writeBigInt64LE(BigInt(n)); return b; })()]) : n >= 0 && n < 256 ? Uint8Array.from([0x4b, n]) : n >= 0 && n < 65536 ? Uint8Array.from([0x4d, n & 0xff, n >> 8]) : cat([0x4a], (() => { const b = Buffer.alloc(4); b.writeInt32LE(n); return b; })())),
   str: (s: string): Bytes => { const b = Buffer.from(s, 'utf8'); return cat([0x58], u32(b.length), b); },
   shortStr: (s: string): Bytes => { const b = Buffer.from(s, 'utf8'); return cat([0x8c, b.length], b); },
   global: (module: string, name: string): Bytes => cat([0x63], Buffer.from(`${module}\n${name}\n`, 'latin1')),
