@@ -27,7 +27,7 @@ const STORAGES = { '0': f32([1, 2, 3, 4]) };
 
 const newMarker = () => `/tmp/wsi-marker-${crypto.randomBytes(6).toString('hex')}`;
 const touch = (m: string) => `touch ${m}`;
-const args = (...items: Uint8Array[]) => cat(op.mark, ...items, op.tuple);
+const args = (...items: Array<Uint8Array | number[]>) => cat(op.mark, ...items, op.tuple);
 
 interface PickleCase {
   name: string;
