@@ -18,6 +18,13 @@ export interface OnnxReplacement extends Realised {
   gemmFlips: ConsumerRef[];
   /** True when a node must produce the dropped name (derived, or a graph output of an alias: Identity). */
   needsNode: boolean;
+  /**
+   * Set when the copies sit in sibling subgraphs (the two branches of an
+   * `If`): the kept initializer moves to this graph, the innermost one that
+   * encloses both (inner graphs read outer names), and both sets of readers
+   * read it there. The rewrite merges the targets of one kept tensor.
+   */
+  hoistTo?: string;
 }
 
 /** Rough encoded size of one inserted node and of a shape tensor (names included). */
@@ -52,6 +59,20 @@ class GraphIndex {
     const i = this.graphs.get(path);
     if (!i) throw new Error(`internal: no graph '${path}'`);
     return i;
+  }
+
+  /** The innermost graph enclosing (or being) both. */
+  commonAncestor(a: string, b: string): string {
+    const up = new Set(this.chain(a));
+    return this.chain(b).find((p) => up.has(p)) ?? '';
+  }
+
+  /** True when `name` is an output of graph `path` or of a graph below it. */
+  isOutputBelow(path: string, name: string): boolean {
+    for (const [p, info] of this.graphs) {
+      if (info.graph.outputs.some((o) => o.name === name) && this.chain(p).includes(path)) return true;
+    }
+    return false;
   }
 
   /** Graph paths from `path` up to the main graph, `path` first. */
@@ -121,7 +142,7 @@ function replacementFor(index: GraphIndex, d: Decision, keepName: boolean): Onnx
   // Visibility: the kept tensor's graph encloses (or is) the dropped one's, and nothing between shadows its name.
   const chain = index.chain(dropped.graphPath);
   const at = chain.indexOf(kept.graphPath);
-  if (at < 0) return `'${kept.id}' is not visible where '${dropped.id}' is read`;
+  if (at < 0) return hoisted(index, d);
   if (kept.role === 'constant' && at > 0) return `'${kept.id}' is a Constant of an enclosing graph`;
   if (chain.slice(0, at).some((p) => index.info(p).declares.has(kept.name))) return `'${kept.name}' is shadowed where '${dropped.id}' is read`;
 
@@ -159,6 +180,27 @@ function replacementFor(index: GraphIndex, d: Decision, keepName: boolean): Onnx
     if (dropped.byteLength <= overhead) return `not worth it: the inserted ${names.join(' + ')} would take more bytes (~${overhead}) than the ${dropped.byteLength}-byte copy`;
   }
   return { kept, dropped, ops, gemmFlips, needsNode, how: describe(names, gemmFlips, needsNode) };
+}
+
+/**
+ * Copies in graphs that cannot see each other: the kept initializer moves up
+ * to the innermost graph enclosing both, under a name no other graph uses
+ * (the rewrite picks it), so nothing can shadow it on the way down. Aliases
+ * only; a kept tensor that is a graph output stays where it is.
+ */
+function hoisted(index: GraphIndex, d: Decision): OnnxReplacement | string {
+  const { kept, dropped, ops } = d;
+  const why = (s: string) => `'${kept.id}' is not visible where '${dropped.id}' is read, and ${s}`;
+  if (ops.length > 0) return why('only identical copies are moved to an enclosing graph');
+  if (kept.role !== 'initializer') return why(`it is a ${kept.role === 'constant' ? 'Constant' : kept.role}, not an initializer that could move to an enclosing graph`);
+  if (index.isOutputBelow(kept.graphPath, kept.name)) return why('it is a graph output, so it cannot move');
+  const hoistTo = index.commonAncestor(kept.graphPath, dropped.graphPath);
+  const isGraphOutput = index.isOutputBelow(dropped.graphPath, dropped.name);
+  const where = hoistTo === '' ? 'the main graph' : `'${hoistTo}'`;
+  return {
+    kept, dropped, ops, gemmFlips: [], needsNode: isGraphOutput, hoistTo,
+    how: `kept copy moved to ${where}, ${isGraphOutput ? 'Identity (it is a graph output)' : 'readers rewired'}`,
+  };
 }
 
 function describe(names: string[], gemmFlips: ConsumerRef[], needsNode: boolean): string {

@@ -11,7 +11,7 @@ import type { ModelFile, ModelGraph, TensorRef } from '../types';
 import { FileSet } from '../../io/fileSet';
 import type { PieceSource } from '../../io/atomicWrite';
 import { ONNX_OP, type OnnxReplacement } from './plan';
-import { WireFile, listFields, int64Value, WIRE_LEN, type WireField } from './wire';
+import { WireFile, fieldAt, listFields, int64Value, WIRE_LEN, type WireField } from './wire';
 import { attributeLayout, subgraphFields, A_I } from './attribute';
 import {
   Encoded, ExternalDataFile, MessageWriter, encodeAttribute, encodeNode, encodeTensor, encodeStringEntry,
@@ -57,6 +57,8 @@ interface GraphEdit {
   /** node index -> attribute names to flip ('transA' | 'transB') */
   flips: Map<number, Set<string>>;
   newInitializers: Encoded[];
+  /** Initializers of inner graphs moved here (sibling-subgraph sharing), with the name each takes. */
+  hoisted: Array<{ tensor: TensorRef; name: string }>;
   /** value_info entries to leave out (names that no longer exist). */
   dropValueInfo: Set<string>;
 }
@@ -64,7 +66,7 @@ interface GraphEdit {
 function emptyEdit(): GraphEdit {
   return {
     dropInitializers: new Set(), dropNodes: new Set(), inserts: new Map(), renames: new Map(),
-    flips: new Map(), newInitializers: [], dropValueInfo: new Set(),
+    flips: new Map(), newInitializers: [], hoisted: [], dropValueInfo: new Set(),
   };
 }
 
@@ -163,6 +165,25 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
     return false;
   };
 
+  // Kept initializers that move to an enclosing graph: one target per
+  // tensor (the innermost graph enclosing every target its decisions ask
+  // for), and its own name unless another graph declares that name too.
+  const hoists = new Map<TensorRef, { to: string; name: string }>();
+  const commonAncestor = (a: string, b: string): string => {
+    for (let q: string | undefined = b; q !== undefined; q = parents.get(q)) if (isWithin(a, q)) return q;
+    return '';
+  };
+  for (const r of replacements) {
+    if (r.hoistTo === undefined) continue;
+    const h = hoists.get(r.kept);
+    hoists.set(r.kept, { to: h ? commonAncestor(h.to, r.hoistTo) : r.hoistTo, name: r.kept.name });
+  }
+  for (const [t, h] of hoists) {
+    const elsewhere = allGraphs.some((g) => g.path !== t.graphPath && (g.initializerNames.includes(t.name) || g.inputs.some((v) => v.name === t.name) || g.nodes.some((n) => n.outputs.includes(t.name))));
+    if (elsewhere) h.name = names.fresh(`${t.name}__shared`);
+  }
+  const nameOf = (t: TensorRef): string => hoists.get(t)?.name ?? t.name;
+
   const droppedTensors = new Set(replacements.map((r) => r.dropped));
   const shapeNames = new Map<string, string>();
   const files = new FileSet();
@@ -202,6 +223,24 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
   } finally {
     files.close();
   }
+  for (const [t, h] of hoists) {
+    if (droppedTensors.has(t)) throw new RewriteError(model.path, `'${t.id}' is both moved and dropped`);
+    edit(t.graphPath).dropInitializers.add(recordOf(t));
+    edit(h.to).hoisted.push({ tensor: t, name: h.name });
+    if (h.name === t.name) continue;
+    for (const c of t.consumers) rename(c, h.name);
+    for (const sub of allGraphs) {
+      if (sub.valueInfo.some((v) => v.name === t.name) && isWithin(sub.path, t.graphPath)) edit(sub.path).dropValueInfo.add(t.name);
+    }
+  }
+
+  function rename(c: { graphPath: string; nodeIndex: number; inputIndex: number }, to: string): void {
+    const ce = edit(c.graphPath);
+    const m = ce.renames.get(c.nodeIndex) ?? new Map<number, string>();
+    m.set(c.inputIndex, to);
+    ce.renames.set(c.nodeIndex, m);
+    rewired++;
+  }
 
   function applyReplacement(r: OnnxReplacement): void {
     const { kept, dropped } = r;
@@ -215,15 +254,9 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
       e.dropInitializers.add(recordOf(dropped));
       position = kept.role === 'constant' && kept.graphPath === g ? constantNodeIndex(model, kept) + 1 : 0;
     }
-    const rename = (c: { graphPath: string; nodeIndex: number; inputIndex: number }): void => {
-      const ce = edit(c.graphPath);
-      const m = ce.renames.get(c.nodeIndex) ?? new Map<number, string>();
-      m.set(c.inputIndex, kept.name);
-      ce.renames.set(c.nodeIndex, m);
-      rewired++;
-    };
+    const keptName = nameOf(kept);
     for (const c of r.gemmFlips) {
-      rename(c);
+      rename(c, keptName);
       const ce = edit(c.graphPath);
       const s = ce.flips.get(c.nodeIndex) ?? new Set<string>();
       s.add(c.inputIndex === 0 ? 'transA' : 'transB');
@@ -231,7 +264,7 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
       gemmFlips++;
     }
     if (!r.needsNode) {
-      if (r.ops.length === 0) for (const c of dropped.consumers) rename(c);
+      if (r.ops.length === 0) for (const c of dropped.consumers) rename(c, keptName);
       // The dropped name no longer exists: a value_info naming it would dangle.
       for (const sub of allGraphs) {
         if (sub.valueInfo.some((v) => v.name === dropped.name) && isWithin(sub.path, g)) edit(sub.path).dropValueInfo.add(dropped.name);
@@ -240,11 +273,11 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
     }
     const safe = dropped.name.replace(/[^\w.:-]+/g, '_');
     if (r.ops.length === 0) {
-      insertNode(g, position, { name: names.fresh(`WeightSharing/Identity/${safe}`), opType: 'Identity', inputs: [kept.name], outputs: [dropped.name] });
+      insertNode(g, position, { name: names.fresh(`WeightSharing/Identity/${safe}`), opType: 'Identity', inputs: [keptName], outputs: [dropped.name] });
       return;
     }
     // Chain the ops; the last one produces the dropped tensor's own name.
-    let input = kept.name;
+    let input = keptName;
     r.ops.forEach((derive, i) => {
       const op = ONNX_OP[derive];
       const last = i === r.ops.length - 1;
@@ -305,11 +338,10 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
           if (e.renames.has(i) || e.flips.has(i) || subTouched) m.message(F.graph.node, rewriteNode(f, graph, i));
           else m.raw(range(f));
         } else if (f.field === G_INITIALIZER) {
-          const t = tensorsByOffset.get(f.start);
           if (e.dropInitializers.has(f.start)) continue;
-          const fresh = t && replaceData.get(t);
-          if (t && fresh) m.message(F.graph.initializer, withContents(f, t, fresh));
-          else if (t && data && isExternal(model, t)) m.message(F.graph.initializer, relocate(f, t));
+          const t = tensorsByOffset.get(f.start);
+          const changed = t && tensorRecord(f, t);
+          if (changed) m.message(F.graph.initializer, changed);
           else m.raw(range(f));
         } else if (f.field === G_VALUE_INFO && e.dropValueInfo.size > 0 && e.dropValueInfo.has(valueInfoName(f))) {
           continue;
@@ -319,6 +351,10 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
       }
       flushInserts(Number.POSITIVE_INFINITY);
       for (const t of e.newInitializers) m.message(F.graph.initializer, t);
+      for (const h of e.hoisted) {
+        const f = fieldAt(src, recordOf(h.tensor), src.size, `TensorProto '${h.tensor.id}'`);
+        m.message(F.graph.initializer, tensorRecord(f, h.tensor, h.name)!); // a name given: always a new record
+      }
       return m.finish();
     };
 
@@ -380,30 +416,33 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
     /** The payload of a length-delimited field, as an Encoded message (no tag, no length). */
     const rawPayload = (f: WireField): Encoded => new Encoded([{ file: src.path, offset: f.offset, length: f.length }], f.length);
 
-    /** An initializer with new contents: its other fields as they were, the bytes as raw_data. */
-    const withContents = (f: WireField, t: TensorRef, bytes: PieceSource): Encoded => {
+    /**
+     * An initializer as the output needs it, or undefined when its record is
+     * copied verbatim: new contents (as raw_data), its external bytes placed
+     * in the new data file, or a new name (moved to an enclosing graph).
+     */
+    const tensorRecord = (f: WireField, t: TensorRef, name?: string): Encoded | undefined => {
+      const fresh = replaceData.get(t);
+      const moveData = !fresh && data !== undefined && isExternal(model, t);
+      if (!fresh && !moveData && name === undefined) return undefined;
       const m = new MessageWriter();
       for (const g of src.nested(f, `TensorProto '${t.id}'`)) {
-        if (g.field === T_EXTERNAL || g.field === T_LOCATION || g.field === T_RAW || TYPED_DATA_FIELDS.has(g.field)) continue;
+        if (name !== undefined && g.field === F.tensor.name) continue;
+        if ((fresh || moveData) && (g.field === T_EXTERNAL || g.field === T_LOCATION || g.field === T_RAW)) continue;
+        if (fresh && TYPED_DATA_FIELDS.has(g.field)) continue;
         m.raw(range(g));
       }
-      m.delimited(T_RAW, [bytes], bytes.length);
-      return m.finish();
-    };
-
-    /** An external initializer: same fields, its bytes placed in the new data file. */
-    const relocate = (f: WireField, t: TensorRef): Encoded => {
-      if (t.data.kind !== 'ranges' || !data) throw new RewriteError(model.path, `'${t.id}' has no byte ranges to move`);
-      const ref = data.add(t.data.ranges);
-      const m = new MessageWriter();
-      for (const g of src.nested(f, `TensorProto '${t.id}'`)) {
-        if (g.field === T_EXTERNAL || g.field === T_LOCATION || g.field === T_RAW) continue;
-        m.raw(range(g));
+      if (name !== undefined) m.string(F.tensor.name, name);
+      if (fresh) {
+        m.delimited(T_RAW, [fresh], fresh.length);
+      } else if (moveData) {
+        if (t.data.kind !== 'ranges' || !data) throw new RewriteError(model.path, `'${t.id}' has no byte ranges to move`);
+        const ref = data.add(t.data.ranges);
+        m.message(F.tensor.externalData, encodeStringEntry('location', ref.location));
+        m.message(F.tensor.externalData, encodeStringEntry('offset', String(ref.offset)));
+        m.message(F.tensor.externalData, encodeStringEntry('length', String(ref.length)));
+        m.varint(F.tensor.dataLocation, DATA_LOCATION_EXTERNAL);
       }
-      m.message(F.tensor.externalData, encodeStringEntry('location', ref.location));
-      m.message(F.tensor.externalData, encodeStringEntry('offset', String(ref.offset)));
-      m.message(F.tensor.externalData, encodeStringEntry('length', String(ref.length)));
-      m.varint(F.tensor.dataLocation, DATA_LOCATION_EXTERNAL);
       return m.finish();
     };
 

@@ -19,6 +19,7 @@ import { checkModels } from '../../../extension/check/check';
 import { f32ToF16Bits } from '../../../extension/util/floatCast';
 
 import { onnxDetails, random, transpose } from './synthetic';
+import { DT, floatRaw, tensorProto } from '../model/onnx/onnxBuilder';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-graphs-'));
 
@@ -273,4 +274,94 @@ test('a transposed copy in a subgraph whose exact copy in the main graph is kept
   assert.deepEqual(out.graph!.main.nodes.find((n) => n.opType === 'If')!.subgraphs[0]!.initializerNames, []);
   assert.deepEqual(onnxDetails(res).inserted.map((n) => [n.opType, n.inputs, n.output]), [['Transpose', stays, stays[0] === 'W' ? 'D' : 'W']]);
   assert.equal(res.plan.bytesSaved, 2 * 48 * 32 * 4);
+});
+
+// --- copies in sibling subgraphs (the branches of an If) --------------------
+
+/** Runs `a` and `b` once per branch (s = +1 takes then, s = -1 else) and requires bit-identical outputs. */
+async function checkEveryBranch(a: string, b: string): Promise<void> {
+  for (const s of [1, -1]) {
+    const inputsDir = fs.mkdtempSync(path.join(dir, `s=${s}-`));
+    fs.writeFileSync(path.join(inputsDir, 'input_0.pb'), tensorProto('x', DT.FLOAT, [2, 32]).bytes(9, floatRaw([...random(64, 11)])).encode());
+    fs.writeFileSync(path.join(inputsDir, 'input_1.pb'), tensorProto('s', DT.FLOAT, []).bytes(9, floatRaw([s])).encode());
+    const report = await checkModels(a, b, { inputsDir, tolerance: 0 });
+    assert.ok(report.pass, `s=${s}: ${report.comparison.failures.join('\n')}`);
+    for (const o of report.comparison.outputs) assert.ok(o.bitIdentical, `s=${s}: ${o.name} bit-identical`);
+  }
+}
+
+/** A branch reading `reads` through MatMul (then) or MatMul + Neg (else), so the branches' outputs differ. */
+function branchGraph(tag: 'then' | 'else', reads: string, inits: Encoded[], nodes: NodeSpec[] = []): Encoded {
+  const mm = tag === 'then' ? `${tag}_out` : `${tag}_mm`;
+  return encodeGraph({
+    name: `${tag}_branch`,
+    nodes: [...nodes, { name: `${tag}_matmul`, opType: 'MatMul', inputs: ['x', reads], outputs: [mm] },
+      ...(tag === 'else' ? [{ name: 'else_neg', opType: 'Neg', inputs: [mm], outputs: ['else_out'] }] : [])].map(encodeNode),
+    initializers: inits, inputs: [], outputs: [encodeValueInfo({ name: `${tag}_out`, dtype: 'float32', shape: [2, 48] })],
+  });
+}
+
+function ifNode(name: string, cond: string, then: Encoded, otherwise: Encoded, out: string): NodeSpec {
+  return { name, opType: 'If', inputs: [cond], outputs: [out], attributes: [
+    { name: 'then_branch', kind: 'graph', value: then }, { name: 'else_branch', kind: 'graph', value: otherwise },
+  ] };
+}
+
+function siblingModel(name: string, then: Encoded, otherwise: Encoded, mainInits: Encoded[] = [], mainNodes: NodeSpec[] = [], outputs: ValueInfoSpec[] = []): Promise<string> {
+  return model(name, {
+    nodes: [{ name: 'cond', opType: 'Greater', inputs: ['s', 'zero'], outputs: ['c'] }, ifNode('if', 'c', then, otherwise, 'y'), ...mainNodes],
+    initializers: [...mainInits, tensor('zero', 'float32', [], new Float32Array([0]))],
+    inputs: [x(32), { name: 's', dtype: 'float32', shape: [] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: [2, 48] }, ...outputs],
+  });
+}
+
+test('identical copies in the two branches of an If: the kept one moves to the enclosing graph and both branches read it', async () => {
+  const w = random(32 * 48, 21);
+  const file = await siblingModel('siblings', branchGraph('then', 'W_then', [tensor('W_then', 'float32', [32, 48], w)]), branchGraph('else', 'W_else', [tensor('W_else', 'float32', [32, 48], w)]));
+  const res = await applySharing(file, { output: path.join(dir, 'siblings.shared.onnx') });
+  assert.ok(res.output, res.plan.skipped.map((s) => s.reason).join('; '));
+  assert.deepEqual(res.remaining, []);
+  assert.equal(res.plan.bytesSaved, 32 * 48 * 4);
+  const out = await openOnnx(res.output);
+  const [then, otherwise] = out.graph!.main.nodes[1]!.subgraphs;
+  assert.deepEqual([then!.initializerNames, otherwise!.initializerNames], [[], []]);
+  assert.deepEqual(out.graph!.main.initializerNames.sort(), ['W_then', 'zero']);
+  assert.deepEqual(otherwise!.nodes[0]!.inputs, ['x', 'W_then']);
+  await checkEveryBranch(file, res.output);
+});
+
+test('copies in nested Ifs two levels apart move to the innermost graph enclosing both', async () => {
+  const w = random(32 * 48, 22);
+  // then_branch holds an inner If whose then reads W_a; the outer else reads W_b: the main graph is the only one enclosing both.
+  const innerThen = branchGraph('then', 'W_a', [tensor('W_a', 'float32', [32, 48], w)]);
+  const innerElse = branchGraph('else', 'P', [tensor('P', 'float32', [32, 48], random(32 * 48, 23))]);
+  const outerThen = encodeGraph({
+    name: 'outer_then', nodes: [encodeNode(ifNode('inner', 'c', innerThen, innerElse, 'then_out'))],
+    initializers: [], inputs: [], outputs: [encodeValueInfo({ name: 'then_out', dtype: 'float32', shape: [2, 48] })],
+  });
+  const file = await siblingModel('nested', outerThen, branchGraph('else', 'W_b', [tensor('W_b', 'float32', [32, 48], w)]));
+  const res = await applySharing(file, { output: path.join(dir, 'nested.shared.onnx') });
+  assert.ok(res.output, res.plan.skipped.map((s) => s.reason).join('; '));
+  assert.deepEqual(res.remaining, []);
+  const out = await openOnnx(res.output);
+  // The shallower copy stays (keep rank), moved to the main graph; the inner branch reads it two levels down.
+  assert.deepEqual(out.tensors.filter((t) => t.shape.length === 2).map((t) => t.id).sort(), ['W_b', 'if/inner/P']);
+  assert.equal(out.tensors.find((t) => t.id === 'W_b')!.graphPath, '');
+  await checkEveryBranch(file, res.output);
+});
+
+test('a moved copy whose name the enclosing graph already uses gets a fresh name; the enclosing graph\'s own tensor is untouched', async () => {
+  const w = random(32 * 48, 24);
+  const other = random(32 * 48, 25);
+  // Both branches name their copy W; the main graph has a different W of its own, read by a MatMul whose result is an output.
+  const file = await siblingModel('collide', branchGraph('then', 'W', [tensor('W', 'float32', [32, 48], w)]), branchGraph('else', 'W', [tensor('W', 'float32', [32, 48], w)]),
+    [tensor('W', 'float32', [32, 48], other)], [{ name: 'main_mm', opType: 'MatMul', inputs: ['x', 'W'], outputs: ['z'] }], [{ name: 'z', dtype: 'float32', shape: [2, 48] }]);
+  const res = await applySharing(file, { output: path.join(dir, 'collide.shared.onnx') });
+  assert.ok(res.output, res.plan.skipped.map((s) => s.reason).join('; '));
+  const out = await openOnnx(res.output);
+  assert.deepEqual(out.graph!.main.initializerNames.sort(), ['W', 'W__shared', 'zero']);
+  const [then, otherwise] = out.graph!.main.nodes[1]!.subgraphs;
+  assert.deepEqual([then!.nodes[0]!.inputs, otherwise!.nodes[0]!.inputs], [['x', 'W__shared'], ['x', 'W__shared']]);
+  await checkEveryBranch(file, res.output);
 });
