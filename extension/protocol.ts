@@ -58,6 +58,8 @@ export interface GroupInfo {
   /** `tied` groups: what makes the names one weight. */
   tiedBy?: 'graph' | 'storage' | 'config' | 'omission' | 'record';
   lossless: boolean;
+  /** Apply Sharing carries it out; `reason` says why not. */
+  applicable: boolean;
   reason?: string;
   bytesSaved: number;
   /** Tensor ids; the first is kept. */
@@ -73,6 +75,9 @@ export interface ModelTotals {
   uniqueBytes: number;
   parameters: number;
   uniqueParameters: number;
+  /** Copies found that Apply cannot carry out (each group's reason says why), and what they would have saved. */
+  notApplicableGroups: number;
+  notApplicableBytes: number;
 }
 
 export interface GraphPayload {

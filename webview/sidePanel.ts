@@ -102,6 +102,10 @@ export class SidePanel {
     };
     add('Stored', formatBytes(t.storedBytes), formatBytesExact(t.storedBytes));
     add('Unique', `${formatBytes(t.uniqueBytes)}${saved > 0 ? ` (−${formatBytes(saved)}, ${pct(saved, t.storedBytes)})` : ''}`, formatBytesExact(t.uniqueBytes));
+    if (t.notApplicableGroups > 0) {
+      add('Not applicable', `${formatBytes(t.notApplicableBytes)} in ${t.notApplicableGroups} group${t.notApplicableGroups === 1 ? '' : 's'}`,
+        'Copies found that Apply cannot carry out: each group says why. Not counted in Unique.');
+    }
     add('Parameters', formatCount(t.parameters), thousands(t.parameters));
     add('Unique parameters', formatCount(t.uniqueParameters), thousands(t.uniqueParameters));
     return dl;
@@ -110,13 +114,13 @@ export class SidePanel {
   private actions(): HTMLElement {
     const div = document.createElement('div');
     div.className = 'actions';
-    const lossless = this.payload.groups.filter((g) => g.lossless && g.kind !== 'tied').map((g) => g.index);
+    const applicable = this.payload.groups.filter((g) => g.applicable).map((g) => g.index);
     const apply = button('Apply sharing…', {
       appearance: 'primary',
       title: 'Write a copy of the model that stores each weight once',
-      onClick: () => this.events.applySharing(lossless),
+      onClick: () => this.events.applySharing(applicable),
     });
-    if (lossless.length === 0) apply.setAttribute('disabled', '');
+    if (applicable.length === 0) apply.setAttribute('disabled', '');
     div.append(
       apply,
       button('Report', { appearance: 'secondary', title: 'Show the sharing report', onClick: () => this.events.showReport() }),
@@ -152,8 +156,8 @@ export class SidePanel {
     saved.title = formatBytesExact(g.bytesSaved);
     saved.dataset.bytes = String(g.bytesSaved);
     head.append(swatch, kind);
-    if (!g.lossless) {
-      const warn = tag('not lossless');
+    if (g.kind !== 'tied' && !g.applicable) {
+      const warn = tag(g.lossless ? 'not applicable' : 'not lossless');
       warn.classList.add('warn');
       head.append(warn);
     }

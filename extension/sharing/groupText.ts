@@ -63,7 +63,7 @@ export function tiedPhrase(group: SharingGroup): string {
 }
 
 function savedClause(group: SharingGroup): string {
-  if (!group.lossless) return `; not shared automatically: ${group.reason ?? 'not lossless'}`;
+  if (!group.applicable) return `; not shared automatically: ${group.reason ?? 'not lossless'}`;
   return `: ${formatBytes(group.bytesSaved)} can be shared`;
 }
 

@@ -13,11 +13,13 @@ export function renderMarkdownReport(report: ScanReport, options: { minBytes?: n
   const names = report.models.map((m) => m.path.split(/[\\/]/).pop() ?? m.path);
   out.push(`# Weight sharing report: ${names.join(', ')}`, '');
   const stored = report.models.reduce((a, m) => a + m.tensors.reduce((b, t) => b + t.byteLength, 0), 0);
-  const lossless = report.groups.filter((g) => g.lossless && g.kind !== 'tied');
+  const applicable = report.groups.filter((g) => g.applicable);
+  const notApplicable = report.groups.filter((g) => !g.applicable && g.kind !== 'tied');
   const tied = report.groups.filter((g) => g.kind === 'tied');
   out.push(
     `- Weights stored: **${formatBytes(stored)}** in ${report.models.reduce((a, m) => a + m.tensors.length, 0)} tensors`,
-    `- Can be shared without changing outputs: **${formatBytes(report.bytesSaved)}** (${stored ? ((100 * report.bytesSaved) / stored).toFixed(1) : '0'}%) in ${lossless.length} group${lossless.length === 1 ? '' : 's'}`,
+    `- Can be shared without changing outputs: **${formatBytes(report.bytesSaved)}** (${stored ? ((100 * report.bytesSaved) / stored).toFixed(1) : '0'}%) in ${applicable.length} group${applicable.length === 1 ? '' : 's'}`,
+    ...(notApplicable.length ? [`- Found but not applicable (see each group's reason): ${notApplicable.length} group${notApplicable.length === 1 ? '' : 's'}`] : []),
     `- Already tied (stored once, several readers or names): ${tied.length}`,
   );
   if (options.minBytes !== undefined) out.push(`- Groups of tensors under ${formatBytes(options.minBytes)} are not listed`);
@@ -30,12 +32,12 @@ export function renderMarkdownReport(report: ScanReport, options: { minBytes?: n
     out.push('No shared or shareable weights found.', '');
     return out.map(printable).join('\n');
   }
-  out.push('## Groups', '', '| # | kind | saves | lossless | tensors (kept first) | dtype | shape |', '| --: | --- | --: | --- | --- | --- | --- |');
+  out.push('## Groups', '', '| # | kind | saves | applies | tensors (kept first) | dtype | shape |', '| --: | --- | --: | --- | --- | --- | --- |');
   report.groups.forEach((g, i) => {
     const tensors = g.members.map((m) => code(report.models.length > 1 ? `${m.path.split(/[\\/]/).pop()}:${m.tensor.name}` : m.tensor.name)).join('<br>');
     const dtypes = [...new Set(g.members.map((m) => m.tensor.dtype))].join(', ');
     const shapes = [...new Set(g.members.map((m) => `[${m.tensor.shape.join('×')}]`))].join(', ');
-    out.push(`| ${i + 1} | ${g.kind} | ${formatBytes(g.bytesSaved)} | ${g.lossless ? 'yes' : `no: ${esc(g.reason ?? '')}`} | ${tensors} | ${dtypes} | ${shapes} |`);
+    out.push(`| ${i + 1} | ${g.kind} | ${formatBytes(g.bytesSaved)} | ${g.applicable ? 'yes' : g.kind === 'tied' ? 'already stored once' : `no: ${esc(g.reason ?? '')}`} | ${tensors} | ${dtypes} | ${shapes} |`);
   });
   out.push('', '## In words', '');
   report.groups.forEach((g, i) => out.push(`${i + 1}. ${esc(describeGroup(g))}`));

@@ -67,7 +67,7 @@ export function renderOutline(model: ModelFile, report: ScanReport | undefined):
   const saved = report?.bytesSaved ?? 0;
   push(report ? `Sharing groups (${groups.length}; ${formatBytes(saved)} can be shared)` : 'Sharing groups (scan not available)');
   groups.forEach((g, i) => {
-    groupLines.set(i, push(`${INDENT}#${i + 1} ${g.kind}${g.lossless ? '' : ' (not lossless)'} · saves ${formatBytes(g.bytesSaved)} · ${describeGroup(g)}`));
+    groupLines.set(i, push(`${INDENT}#${i + 1} ${g.kind}${g.applicable || g.kind === 'tied' ? '' : ` (${g.lossless ? 'not applicable' : 'not lossless'})`} · saves ${formatBytes(g.bytesSaved)} · ${describeGroup(g)}`));
   });
   if (report && groups.length === 0) push(`${INDENT}none`);
   push();

@@ -79,7 +79,7 @@ function decisionsOf(g: SharingGroup, rank: (t: TensorRef) => number[]): Decisio
  * saving first); a later group that conflicts with an earlier one, or that
  * the format cannot carry out, is skipped with the reason.
  */
-export function planSharing<R extends Realised>(model: ModelFile, report: ScanReport, realiser: Realiser<R>, options: PlanOptions = {}): SharingPlan<R> {
+export function planSharing<R extends Realised>(model: ModelFile, report: Pick<ScanReport, 'groups'>, realiser: Realiser<R>, options: PlanOptions = {}): SharingPlan<R> {
   const kinds = new Set(options.kinds ?? APPLICABLE_KINDS);
   const plan: SharingPlan<R> = { modelPath: model.path, groups: [], replacements: [], skipped: [], bytesSaved: 0 };
   /** dropped tensor -> its replacement */

@@ -27,6 +27,8 @@ export interface JsonTensor {
 export interface JsonGroup {
   kind: string;
   lossless: boolean;
+  /** Apply Sharing carries it out (see SharingGroup.applicable). */
+  applicable: boolean;
   reason?: string;
   bytesSaved: number;
   crossFile: boolean;
@@ -81,6 +83,7 @@ export function toJson(report: ScanReport): JsonReport {
     groups: report.groups.map((g) => ({
       kind: g.kind,
       lossless: g.lossless,
+      applicable: g.applicable,
       ...(g.reason === undefined ? {} : { reason: g.reason }),
       bytesSaved: g.bytesSaved,
       crossFile: g.crossFile,
@@ -165,6 +168,8 @@ export function toText(report: ScanReport): string {
   const total = report.models.reduce((n, m) => n + m.tensors.reduce((k, t) => k + t.byteLength, 0), 0);
   const pct = total ? ` (${((100 * report.bytesSaved) / total).toFixed(1)}% of ${formatBytes(total)} tensor data)` : '';
   lines.push(`Total lossless saving: ${formatBytes(report.bytesSaved)}${pct}`);
+  const blocked = report.groups.filter((g) => g.kind !== 'tied' && !g.applicable);
+  if (blocked.length) lines.push(`Not applicable: ${blocked.length} group${blocked.length === 1 ? '' : 's'} found that apply cannot carry out (each says why; not in the total)`);
   if (report.hiddenGroups) lines.push(`${report.hiddenGroups} smaller groups hidden (--min-bytes ${report.minBytes ?? ''}; use --min-bytes 0 to list them)`);
   // One line per line: names from the file cannot break or restyle them.
   return lines.map(printable).join('\n') + '\n';
@@ -183,7 +188,7 @@ function table(groups: SharingGroup[], prefix: (path: string) => string): string
 
 function kindLabel(g: SharingGroup): string {
   const k = g.kind === 'cast' && g.transposed ? 'cast+transposed' : g.kind;
-  return g.lossless ? k : `${k} (not lossless)`;
+  return g.applicable || g.kind === 'tied' ? k : `${k} (${g.lossless ? 'not applicable' : 'not lossless'})`;
 }
 
 function describe(g: SharingGroup, prefix: (path: string) => string): string {

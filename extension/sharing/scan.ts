@@ -13,6 +13,7 @@ import { DETECTORS } from './detectors';
 import { entriesOf } from './entries';
 import { ProgressMeter } from './progress';
 import { splitProvenance } from './provenance';
+import { markApplicable } from './applicable';
 import { DEFAULT_MIN_BYTES, type ScanOptions, type ScanReport, type SharingGroup } from './types';
 import { pushAll } from '../util/arrays';
 
@@ -137,6 +138,7 @@ export async function scanModels(models: ModelFile[], opts: ScanOptions = {}, me
     const order = new Map<object, number>();
     for (const e of entries) if (wanted.has(e.tensor)) order.set(e.tensor, e.order);
     shown.sort(compareGroups(order));
+    markApplicable(shown, models);
     meter.done(`${shown.length} groups`);
     return {
       models,

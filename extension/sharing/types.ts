@@ -22,6 +22,14 @@ export interface SharingGroup {
    * a caller may override, or a sparse initializer.
    */
   lossless: boolean;
+  /**
+   * True when Apply Sharing carries the group out: lossless, and the format
+   * can do it in this model without conflicting with a larger group (set by
+   * the scan, which plans as Apply does). Tied groups never are: they are
+   * already stored once. Totals count only applicable groups.
+   */
+  applicable: boolean;
+  /** Why the group is not lossless, or not applicable. */
   reason?: string;
   /** Bytes that storing the group once would save (0 for `tied`). */
   bytesSaved: number;

@@ -58,7 +58,7 @@ export function buildGraphPayload(model: ModelFile, report: ScanReport, opts: Pa
     const consumers = new Set<string>();
     for (const t of own) for (const c of readersOf(t, modules)) consumers.add(c);
     const info: GroupInfo = {
-      index, kind: group.kind, lossless: group.lossless, bytesSaved: group.bytesSaved,
+      index, kind: group.kind, lossless: group.lossless, applicable: group.applicable, bytesSaved: group.bytesSaved,
       tensorIds: unique(own.map((t) => t.id)), consumerNodeIds: [...consumers],
     };
     if (group.reason !== undefined) info.reason = group.reason;
@@ -117,8 +117,8 @@ export function buildGraphPayload(model: ModelFile, report: ScanReport, opts: Pa
 }
 
 /**
- * Stored figures count every tensor once; unique figures drop the members a
- * lossless group would no longer store. A tensor dropped by two groups is
+ * Stored figures count every tensor once; unique figures drop the members an
+ * applicable group would no longer store (what Apply saves); the rest is counted apart. A tensor dropped by two groups is
  * dropped once. Tied groups drop nothing: they are already stored once.
  */
 export function computeTotals(model: ModelFile, groups: SharingGroup[]): ModelTotals {
@@ -129,8 +129,13 @@ export function computeTotals(model: ModelFile, groups: SharingGroup[]): ModelTo
     parameters += t.elementCount;
   }
   const dropped = new Map<string, TensorRef>();
+  let notApplicableGroups = 0;
+  let notApplicableBytes = 0;
   for (const group of groups) {
-    if (!group.lossless || group.kind === 'tied') continue;
+    if (!group.applicable) {
+      if (group.kind !== 'tied') { notApplicableGroups++; notApplicableBytes += group.bytesSaved; }
+      continue;
+    }
     // Quantized groups keep their first (weight, scale, zero point) triplet.
     const kept = group.kind === 'quantized' ? 3 : 1;
     group.members.forEach((m, i) => {
@@ -146,6 +151,7 @@ export function computeTotals(model: ModelFile, groups: SharingGroup[]): ModelTo
   return {
     storedBytes, uniqueBytes: storedBytes - droppedBytes,
     parameters, uniqueParameters: parameters - droppedParameters,
+    notApplicableGroups, notApplicableBytes,
   };
 }
 

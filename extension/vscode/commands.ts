@@ -173,14 +173,14 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
       const items = candidates.map(({ group, index }) => ({
         label: `#${index + 1} ${group.kind} · saves ${formatBytes(group.bytesSaved)}`,
         description: memberNames(group).join(' ↔ '),
-        detail: group.lossless ? undefined : `not lossless: ${group.reason ?? 'unknown reason'}`,
-        picked: group.lossless,
+        detail: group.applicable ? undefined : `not applicable: ${group.reason ?? 'unknown reason'}`,
+        picked: group.applicable,
         group,
       }));
       const picks = await vscode.window.showQuickPick(items, {
         canPickMany: true,
         title: `Apply sharing to ${name}`,
-        placeHolder: 'Groups to store once (lossless ones are selected)',
+        placeHolder: 'Groups to store once (those Apply can carry out are selected)',
         ignoreFocusOut: true,
       });
       if (!picks || picks.length === 0) return undefined;

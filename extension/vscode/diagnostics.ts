@@ -18,7 +18,8 @@ export function reportableGroups(groups: SharingGroup[], settings: Settings): Ar
   groups.forEach((group, index) => {
     const size = group.kind === 'tied' ? groupTensorBytes(group) : group.bytesSaved;
     if (size < settings.diagnosticsMinBytes) return;
-    const severity = group.kind !== 'tied' && group.lossless ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
+    // A Warning is something Apply fixes; the rest is for information.
+    const severity = group.applicable ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
     out.push({ group, index, severity });
   });
   return out;

@@ -138,8 +138,8 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
     const links: string[] = [];
     for (const gi of entry.outline.groupsOfTensor.get(tensor.id) ?? []) {
       const g = report.groups[gi];
-      md.appendMarkdown(`Group #${gi + 1} (${g.kind}${g.lossless ? '' : ', not lossless'}): ${escapeMd(describeGroup(g))}\n\n`);
-      if (g.lossless && g.kind !== 'tied') {
+      md.appendMarkdown(`Group #${gi + 1} (${g.kind}${g.kind === 'tied' || g.applicable ? '' : ', not applicable'}): ${escapeMd(describeGroup(g))}\n\n`);
+      if (g.applicable) {
         const args: ApplyGroupsArgs = { model: entry.analysis.uri.toString(), reportGroups: [gi] };
         links.push(`[Apply sharing for group #${gi + 1}](command:${APPLY_COMMAND}?${encodeURIComponent(JSON.stringify([args]))})`);
       }
@@ -162,7 +162,7 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
       for (const m of outline.mentions.filter((x) => x.line === line)) {
         for (const gi of outline.groupsOfTensor.get(m.tensorId) ?? []) {
           const group = analysis.report.groups[gi];
-          if (seen.has(gi) || group.kind === 'tied' || !group.lossless) continue;
+          if (seen.has(gi) || !group.applicable) continue;
           seen.add(gi);
           const action = new vscode.CodeAction(`Apply sharing for this group (#${gi + 1} ${group.kind}, saves ${formatBytes(group.bytesSaved)})`, vscode.CodeActionKind.QuickFix);
           const args: ApplyGroupsArgs = { model: analysis.uri.toString(), reportGroups: [gi] };
@@ -182,7 +182,7 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
     const lenses: vscode.CodeLens[] = [];
     for (const [gi, line] of entry.outline.groupLines) {
       const group = entry.analysis.report.groups[gi];
-      if (group.kind === 'tied' || !group.lossless) continue;
+      if (!group.applicable) continue;
       const args: ApplyGroupsArgs = { model: entry.analysis.uri.toString(), reportGroups: [gi] };
       lenses.push(new vscode.CodeLens(new vscode.Range(line, 0, line, 0), {
         title: `Apply sharing for this group (saves ${formatBytes(group.bytesSaved)})`,

@@ -143,7 +143,7 @@ export function syntheticTransformer(o: SyntheticOptions = {}): GraphPayload {
     const index = groups.length;
     for (const m of members) m.groups.push(index);
     groups.push({
-      index, kind, lossless: true, bytesSaved: members.slice(1).reduce((a, m) => a + m.bytes, 0),
+      index, kind, lossless: true, applicable: true, bytesSaved: members.slice(1).reduce((a, m) => a + m.bytes, 0),
       tensorIds: members.map((m) => m.id), consumerNodeIds: [...new Set(members.flatMap((m) => m.consumerIds ?? []))],
     });
   };
@@ -166,6 +166,6 @@ export function syntheticTransformer(o: SyntheticOptions = {}): GraphPayload {
     outputs: [{ name: 'logits', type: 'tensor(float)', shape: ['batch', 'sequence', V] }],
     valueInfo: [],
     groups,
-    totals: { storedBytes: stored, uniqueBytes: stored - saved, parameters: params, uniqueParameters: params - saved / 4 },
+    totals: { storedBytes: stored, uniqueBytes: stored - saved, parameters: params, uniqueParameters: params - saved / 4, notApplicableGroups: 0, notApplicableBytes: 0 },
   };
 }

@@ -57,35 +57,38 @@ test('groups are ordered by bytes saved, and the order is stable between runs', 
   assert.equal(a.groups[0].kind, 'transposed');
 });
 
-test('bytesSaved: the lossless groups\' dropped tensors, each once', async () => {
+test('bytesSaved: the applicable groups\' dropped tensors, each once (what apply saves)', async () => {
   const cases: Array<[string, number]> = [
     ['half-copy.onnx', 64000],             // the fp16 transposed copy
     ['siamese-cnn-dynamo.onnx', 9216],     // b.2.weight
     ['mlp-init-as-inputs.onnx', 0],        // its duplicate is a graph input: not lossless
     ['bert-tiny-mlm.onnx', -1],
-    ['t5-tiny-split', 512000],   // the shared embedding once across files + the decoder's transposed copy
+    ['t5-tiny-split', -1],   // the decoder's transposed copy only: apply rewrites one file, so the shared embedding across files does not count
   ];
   for (const [f, want] of cases) {
     const r = await scanFiles([at(f)]);
     const dropped = new Map<string, number>();
-    for (const g of r.groups) if (g.lossless) for (const m of droppedMembers(g)) dropped.set(`${m.path}|${m.tensor.id}`, m.tensor.byteLength);
+    for (const g of r.groups) if (g.applicable) for (const m of droppedMembers(g)) dropped.set(`${m.path}|${m.tensor.id}`, m.tensor.byteLength);
     const union = [...dropped.values()].reduce((n, x) => n + x, 0);
     assert.equal(r.bytesSaved, union, f);
     if (want >= 0) assert.equal(r.bytesSaved, want, f);
   }
   const mlp = await scanFiles([at('mlp-init-as-inputs.onnx')]);
   const g = mlp.groups.find((x) => x.kind === 'exact');
-  assert.ok(g && !g.lossless && /graph input/.test(g.reason ?? ''));
+  assert.ok(g && !g.lossless && !g.applicable && /graph input/.test(g.reason ?? ''));
 });
 
-test('t5-tiny-split: the shared embedding counts once across files, the decoder\'s transposed copy once', async () => {
+test('t5-tiny-split: the shared embedding across files is found but not applicable; the total is the decoder\'s transposed copy', async () => {
   const r = await scanFiles([at('t5-tiny-split')]);
   const cross = r.groups.find((g) => g.crossFile && g.kind === 'exact' && g.members[0].tensor.id === 'm.shared.weight');
   const tr = r.groups.find((g) => g.kind === 'transposed');
   assert.ok(cross && tr);
   assert.equal(path.basename(tr.members[0].path), 'decoder_model.onnx');
   assert.equal(tr.members[0].tensor.id, 'm.shared.weight', 'the decoder keeps its own embedding as the transpose source');
-  assert.ok(r.bytesSaved >= cross.bytesSaved + tr.bytesSaved);
+  assert.equal(cross.applicable, false);
+  assert.match(cross.reason ?? '', /different files/);
+  assert.ok(tr.applicable);
+  assert.equal(r.bytesSaved, tr.bytesSaved);
 });
 
 test('progress: fractions rise to 1; an abort stops the scan with an AbortError', async () => {
@@ -114,7 +117,7 @@ test('paths: folders expand to their model files, duplicates once, missing paths
   assert.throws(() => expandPaths([at('bert-tiny-mlm.test_data_set_0')]), /no model files/);
 });
 
-test('a file scanned with a copy of itself: every tensor of the copy is dropped, each once', async () => {
+test('a file scanned with a copy of itself: every tensor of the copy is found once across files; apply counts each file\'s own copies', async () => {
   const fs = await import('node:fs');
   const os = await import('node:os');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsi-pair-'));
@@ -123,15 +126,20 @@ test('a file scanned with a copy of itself: every tensor of the copy is dropped,
     const alone = await scanFiles([at('bert-tiny-mlm.onnx')], { minBytes: 0 });
     const both = await scanFiles([at('bert-tiny-mlm.onnx'), path.join(dir, 'copy.onnx')], { minBytes: 0 });
     const readable = alone.models[0].tensors.filter((t) => t.data.kind !== 'unavailable').reduce((n, t) => n + t.byteLength, 0);
-    assert.equal(both.bytesSaved, alone.bytesSaved + readable);
+    // Apply rewrites each file on its own: each saves what it saves alone.
+    assert.equal(both.bytesSaved, 2 * alone.bytesSaved);
+    // Every readable tensor of the copy is found (in-file groups and cross-file ones together), each once;
+    // the cross-file groups are not applicable.
+    const across = both.groups.filter((x) => x.crossFile);
+    assert.ok(across.length > 0 && across.every((x) => !x.applicable && /different files/.test(x.reason ?? '')));
+    const ofCopy = both.groups.flatMap((x) => droppedMembers(x)).filter((m) => m.path.endsWith('copy.onnx'));
+    const dropped = new Map(ofCopy.map((m) => [m.tensor.id, m.tensor.byteLength]));
+    assert.equal([...dropped.values()].reduce((n, x) => n + x, 0), readable);
     // Cross-file groups drop one member per extra file; the in-file groups drop the rest.
-    for (const g of both.groups.filter((x) => x.crossFile)) {
+    for (const g of across) {
       assert.deepEqual(droppedMembers(g).map((m) => path.basename(m.path)), ['copy.onnx']);
       assert.equal(g.bytesSaved, g.members[0].tensor.byteLength);
     }
-    // The copy's transposed embedding is dropped by two groups (its in-file transposed group and its cross-file group): counted once.
-    const sum = both.groups.reduce((n, g) => n + (g.lossless ? g.bytesSaved : 0), 0);
-    assert.equal(sum - both.bytesSaved, 256000);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
