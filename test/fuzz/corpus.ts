@@ -9,6 +9,9 @@
 // config.json; five shards with an index), a small file holding every dtype,
 // zero-size and scalar tensors, and `apply` outputs (this tool's drop
 // records in __metadata__).
+// GGUF: the fixtures of test/fixtures/gguf (gpt2 and llama shaped; F32, F16,
+// Q8_0; output.weight omitted, copied or in another encoding) and `apply`
+// outputs of the two with a copy (output.weight left out).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,12 +19,12 @@ import { applySharing } from '../../extension/sharing/apply';
 import { encodeSafetensorsHeader } from '../../extension/model/safetensors/header';
 import { DT, Msg, attr, floatRaw, graph, model, node, tensorProto, valueInfo } from '../unit/model/onnx/onnxBuilder';
 import {
-  genericMutate, jsonFileMutate, onnxExternalBoundaries, onnxExternalLocations, onnxStructureMutate, parsePb, pbHotspots,
+  genericMutate, ggufHotspots, ggufStructureMutate, jsonFileMutate, onnxExternalBoundaries, onnxExternalLocations, onnxStructureMutate, parsePb, pbHotspots,
   safetensorsHotspots, safetensorsStructureMutate, type PbTree, type Rng,
 } from './mutators';
 
-export type Reader = 'onnx' | 'safetensors';
-export const READERS: readonly Reader[] = ['onnx', 'safetensors'];
+export type Reader = 'onnx' | 'safetensors' | 'gguf';
+export const READERS: readonly Reader[] = ['onnx', 'safetensors', 'gguf'];
 
 export const REPO = path.resolve(__dirname, '../..');
 const CORPUS = path.join(REPO, 'test/fixtures/corpus');
@@ -137,6 +140,19 @@ export async function loadSeeds(reader: Reader, scratch = fs.mkdtempSync(path.jo
       const r = await applySharing(path.join(CORPUS, n), { output: out, minBytes: 0 });
       if (r.output) seeds.push(onnxSeed(`derived:apply(${n})`, out, 'synthetic'));
     }
+  } else if (reader === 'gguf') {
+    const dir = path.join(REPO, 'test/fixtures/gguf');
+    const ggufSeed = (name: string, file: string, group: Seed['group']): Seed => {
+      const bytes = read(file);
+      return { reader: 'gguf', name, target: path.basename(file), files: [{ rel: path.basename(file), bytes, role: 'model' }], group, hot: ggufHotspots(bytes) };
+    };
+    for (const n of fs.readdirSync(dir).filter((x) => x.endsWith('.gguf')).sort()) seeds.push(ggufSeed(rel(path.join(dir, n)), path.join(dir, n), 'corpus'));
+    for (const n of ['gpt2-tiny.output-copy.gguf', 'llama-tiny.output-copy.q8_0.gguf']) {
+      const out = path.join(scratch, 'gguf-derived', n.replace(/\.gguf$/, '.shared.gguf'));
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      const r = await applySharing(path.join(dir, n), { output: out, minBytes: 0 });
+      if (r.output) seeds.push(ggufSeed(`derived:apply(${n})`, out, 'synthetic'));
+    }
   } else {
     for (const n of ['gpt2-tiny-untied.safetensors', 'gpt2-trained-neardup.safetensors']) seeds.push(stSeed(rel(path.join(CORPUS, n)), path.join(CORPUS, n), 'corpus'));
     for (const n of ['gpt2-tiny-hf', 'gpt2-tiny-sharded']) seeds.push(folderSeed(rel(path.join(CORPUS, n)), path.join(CORPUS, n), 'corpus'));
@@ -219,6 +235,13 @@ export function makeCase(seed: Seed, rng: Rng, index: number, caseSeed: number, 
       else if (k < 0.65) change(d, { bytes: new Uint8Array(0), ops: ['emptied'] });
       else if (k < 0.75) remove(d);
       else change(d, genericMutate(rng, d.bytes, bounds));
+    }
+  } else if (seed.reader === 'gguf') {
+    if (mode === 'structure') {
+      const m = ggufStructureMutate(rng, main.bytes);
+      change(main, rng.chance(0.15) ? { bytes: genericMutate(rng, m.bytes, seed.hot, 1).bytes, ops: [...m.ops, 'then one generic mutation'] } : m);
+    } else {
+      change(main, genericMutate(rng, main.bytes, seed.hot));
     }
   } else {
     const jsons = seed.files.filter((f) => f.role === 'index' || f.role === 'config');

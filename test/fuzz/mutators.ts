@@ -1282,3 +1282,124 @@ export function jsonFileMutate(rng: Rng, bytes: Uint8Array, role: 'index' | 'con
   }
   return { bytes: Buffer.from(writeJson(root), 'utf8'), ops };
 }
+
+// --- GGUF ----------------------------------------------------------------
+
+/** A field of a GGUF header the structure-aware mutator can aim at. */
+interface GgufField {
+  at: number;
+  size: 4 | 8;
+  kind: 'version' | 'count' | 'string length' | 'value type' | 'array type' | 'array length' | 'n_dims' | 'dim' | 'ggml type' | 'offset' | 'u32 value';
+  key?: string;
+}
+
+/** The header's fields and section boundaries, read leniently (as far as the bytes make sense). */
+export function ggufFields(bytes: Uint8Array): { fields: GgufField[]; boundaries: number[] } {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const fields: GgufField[] = [];
+  const boundaries = [0, 4, 8, 24];
+  let p = 24;
+  const ok = (n: number) => p + n <= b.length;
+  const big = (at: number) => Number(b.readBigUInt64LE(at));
+  const str = (): string | undefined => {
+    if (!ok(8)) return undefined;
+    fields.push({ at: p, size: 8, kind: 'string length' });
+    const n = big(p);
+    if (n > b.length - p - 8) return undefined;
+    const s = b.toString('utf8', p + 8, p + 8 + n);
+    p += 8 + n;
+    return s;
+  };
+  const FIXED: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+  if (b.length < 24) return { fields, boundaries };
+  fields.push({ at: 4, size: 4, kind: 'version' }, { at: 8, size: 8, kind: 'count', key: 'tensors' }, { at: 16, size: 8, kind: 'count', key: 'kvs' });
+  const nTensors = big(8), nKv = big(16);
+  for (let i = 0; i < nKv && i < 100_000; i++) {
+    boundaries.push(p);
+    const key = str();
+    if (key === undefined || !ok(4)) return { fields, boundaries };
+    fields.push({ at: p, size: 4, kind: 'value type', key });
+    const type = b.readUInt32LE(p);
+    p += 4;
+    if (type === 8) { if (str() === undefined) return { fields, boundaries }; continue; }
+    if (type === 9) {
+      if (!ok(12)) return { fields, boundaries };
+      fields.push({ at: p, size: 4, kind: 'array type', key }, { at: p + 4, size: 8, kind: 'array length', key });
+      const et = b.readUInt32LE(p), n = big(p + 4);
+      p += 12;
+      if (et === 8) { for (let j = 0; j < n; j++) if (str() === undefined) return { fields, boundaries }; fields.splice(fields.length - n, n); continue; }
+      const size = FIXED[et];
+      if (size === undefined || n * size > b.length - p) return { fields, boundaries };
+      p += n * size;
+      continue;
+    }
+    const size = FIXED[type];
+    if (size === undefined || !ok(size)) return { fields, boundaries };
+    if (size === 4) fields.push({ at: p, size: 4, kind: 'u32 value', key });
+    p += size;
+  }
+  for (let i = 0; i < nTensors && i < 100_000; i++) {
+    boundaries.push(p);
+    if (str() === undefined || !ok(4)) return { fields, boundaries };
+    fields.push({ at: p, size: 4, kind: 'n_dims' });
+    const nd = b.readUInt32LE(p);
+    p += 4;
+    if (nd > 8 || !ok(nd * 8 + 12)) return { fields, boundaries };
+    for (let d = 0; d < nd; d++, p += 8) fields.push({ at: p, size: 8, kind: 'dim' });
+    fields.push({ at: p, size: 4, kind: 'ggml type' }, { at: p + 4, size: 8, kind: 'offset' });
+    p += 12;
+  }
+  boundaries.push(p, Math.ceil(p / 32) * 32, b.length);
+  return { fields, boundaries };
+}
+
+const GGUF_VALUES: Record<GgufField['kind'], bigint[]> = {
+  version: [0n, 1n, 2n, 4n, 0x03000000n, 0xffffffffn],
+  count: [0n, 1n, 2n, 255n, 65536n, 2n ** 31n, 2n ** 32n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n],
+  'string length': [0n, 1n, 63n, 64n, 65536n, 2n ** 24n, 2n ** 32n, 2n ** 53n + 1n, 2n ** 64n - 1n],
+  'value type': [0n, 7n, 8n, 9n, 10n, 12n, 13n, 255n, 0xffffffffn],
+  'array type': [0n, 4n, 8n, 9n, 13n, 0xffffffffn],
+  'array length': [0n, 1n, 65n, 2n ** 20n, 2n ** 32n, 2n ** 61n, 2n ** 64n - 1n],
+  n_dims: [0n, 1n, 3n, 4n, 5n, 8n, 0xffffffffn],
+  dim: [0n, 1n, 31n, 33n, 256n, 2n ** 31n, 2n ** 32n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n],
+  'ggml type': [0n, 1n, 2n, 4n, 8n, 12n, 14n, 16n, 31n, 34n, 40n, 43n, 99n, 0xffffffffn],
+  offset: [0n, 1n, 16n, 32n, 64n, 2n ** 20n, 2n ** 32n, 2n ** 53n, 2n ** 64n - 1n],
+  'u32 value': [0n, 1n, 3n, 31n, 32n, 48n, 64n, 4096n, 0xffffffffn],
+};
+
+/** GGUF fields set to edge values (counts, lengths, types, dims, offsets, the alignment), cut or shifted at section boundaries. */
+export function ggufStructureMutate(rng: Rng, bytes: Uint8Array, count = rng.geometric(0.35, 3)): Mutated {
+  const { fields, boundaries } = ggufFields(bytes);
+  if (fields.length === 0) return genericMutate(rng, bytes);
+  let b: Buffer = Buffer.from(bytes);
+  const ops: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = rng.float();
+    // An earlier cut or shift may have moved fields: aim only at those still inside the bytes.
+    const inside = fields.filter((x) => x.at + x.size <= b.length);
+    if (r < 0.7 && inside.length > 0) {
+      const f = rng.pick(inside);
+      const old = f.size === 4 ? BigInt(b.readUInt32LE(f.at)) : b.readBigUInt64LE(f.at);
+      const choices = [...GGUF_VALUES[f.kind], old + 1n, old - 1n, old * 2n, old + 32n].filter((v) => v >= 0n && v < 2n ** BigInt(f.size * 8));
+      const v = rng.pick(choices);
+      if (f.size === 4) b.writeUInt32LE(Number(v), f.at); else b.writeBigUInt64LE(v, f.at);
+      ops.push(`${f.kind}${f.key ? ` of '${f.key}'` : ''}@${f.at}: ${old} -> ${v}`);
+    } else if (r < 0.85) {
+      const at = Math.min(b.length, Math.max(0, rng.pick(boundaries) + rng.range(-2, 2)));
+      b = b.subarray(0, at);
+      ops.push(`truncate@${at}`);
+    } else {
+      // Shift everything after a boundary: offsets no longer line up.
+      const at = Math.min(b.length, rng.pick(boundaries));
+      const n = rng.pick([1, 4, 8, 31, 32]);
+      b = rng.chance(0.5) ? concat([b.subarray(0, at), Buffer.alloc(n), b.subarray(at)]) : concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + n))]);
+      ops.push(`${b.length > bytes.length ? 'insert' : 'delete'} ${n}@${at}`);
+    }
+  }
+  return { bytes: b, ops };
+}
+
+/** Offsets worth aiming generic GGUF mutations at: every header field. */
+export function ggufHotspots(bytes: Uint8Array): number[] {
+  return ggufFields(bytes).fields.flatMap((f) => [f.at, f.at + f.size - 1]);
+}
