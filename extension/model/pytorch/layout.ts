@@ -5,12 +5,16 @@
 // the reason. Names on one storage with the same offset, shape and strides
 // carry equal StorageViews (one weight: the scan ties them); overlapping
 // views that differ are pinned and reported as views, never as copies.
-import { DTYPE_SIZE, ModelFormatError, NO_CONSUMERS, type ByteRange, type TensorRef } from '../types';
+import * as fs from 'node:fs';
+import { DTYPE_SIZE, ModelFormatError, NO_CONSUMERS, type ByteRange, type TensorData, type TensorRef } from '../types';
 import { ShapeTable } from '../shapes';
 import type { StorageRef } from './allowlist';
 import type { NamedTensor } from './stateDict';
 
 export const FORMAT = 'pytorch';
+
+/** Strided views are gathered into packed bytes at open up to this much in all (they are rare and small in state dicts). */
+export const GATHER_CAP = 64 << 20;
 
 /** A storage's bytes in the file, and how messages name where they are. */
 export interface StorageBytes extends ByteRange {
@@ -43,6 +47,7 @@ export function layoutTensors(file: string, named: readonly NamedTensor[], locat
   const storages = new Map<string, StorageBytes>();
   const spans = new Map<string, Array<{ t: TensorRef; start: number; end: number }>>();
   const opaque: string[] = [];
+  let gathered = 0;
   for (const { name, record } of named) {
     if (record.kind === 'opaqueTensor') { opaque.push(`'${name}' (${record.callable.replace(/^torch\._utils\./, '')})`); continue; }
     const s = record.storage;
@@ -72,11 +77,17 @@ export function layoutTensors(file: string, named: readonly NamedTensor[], locat
     }
     const dense = contiguous(record.size, record.stride);
     const byteLength = elementCount * es;
+    let data: TensorData;
+    if (dense) data = { kind: 'ranges', ranges: [{ file: bytes.file, offset: bytes.offset + startByte, length: byteLength }] };
+    else if (gathered + (endByte - startByte) + byteLength <= GATHER_CAP) {
+      gathered += (endByte - startByte) + byteLength;
+      data = { kind: 'inline', bytes: gather(bytes, startByte, endByte, es, record.size, record.stride) };
+    } else {
+      data = { kind: 'unavailable', reason: `a strided view (strides ${record.stride.join(', ')}) of storage ${bytes.label}, over the ${GATHER_CAP >> 20} MiB this reader gathers: its elements are not one byte range` };
+    }
     const t: TensorRef = {
       id: name, name, role: 'parameter', dtype, shape: shapes.of(record.size), elementCount, byteLength,
-      data: dense
-        ? { kind: 'ranges', ranges: [{ file: bytes.file, offset: bytes.offset + startByte, length: byteLength }] }
-        : { kind: 'unavailable', reason: `a strided view (strides ${record.stride.join(', ')}) of storage ${bytes.label}: its elements are not one byte range` },
+      data,
       storage: { key, offset: (viewBytes / es) + record.offset, strides: dense ? undefined : record.stride.slice() },
       recordOffset: offsetOf(record.at), graphPath: '', isGraphInput: false, consumers: NO_CONSUMERS,
     };
@@ -88,6 +99,31 @@ export function layoutTensors(file: string, named: readonly NamedTensor[], locat
   if (opaque.length) warnings.push(`${opaque.length} tensor${opaque.length === 1 ? ' is' : 's are'} of a kind this reader does not lay out (quantized, sparse, meta or subclass) and not read: ${opaque.slice(0, 5).join(', ')}${opaque.length > 5 ? ', ...' : ''}`);
   warnings.push(...overlappingViews(spans, storages));
   return { tensors, warnings, storages: storages.size };
+}
+
+/** A strided view's elements, packed in row-major order, from the storage bytes [start, end) it spans. */
+function gather(bytes: StorageBytes, start: number, end: number, es: number, size: readonly number[], stride: readonly number[]): Uint8Array {
+  const span = Buffer.alloc(end - start);
+  const fd = fs.openSync(bytes.file, 'r');
+  try {
+    if (fs.readSync(fd, span, 0, span.length, bytes.offset + start) !== span.length) throw new ModelFormatError(bytes.file, FORMAT, `storage ${bytes.label} ends early`, bytes.offset + start);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const count = size.reduce((a, b) => a * b, 1);
+  const out = new Uint8Array(count * es);
+  const index = new Array<number>(size.length).fill(0);
+  let at = 0; // element offset into the span
+  for (let i = 0; i < count; i++) {
+    out.set(span.subarray(at * es, at * es + es), i * es);
+    // Advance the multi-index, last dimension fastest.
+    for (let d = size.length - 1; d >= 0; d--) {
+      if (++index[d]! < size[d]!) { at += stride[d]!; break; }
+      at -= (size[d]! - 1) * stride[d]!;
+      index[d] = 0;
+    }
+  }
+  return out;
 }
 
 const sameView = (a: TensorRef, b: TensorRef) => a.storage!.offset === b.storage!.offset && a.dtype === b.dtype

@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { atomicWrite, type Piece } from '../../io/atomicWrite';
 import type { ModelWriter, Realised } from '../format';
-import type { ModelFile, TensorRef } from '../types';
+import { ModelFormatError, type ModelFile, type TensorRef } from '../types';
 import { isOutputEmbedding } from '../safetensors/config';
 import { encodeSafetensorsHeader, safetensorsDtypeName } from '../safetensors/header';
 import { DERIVED_KEY, TIES_KEY, encodeDropRecords, type DropRecord } from '../safetensors/records';
@@ -68,7 +68,7 @@ export const pytorchWriter: ModelWriter = {
   recordsDrops: true,
   convertsFormat: true,
   async write(model, decisions, output, options) {
-    if (bigEndian(model)) throw new Error(`${model.path}: ${BIG_ENDIAN}`);
+    if (bigEndian(model)) throw new ModelFormatError(model.path, model.format, BIG_ENDIAN);
     const aliases = storageAliases(model);
     const resolve = (t: TensorRef) => aliases.get(t) ?? t;
     // A decision drops the weight: every name on its storage view goes with it.
@@ -84,9 +84,9 @@ export const pytorchWriter: ModelWriter = {
       const alias = aliases.get(t);
       if (alias) { drops.push({ dropped: t.name, kept: alias.name, ops: [] }); continue; }
       const replaced = options.replaceData?.get(t);
-      const range = t.data.kind === 'ranges' && t.data.ranges.length === 1 ? t.data.ranges[0]! : undefined;
-      const piece: Piece | undefined = replaced ?? range;
-      if (!piece) throw new Error(`'${t.name}' cannot be written to safetensors: ${t.data.kind === 'unavailable' ? t.data.reason : 'its bytes are not one range'}`);
+      const stored = t.data.kind === 'ranges' && t.data.ranges.length === 1 ? t.data.ranges[0]! : t.data.kind === 'inline' ? t.data.bytes : undefined;
+      const piece: Piece | undefined = replaced ?? stored;
+      if (!piece) throw new ModelFormatError(model.path, model.format, `'${t.name}' cannot be written to safetensors: ${t.data.kind === 'unavailable' ? t.data.reason : 'its bytes are not one range'}`);
       entries.push({ name: t.name, stDtype: stName(t), shape: t.shape, piece, length: t.byteLength });
     }
     let at = 0;
