@@ -53,7 +53,10 @@ export interface ValueInfoPayload {
 }
 
 export interface GroupInfo {
+  /** Position in GraphPayload.groups (the webview's colours and lists). */
   index: number;
+  /** The group's identity (SharingGroup.id): what messages to the host name. */
+  id: string;
   kind: SharingKind;
   /** `tied` groups: what makes the names one weight. */
   tiedBy?: 'graph' | 'storage' | 'config' | 'omission' | 'record';
@@ -225,14 +228,14 @@ export type HostToWebview =
   | { type: 'layersProgress'; message: string; fraction?: number }
   | { type: 'loadError'; message: string }
   | { type: 'progress'; message: string; fraction?: number }
-  | { type: 'focusGroup'; index: number }
+  | { type: 'focusGroup'; groupId: string }
   /** Configures the inference panel; `run` starts a check at once (the Run Inference Check command). */
   | { type: 'inferenceSetup'; setup: InferenceSetup; run: boolean }
   | { type: 'reply'; id: number; ok: true; result?: unknown }
   | { type: 'reply'; id: number; ok: false; error: string };
 
 export type WebviewRequest =
-  | { method: 'applySharing'; groupIndices?: number[] }
+  | { method: 'applySharing'; groupIds?: string[] }
   | { method: 'openOutline' }
   /** Asks the user for the checkpoint the model was exported from; the model is scanned again with it. */
   | { method: 'compareWithCheckpoint' }

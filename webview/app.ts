@@ -68,9 +68,11 @@ export class App {
       case 'progress':
         this.showProgress(msg.message, msg.fraction);
         break;
-      case 'focusGroup':
-        this.selectGroup(msg.index);
+      case 'focusGroup': {
+        const index = this.payload?.groups.findIndex((g) => g.id === msg.groupId) ?? -1;
+        if (index >= 0) this.selectGroup(index);
         break;
+      }
       case 'reply':
         this.host.handleReply(msg);
         break;
@@ -206,7 +208,7 @@ export class App {
         this.onGroupSelected?.();
         this.saveState();
       },
-      applySharing: (groupIndices) => this.run(this.host.request({ method: 'applySharing', groupIndices }), 'Apply sharing'),
+      applySharing: (groupIds) => this.run(this.host.request({ method: 'applySharing', groupIds }), 'Apply sharing'),
       showReport: () => this.run(this.host.request({ method: 'showReport' }), 'Show report'),
       openOutline: () => this.run(this.host.request({ method: 'openOutline' }), 'Open outline'),
       compareWithCheckpoint: () => this.run(this.host.request({ method: 'compareWithCheckpoint' }), 'Compare with checkpoint'),

@@ -13,7 +13,7 @@ import { button, divider, tabs, tag, type Tabs } from './toolkit.js';
 
 export interface SidePanelEvents {
   selectGroup(index: number | null): void;
-  applySharing(groupIndices: number[]): void;
+  applySharing(groupIds: string[]): void;
   showReport(): void;
   openOutline(): void;
   /** Picks the checkpoint the model was exported from (its tensors then show the parameters they are). */
@@ -114,7 +114,7 @@ export class SidePanel {
   private actions(): HTMLElement {
     const div = document.createElement('div');
     div.className = 'actions';
-    const applicable = this.payload.groups.filter((g) => g.applicable).map((g) => g.index);
+    const applicable = this.payload.groups.filter((g) => g.applicable).map((g) => g.id);
     const apply = button('Apply sharing…', {
       appearance: 'primary',
       title: 'Write a copy of the model that stores each weight once',

@@ -1,6 +1,7 @@
 // Building SharingGroups from detector findings, and the rules every consumer
 // of a group shares: which members a group drops, whether it is lossless,
 // how groups are ordered, and the total saving (each dropped tensor once).
+import { createHash } from 'node:crypto';
 import { byOrder, splitByFile, splitByShape, type Entry, type ShapeClass } from './entries';
 import type { HalfType } from '../util/floatCast';
 import { SHARING_KINDS, type SharingKind } from './kinds';
@@ -18,6 +19,7 @@ export interface Relation {
 
 export function makeGroup(kind: SharingKind, members: Entry[], bytesSaved: number, extra: Partial<SharingGroup> = {}): SharingGroup {
   const group: SharingGroup = {
+    id: '', // set once the scan has its final groups (assignGroupIds)
     kind,
     lossless: true,
     // Until the scan plans it (markApplicable).
@@ -114,6 +116,21 @@ export function droppedMembers(g: SharingGroup): GroupMember[] {
       const seen = new Set(g.members.slice(0, 3).map((m) => m.tensor));
       return g.members.slice(3).filter((m) => !seen.has(m.tensor) && seen.add(m.tensor) !== undefined);
     }
+  }
+}
+
+/**
+ * Gives each group its id: the kind and a hash of its members (file and
+ * tensor id, in member order), unique within the scan.
+ */
+export function assignGroupIds(groups: SharingGroup[]): void {
+  const taken = new Set<string>();
+  for (const g of groups) {
+    const digest = createHash('sha1').update(g.members.map((m) => `${m.path}\u0000${m.tensor.id}`).join('\u0001')).digest('hex').slice(0, 12);
+    let id = `${g.kind}-${digest}`;
+    for (let k = 2; taken.has(id); k++) id = `${g.kind}-${digest}-${k}`;
+    taken.add(id);
+    g.id = id;
   }
 }
 

@@ -25,6 +25,8 @@ export interface JsonTensor {
 }
 
 export interface JsonGroup {
+  /** Stable across scans of an unchanged model (SharingGroup.id). */
+  id: string;
   kind: string;
   lossless: boolean;
   /** Apply Sharing carries it out (see SharingGroup.applicable). */
@@ -82,6 +84,7 @@ export function toJson(report: ScanReport): JsonReport {
     })),
     groups: report.groups.map((g) => ({
       kind: g.kind,
+      id: g.id,
       lossless: g.lossless,
       applicable: g.applicable,
       ...(g.reason === undefined ? {} : { reason: g.reason }),

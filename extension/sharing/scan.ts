@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { FileSet } from '../io/fileSet';
 import type { ModelFile, TensorRef } from '../model/types';
 import { folderFormat, formatOf, MODEL_EXTENSIONS, openModel } from '../model/registry';
-import { compareGroups, largestMember, totalSaving } from './groups';
+import { assignGroupIds, compareGroups, largestMember, totalSaving } from './groups';
 import { ByteSource, DEFAULT_CHUNK_BYTES } from './byteSource';
 import { findByteClasses } from './byteClasses';
 import { DETECTORS } from './detectors';
@@ -139,6 +139,7 @@ export async function scanModels(models: ModelFile[], opts: ScanOptions = {}, me
     for (const e of entries) if (wanted.has(e.tensor)) order.set(e.tensor, e.order);
     shown.sort(compareGroups(order));
     markApplicable(shown, models);
+    assignGroupIds(shown);
     meter.done(`${shown.length} groups`);
     return {
       models,

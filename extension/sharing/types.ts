@@ -14,6 +14,13 @@ export interface GroupMember {
 }
 
 export interface SharingGroup {
+  /**
+   * The group's one identity, from the scan to the webview, Problems, the
+   * outline and the command that applies it: kind and members (file and
+   * tensor id), hashed, so a rescan of an unchanged model gives the same id
+   * and a stale one matches nothing. Set by the scan.
+   */
+  id: string;
   kind: SharingKind;
   /**
    * True when storing the group once leaves every output bit-for-bit (or,

@@ -58,7 +58,7 @@ export function buildGraphPayload(model: ModelFile, report: ScanReport, opts: Pa
     const consumers = new Set<string>();
     for (const t of own) for (const c of readersOf(t, modules)) consumers.add(c);
     const info: GroupInfo = {
-      index, kind: group.kind, lossless: group.lossless, applicable: group.applicable, bytesSaved: group.bytesSaved,
+      index, id: group.id, kind: group.kind, lossless: group.lossless, applicable: group.applicable, bytesSaved: group.bytesSaved,
       tensorIds: unique(own.map((t) => t.id)), consumerNodeIds: [...consumers],
     };
     if (group.reason !== undefined) info.reason = group.reason;

@@ -9,7 +9,7 @@ import type { SharingGroup } from '../sharing/types';
 import { memberNames } from '../sharing/groupText';
 import { formatBytes } from '../sharing/bytes';
 import { type Analysis, type ModelAnalyses, isAbort } from './analysis';
-import { applyGroups, defaultOutputFor, editorFileOf, saveDialogFilters, type ApplyOutcome } from './core';
+import { applyGroups, defaultOutputFor, editorFileOf, groupsOfIds, saveDialogFilters, type ApplyOutcome } from './core';
 import { Disposable } from './disposable';
 import { readSettings } from './settings';
 import { VIEW_TYPE, type ModelEditorActions } from './modelEditor';
@@ -127,7 +127,7 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
     if (!uri) return undefined;
     if (isApplyArgs(arg)) {
       const analysis = await this.scanWithProgress(uri);
-      const groups = arg.reportGroups.map((i) => analysis.report.groups[i]).filter((g): g is SharingGroup => g !== undefined);
+      const groups = groupsOfIds(analysis.report.groups, arg.groupIds);
       return this.applySharing(uri, groups);
     }
     return this.applySharing(uri);
@@ -249,7 +249,7 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
 }
 
 function isApplyArgs(arg: unknown): arg is ApplyGroupsArgs {
-  return typeof arg === 'object' && arg !== null && typeof (arg as ApplyGroupsArgs).model === 'string' && Array.isArray((arg as ApplyGroupsArgs).reportGroups);
+  return typeof arg === 'object' && arg !== null && typeof (arg as ApplyGroupsArgs).model === 'string' && Array.isArray((arg as ApplyGroupsArgs).groupIds);
 }
 
 function samePath(a: string, b: string): boolean {

@@ -39,18 +39,25 @@ export interface ApplyGroupsOptions extends PathTrust {
   onProgress?: (fraction: number, message: string) => void;
 }
 
-/** A group's identity across scans of one file: kind and member ids. */
-function groupKey(g: SharingGroup): string {
-  return `${g.kind}:${g.members.map((m) => `${m.path}\u0000${m.tensor.id}`).sort().join('\u0001')}`;
+/**
+ * The groups of `ids` among `groups`; an id that matches none (a stale link:
+ * the model changed since it was made) is an error that says so, never
+ * another group.
+ */
+export function groupsOfIds(groups: readonly SharingGroup[], ids: readonly string[]): SharingGroup[] {
+  const byId = new Map(groups.map((g) => [g.id, g]));
+  const missing = ids.filter((id) => !byId.has(id));
+  if (missing.length) throw new Error(`sharing group ${missing.join(', ')} is no longer among the model's findings (the model changed since): look at the current groups and apply again`);
+  return ids.map((id) => byId.get(id)!);
 }
 
 /** Writes `output`, a copy of the model at `input` storing each of `groups` once. */
 export async function applyGroups(input: string, output: string, groups: SharingGroup[], options: ApplyGroupsOptions): Promise<ApplyOutcome> {
-  const wanted = new Set(groups.map(groupKey));
+  const wanted = new Set(groups.map((g) => g.id));
   const res = await applySharing(input, {
     output,
     minBytes: options.minBytes,
-    groupFilter: (g) => wanted.has(groupKey(g)),
+    groupFilter: (g) => wanted.has(g.id),
     signal: options.signal,
     trustedRoots: options.trustedRoots,
     // The save dialog asked before an existing file was chosen.

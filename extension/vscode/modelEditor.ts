@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { GraphPayload, HostToWebview, WebviewToHost, WebviewRequest } from '../protocol';
 import type { ScanProgress, SharingGroup } from '../sharing/types';
-import { renderWebviewHtml } from './core';
+import { groupsOfIds, renderWebviewHtml } from './core';
 import { makeNonce } from '../view/html';
 import { type Analysis, type ModelAnalyses, isAbort } from './analysis';
 import { Disposable } from './disposable';
@@ -92,18 +92,10 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
     );
   }
 
-  /** Report groups matching the webview's group indices (payload order). */
-  groupsForPayloadIndices(indices: number[]): SharingGroup[] {
+  /** The report's groups of these ids (GroupInfo.id). */
+  groupsOfIds(ids: string[]): SharingGroup[] {
     if (this.current.kind !== 'ready') throw new Error('the model is not loaded yet');
-    const { payload, analysis } = this.current;
-    return indices.map((i) => {
-      const info = payload.groups[i];
-      if (!info) throw new Error(`no sharing group #${i}`);
-      const match = analysis.report.groups.find((g) => g.kind === info.kind
-        && sameIds(g.members.filter((m) => m.path === analysis.model.path).map((m) => m.tensor.id), info.tensorIds));
-      if (!match) throw new Error(`sharing group #${i} is no longer in the scan`);
-      return match;
-    });
+    return groupsOfIds(this.current.analysis.report.groups, ids);
   }
 
   private readonly disposedEmitter = new vscode.EventEmitter<void>();
@@ -115,11 +107,6 @@ export class ModelDocument extends Disposable implements vscode.CustomDocument {
     this.disposedEmitter.dispose();
     super.dispose();
   }
-}
-
-function sameIds(a: string[], b: string[]): boolean {
-  const sa = new Set(a);
-  return sa.size === new Set(b).size && b.every((x) => sa.has(x));
 }
 
 export class ModelEditorProvider extends Disposable implements vscode.CustomReadonlyEditorProvider<ModelDocument> {
@@ -272,7 +259,7 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
   private async handleRequest(document: ModelDocument, request: WebviewRequest, webview: vscode.Webview, signal: AbortSignal): Promise<unknown> {
     switch (request.method) {
       case 'applySharing': {
-        const groups = request.groupIndices ? document.groupsForPayloadIndices(request.groupIndices) : undefined;
+        const groups = request.groupIds ? document.groupsOfIds(request.groupIds) : undefined;
         const output = await this.actions.applySharing(document.uri, groups);
         return output === undefined ? { cancelled: true } : { output };
       }

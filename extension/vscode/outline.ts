@@ -21,10 +21,10 @@ const views = derivedDocument(OUTLINE_SCHEME, '.outline');
 export const outlineUri = views.uri;
 export const modelOfOutline = views.modelOf;
 
-/** Arguments of the quick fix's command (plain data: report group indices). */
+/** Arguments of the quick fix's command (plain data: group ids). */
 export interface ApplyGroupsArgs {
   model: string;
-  reportGroups: number[];
+  groupIds: string[];
 }
 
 interface OpenOutline {
@@ -140,7 +140,7 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
       const g = report.groups[gi];
       md.appendMarkdown(`Group #${gi + 1} (${g.kind}${g.kind === 'tied' || g.applicable ? '' : ', not applicable'}): ${escapeMd(describeGroup(g))}\n\n`);
       if (g.applicable) {
-        const args: ApplyGroupsArgs = { model: entry.analysis.uri.toString(), reportGroups: [gi] };
+        const args: ApplyGroupsArgs = { model: entry.analysis.uri.toString(), groupIds: [g.id] };
         links.push(`[Apply sharing for group #${gi + 1}](command:${APPLY_COMMAND}?${encodeURIComponent(JSON.stringify([args]))})`);
       }
     }
@@ -165,7 +165,7 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
           if (seen.has(gi) || !group.applicable) continue;
           seen.add(gi);
           const action = new vscode.CodeAction(`Apply sharing for this group (#${gi + 1} ${group.kind}, saves ${formatBytes(group.bytesSaved)})`, vscode.CodeActionKind.QuickFix);
-          const args: ApplyGroupsArgs = { model: analysis.uri.toString(), reportGroups: [gi] };
+          const args: ApplyGroupsArgs = { model: analysis.uri.toString(), groupIds: [group.id] };
           action.command = { command: APPLY_COMMAND, title: 'Apply sharing for this group', arguments: [args] };
           action.diagnostics = context.diagnostics.filter((d) => d.range.start.line === line);
           action.isPreferred = true;
@@ -183,7 +183,7 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
     for (const [gi, line] of entry.outline.groupLines) {
       const group = entry.analysis.report.groups[gi];
       if (!group.applicable) continue;
-      const args: ApplyGroupsArgs = { model: entry.analysis.uri.toString(), reportGroups: [gi] };
+      const args: ApplyGroupsArgs = { model: entry.analysis.uri.toString(), groupIds: [group.id] };
       lenses.push(new vscode.CodeLens(new vscode.Range(line, 0, line, 0), {
         title: `Apply sharing for this group (saves ${formatBytes(group.bytesSaved)})`,
         command: APPLY_COMMAND,

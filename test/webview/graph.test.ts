@@ -368,8 +368,8 @@ test('hovering an operator shows its attributes and input shapes; hovering an ed
   await page.screenshot('siamese-edge-tooltip');
 
   // The host's focusGroup message (e.g. from a diagnostic) selects the group in graph and panel.
-  await page.post({ type: 'focusGroup', index: 0 });
   const g = payload.groups[0];
+  await page.post({ type: 'focusGroup', groupId: g.id });
   const selected = new Set(await page.selectedIds());
   for (const id of g.tensorIds) assert.ok(selected.has((await page.weightItemOf(id))!));
   assert.equal(await page.page.locator('#groups li.group').first().getAttribute('aria-selected'), 'true');

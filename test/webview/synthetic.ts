@@ -143,7 +143,7 @@ export function syntheticTransformer(o: SyntheticOptions = {}): GraphPayload {
     const index = groups.length;
     for (const m of members) m.groups.push(index);
     groups.push({
-      index, kind, lossless: true, applicable: true, bytesSaved: members.slice(1).reduce((a, m) => a + m.bytes, 0),
+      index, id: `${kind}-synthetic-${index}`, kind, lossless: true, applicable: true, bytesSaved: members.slice(1).reduce((a, m) => a + m.bytes, 0),
       tensorIds: members.map((m) => m.id), consumerNodeIds: [...new Set(members.flatMap((m) => m.consumerIds ?? []))],
     });
   };
