@@ -12,7 +12,7 @@ import { printable } from './util/printable';
 import { cleanUpOnSignals } from './cli/signals';
 
 const commands: Record<string, (args: string[], trust: PathTrust) => Promise<number>> = {
-  scan: runScan,
+  scan: (args, trust) => runScan(args, trust, VERSION),
   apply: runApply,
   check: runCheck,
   restore: runRestore,

@@ -4,7 +4,7 @@ export class CliError extends Error {}
 export const USAGE = `Usage: weight-sharing <command> [options]
 
 Commands:
-  scan PATH... [--json] [--min-bytes N] [--fail-over BYTES]
+  scan PATH... [--json | --format text|json|sarif] [--min-bytes N] [--fail-over BYTES]
       Find tied and shareable weights in model files or folders.
   apply MODEL [-o OUT] [--kinds exact,transposed,...] [--min-bytes N] [--force] [--json]
       Write a copy of MODEL that stores each shareable weight once
