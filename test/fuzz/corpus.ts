@@ -12,6 +12,8 @@
 // GGUF: the fixtures of test/fixtures/gguf (gpt2 and llama shaped; F32, F16,
 // Q8_0; output.weight omitted, copied or in another encoding) and `apply`
 // outputs of the two with a copy (output.weight left out).
+// PyTorch: the corpus zip and legacy checkpoints, and built ones (CPython's
+// protocol-4 state dict in a zip, ZIP64 records, a legacy file, views).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,9 +24,10 @@ import {
   genericMutate, ggufHotspots, ggufStructureMutate, jsonFileMutate, onnxExternalBoundaries, onnxExternalLocations, onnxStructureMutate, parsePb, pbHotspots,
   safetensorsHotspots, safetensorsStructureMutate, type PbTree, type Rng,
 } from './mutators';
+import { legacyCheckpointMutate, pytorchHotspots, pytorchSeedFiles, zipCheckpointMutate } from './pytorchMutators';
 
-export type Reader = 'onnx' | 'safetensors' | 'gguf';
-export const READERS: readonly Reader[] = ['onnx', 'safetensors', 'gguf'];
+export type Reader = 'onnx' | 'safetensors' | 'gguf' | 'pytorch';
+export const READERS: readonly Reader[] = ['onnx', 'safetensors', 'gguf', 'pytorch'];
 
 export const REPO = path.resolve(__dirname, '../..');
 const CORPUS = path.join(REPO, 'test/fixtures/corpus');
@@ -153,6 +156,10 @@ export async function loadSeeds(reader: Reader, scratch = fs.mkdtempSync(path.jo
       const r = await applySharing(path.join(dir, n), { output: out, minBytes: 0 });
       if (r.output) seeds.push(ggufSeed(`derived:apply(${n})`, out, 'synthetic'));
     }
+  } else if (reader === 'pytorch') {
+    for (const [name, rel, bytes] of pytorchSeedFiles(CORPUS, path.join(REPO, 'test/fixtures/pytorch'))) {
+      seeds.push({ reader: 'pytorch', name, target: rel, files: [{ rel, bytes, role: 'model' }], group: name.startsWith('synthetic:') ? 'synthetic' : 'corpus', hot: pytorchHotspots(bytes) });
+    }
   } else {
     for (const n of ['gpt2-tiny-untied.safetensors', 'gpt2-trained-neardup.safetensors']) seeds.push(stSeed(rel(path.join(CORPUS, n)), path.join(CORPUS, n), 'corpus'));
     for (const n of ['gpt2-tiny-hf', 'gpt2-tiny-sharded']) seeds.push(folderSeed(rel(path.join(CORPUS, n)), path.join(CORPUS, n), 'corpus'));
@@ -240,6 +247,14 @@ export function makeCase(seed: Seed, rng: Rng, index: number, caseSeed: number, 
     if (mode === 'structure') {
       const m = ggufStructureMutate(rng, main.bytes);
       change(main, rng.chance(0.15) ? { bytes: genericMutate(rng, m.bytes, seed.hot, 1).bytes, ops: [...m.ops, 'then one generic mutation'] } : m);
+    } else {
+      change(main, genericMutate(rng, main.bytes, seed.hot));
+    }
+  } else if (seed.reader === 'pytorch') {
+    if (mode === 'structure') {
+      const zip = main.bytes[0] === 0x50 && main.bytes[1] === 0x4b;
+      const m = zip ? zipCheckpointMutate(rng, main.bytes) : legacyCheckpointMutate(rng, main.bytes);
+      change(main, rng.chance(0.15) ? { bytes: genericMutate(rng, m.bytes, undefined, 1).bytes, ops: [...m.ops, 'then one generic mutation'] } : m);
     } else {
       change(main, genericMutate(rng, main.bytes, seed.hot));
     }
