@@ -5,6 +5,9 @@
 // model bytes by URL when it runs them.
 import type { SharingKind } from './sharing/kinds';
 
+// Shared with the webview, which imports nothing else from extension/.
+export { scopedName } from './util/scopedName';
+
 /** A weight tensor as the webview sees it. */
 export interface TensorInfo {
   id: string;

@@ -3,6 +3,7 @@
 // focusable list item: click, Enter or Space selects it in the graph;
 // arrow keys move between groups.
 import type { GraphPayload, GroupInfo, TensorInfo } from '../extension/protocol.js';
+import { scopedName } from '../extension/protocol.js';
 import { groupColor } from './colors.js';
 import { breakable } from './dom.js';
 import { FAMILIES } from './families.js';
@@ -171,8 +172,9 @@ export class SidePanel {
       const m = document.createElement('li');
       const name = document.createElement('span');
       name.className = 'member-name';
-      name.append(...breakable(t.name));
-      name.title = t.name;
+      const label = scopedName(t.name, t.graphPath);
+      name.append(...breakable(label));
+      name.title = label;
       const meta = document.createElement('span');
       meta.className = 'member-meta';
       const keptCount = g.kind === 'quantized' ? 3 : 1;

@@ -2,11 +2,17 @@
 // outline, the Markdown report and the quick pick so they all say the same.
 import { formatBytes } from './bytes';
 import { printable } from '../util/printable';
-import type { SharingGroup } from './types';
+import type { GroupMember, SharingGroup } from './types';
+import { scopedName } from '../util/scopedName';
+
+/** A member's name in context (`If_25 › then › 1072` for a subgraph tensor). */
+function nameOf(m: GroupMember): string {
+  return scopedName(m.tensor.name, m.tensor.graphPath);
+}
 
 /** The tensor names of a group, the kept one first. */
 export function memberNames(group: SharingGroup): string[] {
-  return group.members.map((m) => printable(m.tensor.name));
+  return group.members.map((m) => printable(nameOf(m)));
 }
 
 const COPY_WORDS: Record<SharingGroup['kind'], string> = {
@@ -34,25 +40,25 @@ export function describeGroup(group: SharingGroup): string {
 
 function describeRaw(group: SharingGroup): string {
   const [kept, ...copies] = group.members;
-  if (group.kind === 'tied') return `${kept.tensor.name} is tied: one ${formatBytes(kept.tensor.byteLength)} weight ${tiedPhrase(group)}`;
+  if (group.kind === 'tied') return `${nameOf(kept)} is tied: one ${formatBytes(kept.tensor.byteLength)} weight ${tiedPhrase(group)}`;
   if (group.kind === 'quantized') {
     // Members come in (weight, scale, zero point) triplets: name the weights.
-    const weights = group.members.filter((_, i) => i % 3 === 0).map((m) => m.tensor.name);
+    const weights = group.members.filter((_, i) => i % 3 === 0).map(nameOf);
     const head = `${list(weights.slice(1))} ${weights.length > 2 ? 'are copies' : 'is a copy'} of the quantized weight ${weights[0]}`;
     return `${head}${savedClause(group)}`;
   }
-  const names = copies.map((c) => c.tensor.name);
+  const names = copies.map(nameOf);
   const words = COPY_WORDS[group.kind];
   const verb = names.length > 1 ? `are ${words.replace(/^an? /, '').replace(/copy$/, 'copies')}` : `is ${words}`;
   const castNote = group.kind === 'cast' ? ` (${copies[0].tensor.dtype} of ${kept.tensor.dtype})` : '';
   const crossFile = group.crossFile ? ' in another file' : '';
-  return `${list(names)} ${verb}${castNote} of ${kept.tensor.name}${crossFile}${savedClause(group)}`;
+  return `${list(names)} ${verb}${castNote} of ${nameOf(kept)}${crossFile}${savedClause(group)}`;
 }
 
 /** How a tied group is one weight, after "one weight ...": "read by 3 node inputs", "also named lm_head.weight, which config.json ties to it". */
 export function tiedPhrase(group: SharingGroup): string {
   const [kept, ...others] = group.members;
-  const names = list(others.map((m) => m.tensor.name));
+  const names = list(others.map(nameOf));
   switch (group.tiedBy ?? 'graph') {
     case 'graph': return `read by ${kept.tensor.consumers.length} node inputs`;
     case 'storage': return `under ${others.length + 1} names on one storage (also ${names})`;

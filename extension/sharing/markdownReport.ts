@@ -1,5 +1,6 @@
 // The scan as a Markdown document ("Show Sharing Report"): totals per file,
 // then one table row per group, sorted as the scan sorted them (bytes saved).
+import { scopedName } from '../util/scopedName';
 import { printable } from '../util/printable';
 import type { ScanReport } from './types';
 import { describeGroup } from './groupText';
@@ -34,7 +35,10 @@ export function renderMarkdownReport(report: ScanReport, options: { minBytes?: n
   }
   out.push('## Groups', '', '| # | kind | saves | applies | tensors (kept first) | dtype | shape |', '| --: | --- | --: | --- | --- | --- | --- |');
   report.groups.forEach((g, i) => {
-    const tensors = g.members.map((m) => code(report.models.length > 1 ? `${m.path.split(/[\\/]/).pop()}:${m.tensor.name}` : m.tensor.name)).join('<br>');
+    const tensors = g.members.map((m) => {
+      const name = scopedName(m.tensor.name, m.tensor.graphPath);
+      return code(report.models.length > 1 ? `${m.path.split(/[\\/]/).pop()}:${name}` : name);
+    }).join('<br>');
     const dtypes = [...new Set(g.members.map((m) => m.tensor.dtype))].join(', ');
     const shapes = [...new Set(g.members.map((m) => `[${m.tensor.shape.join('×')}]`))].join(', ');
     out.push(`| ${i + 1} | ${g.kind} | ${formatBytes(g.bytesSaved)} | ${g.applicable ? 'yes' : g.kind === 'tied' ? 'already stored once' : `no: ${esc(g.reason ?? '')}`} | ${tensors} | ${dtypes} | ${shapes} |`);
