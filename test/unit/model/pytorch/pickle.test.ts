@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { readPickle, PickleSet, PickleTuple, PickleError, type PickleValue } from '../../../../extension/model/pytorch/pickle';
 import { bufferSource } from '../../../../extension/model/pytorch/pickleInput';
 import { torchHooks, isTensor } from '../../../../extension/model/pytorch/allowlist';
-import { cat, op, stateDictPickle } from './pickleBuilder';
+import { callPickle, cat, op, stateDictPickle } from './pickleBuilder';
 
 const FIXTURES = path.join(__dirname, '../../../fixtures/pytorch');
 const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as { plain: unknown };
@@ -110,4 +110,30 @@ test('stateDictPickle (the test builder) reads back as the tensors it describes'
   const w = (r.value as Map<PickleValue, PickleValue>).get('w')!;
   assert.ok(isTensor(w));
   assert.deepEqual([w.storage.key, w.offset, w.size], ['3', 2, [2, 5]]);
+});
+
+test('a refused global is refused at its own GLOBAL opcode, before anything after it is read', () => {
+  const bytes = cat(callPickle('os', 'system', 'touch /tmp/never'));
+  assert.throws(() => readPickle(bufferSource(bytes), torchHooks()), (e: unknown) => e instanceof PickleError && e.offset === 2 && /refuses global os\.system/.test(e.problem));
+});
+
+test('the allowlist as records: Parameter, _rebuild_from_type_v2, torch.Size, torch.device, _codecs.encode', () => {
+  const storage = cat(op.mark, op.str('storage'), op.global('torch', 'HalfStorage'), op.str('7'), op.str('cuda:0'), op.int(4), op.tuple, op.binpersid);
+  const hooks = cat(op.global('collections', 'OrderedDict'), op.emptyTuple, op.reduce);
+  const v2 = cat(op.global('torch._utils', '_rebuild_tensor_v2'), op.mark, storage, op.int(0), cat(op.global('torch', 'Size'), cat(op.mark, op.int(4), op.tuple), op.tuple1, op.reduce), cat(op.mark, op.int(1), op.tuple), op.false, hooks, op.emptyDict, op.tuple, op.reduce);
+  const param = cat(op.global('torch._utils', '_rebuild_parameter'), op.mark, v2, op.true, hooks, op.tuple, op.reduce);
+  const fromType = cat(op.global('torch._tensor', '_rebuild_from_type_v2'), op.mark, op.global('torch._utils', '_rebuild_tensor_v2'), op.global('torch', 'Tensor'),
+    cat(op.mark, storage, op.int(1), cat(op.mark, op.int(2), op.tuple), cat(op.mark, op.int(1), op.tuple), op.false, hooks, op.tuple), op.emptyDict, op.tuple, op.reduce);
+  const device = cat(op.global('torch', 'device'), op.str('cuda'), op.int(1), op.tuple2, op.reduce);
+  const encoded = cat(op.global('_codecs', 'encode'), op.str('\u00ff\u0001'), op.str('latin1'), op.tuple2, op.reduce);
+  const pickle = cat(op.proto(2), op.emptyDict, op.mark, op.str('p'), param, op.str('f'), fromType, op.str('d'), device, op.str('b'), encoded, op.setitems, op.stop);
+  const m = readPickle(bufferSource(pickle), torchHooks()).value as Map<PickleValue, PickleValue>;
+  const p = m.get('p')!;
+  assert.ok(isTensor(p));
+  assert.deepEqual([p.parameter, p.requiresGrad, p.size, p.storage.type.dtype, p.storage.location], [true, true, [4], 'float16', 'cuda:0']);
+  const f = m.get('f')!;
+  assert.ok(isTensor(f));
+  assert.deepEqual([f.offset, f.size], [1, [2]]);
+  assert.deepEqual(m.get('d'), { kind: 'device', name: 'cuda:1' });
+  assert.deepEqual([...(m.get('b') as Uint8Array)], [0xff, 0x01]);
 });

@@ -11,6 +11,7 @@ import { formatOf, openModel } from '../../../../extension/model/registry';
 import type { ModelFile, TensorRef } from '../../../../extension/model/types';
 import { TIES_KEY } from '../../../../extension/model/safetensors/records';
 import { sharedOutputName } from '../../../../extension/model/pytorch/writer';
+import { runRestore } from '../../../../extension/cli/restore';
 import { buildCheckpoint, tempDir } from './zipBuilder';
 import { f32 } from './pickleBuilder';
 
@@ -66,9 +67,13 @@ for (const [source, name, expectOut] of [
     assert.match(r.loadingNote ?? '', /safetensors/);
     assert.match(r.loadingNote ?? '', /transformers re-ties lm_head\.weight/);
 
-    const shared = await openModel(r.output!);
+    // `weight-sharing restore OUT.safetensors -o FULL.safetensors`, as the CLI runs it (exit 0: proven).
     const full = path.join(dir, 'full.safetensors');
-    await formatOf(shared).restore!(shared, full, {});
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    let code: number;
+    try { code = await runRestore([r.output!, '-o', full]); } finally { process.stdout.write = write; }
+    assert.equal(code, 0);
     sameTensors(await openModel(input), await openModel(full));
   });
 }
