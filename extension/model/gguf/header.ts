@@ -17,6 +17,7 @@
 // general.alignment (default 32), offsets multiples of it, tensors inside
 // the data section and not overlapping.
 import * as fs from 'node:fs';
+import { printable } from '../../util/printable';
 import { ModelFormatError } from '../types';
 import { ggmlType, type GgmlType } from './ggmlTypes';
 
@@ -97,8 +98,9 @@ class Cursor {
 
   constructor(private readonly fd: number, readonly file: string, readonly size: number) {}
 
+  /** Names from the file are quoted in messages: control characters escaped, long ones cut. */
   fail(problem: string, at = this.pos): never {
-    throw new ModelFormatError(this.file, FORMAT, problem, at);
+    throw new ModelFormatError(this.file, FORMAT, printable(problem.replace(/'([^']{96})[^']+'/g, "'$1…'")), at);
   }
 
   get left(): number {

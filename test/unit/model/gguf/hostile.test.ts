@@ -85,6 +85,7 @@ const CASES: Case[] = [
   { name: 'alignment of the wrong type', bytes: build({ kvs: [kvString('general.alignment', '32')] }), problem: /general.alignment must be a u32, not string/ },
   { name: 'duplicate tensor name', bytes: build({ tensors: [{ name: 'a', dims: [32], type: 0, offset: 0 }, { name: 'a', dims: [32], type: 0, offset: 128 }] }), problem: /'a' is listed twice/ },
   { name: 'tensor name too long', bytes: build({ tensors: [{ name: 'n'.repeat(70000), dims: [32], type: 0, offset: 0 }], data: 200 }), problem: /the name of tensor 0 is 70000 bytes long, over the 65536-byte limit/ },
+  { name: 'a key with terminal escapes, 300 bytes long', bytes: build({ kvs: [Buffer.concat([str(`\u001b[2J${'x'.repeat(300)}`), u32(77), u32(0)])] }), problem: /^[^\u001b]*value type of '\\u001b\[2Jx{90,}…': unknown value type 77[^\u001b]{0,200}$/ },
   { name: 'three bytes', bytes: Buffer.from('GGU'), problem: /not a recognised model file|truncated/ },
   { name: 'magic only', bytes: Buffer.from('GGUF'), problem: /truncated: the version needs 4 bytes, 0 left/, offset: 4 },
 ];
