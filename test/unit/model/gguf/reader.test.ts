@@ -100,6 +100,17 @@ test('an absent output.weight is an omission tie to token_embd.weight; a stored 
   }
 });
 
+test('GGUF v2 (the same layout with u64 counts) is read like v3', async () => {
+  const bytes = fs.readFileSync(path.join(DIR, 'llama-tiny.q8_0.gguf'));
+  bytes.writeUInt32LE(2, 4);
+  const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-')), 'v2.gguf');
+  fs.writeFileSync(tmp, bytes);
+  const v2 = await openModel(tmp);
+  const v3 = await openModel(path.join(DIR, 'llama-tiny.q8_0.gguf'));
+  assert.equal(new Map(v2.facts).get('GGUF version'), '2');
+  assert.deepEqual(v2.tensors.map((t) => [t.name, t.dtype, t.shape, t.byteLength]), v3.tensors.map((t) => [t.name, t.dtype, t.shape, t.byteLength]));
+});
+
 test('an architecture whose loader does not fall back gets no tie', async () => {
   const src = path.join(DIR, 'llama-tiny.omitted.gguf');
   const bytes = fs.readFileSync(src);
