@@ -5,7 +5,8 @@
 //
 // Candidates are same-shape classes of different dtypes, at least one
 // block-quantized (plain float pairs are the cast detector's). Each
-// candidate's first values are decoded once (a probe); only pairs whose
+// candidate's values at four spread places are decoded once (a probe: a
+// tensor that starts with zeros does not look like every other); only pairs whose
 // probes agree are decoded in full, chunk by chunk through two reused
 // buffers, so unrelated pairs cost one probe each and memory stays bounded.
 import { dequantizer, type Dequantizer } from '../model/dequantize';
@@ -17,8 +18,9 @@ import { makeGroup } from './groups';
 import type { ProgressMeter } from './progress';
 import type { SharingGroup } from './types';
 
-/** Values decoded per probe and per full-pass chunk (multiples of every block size, 256). */
-const PROBE_VALUES = 1024;
+/** A probe: PROBE_WINDOWS runs of WINDOW_VALUES values, spread over the tensor (multiples of every block size, 256). */
+const WINDOW_VALUES = 256;
+const PROBE_WINDOWS = 4;
 const CHUNK_VALUES = 256 * 1024;
 /**
  * Largest relative RMS difference, rms(a - b) / rms(a), for two tensors to be
@@ -84,6 +86,16 @@ function decode(src: ByteSource, c: Candidate, which: 0 | 1, first: number, coun
   c.dq.decode(buf, blocks, out);
 }
 
+/** Where the probe reads: the whole tensor when small, else PROBE_WINDOWS block-aligned windows from start to end. */
+function probeWindows(n: number): Array<{ first: number; count: number }> {
+  if (n <= WINDOW_VALUES * PROBE_WINDOWS) return [{ first: 0, count: n }];
+  const starts = new Set<number>();
+  for (let k = 0; k < PROBE_WINDOWS; k++) {
+    starts.add(Math.floor((k * (n - WINDOW_VALUES)) / (PROBE_WINDOWS - 1) / WINDOW_VALUES) * WINDOW_VALUES);
+  }
+  return [...starts].map((first) => ({ first, count: WINDOW_VALUES }));
+}
+
 function warnOnce(model: ModelFile | undefined, t: TensorRef, warned: Set<string>): void {
   const key = `${model?.path}\u0000${t.dtype}`;
   if (!model || warned.has(key)) return;
@@ -118,10 +130,16 @@ export async function findEncodings(models: ModelFile[], classes: ShapeClass[], 
     }
     // Probes: the first values of each, decoded once.
     const n = candidates[0]?.t.elementCount ?? 0;
-    const probeLength = Math.min(PROBE_VALUES, n);
+    const windows = probeWindows(n);
+    const probeLength = windows.reduce((s, w) => s + w.count, 0);
     const probes = candidates.map((c) => {
       const p = new Float32Array(probeLength);
-      if (probeLength % c.dq.blockSize === 0) decode(src, c, 0, 0, probeLength, p);
+      let at = 0;
+      for (const w of windows) {
+        // A tensor smaller than one window of a block type is one whole window.
+        if (w.first % c.dq.blockSize === 0 && w.count % c.dq.blockSize === 0) decode(src, c, 0, w.first, w.count, p.subarray(at));
+        at += w.count;
+      }
       return p;
     });
     const paired = new Set<Candidate>();
