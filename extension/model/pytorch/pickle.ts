@@ -132,7 +132,9 @@ export function readPickle(source: PickleSource, hooks: PickleHooks, start = 0, 
   let stack: Array<PickleValue | typeof MARK> = [];
   const marks: Array<Array<PickleValue | typeof MARK>> = [];
   let below = 0; // items held by the stacks under the open marks
-  const memo = new Map<number, PickleValue>();
+  // Pickles memoize with indices 0, 1, 2...: an array; a Map holds any index that would leave a hole.
+  const memo: PickleValue[] = [];
+  const sparseMemo = new Map<number, PickleValue>();
   let objects = 0;
   let protocol = 0;
   let at = start;
@@ -172,12 +174,15 @@ export function readPickle(source: PickleSource, hooks: PickleHooks, start = 0, 
   const text = (n: number, what: string): string => made(utf8.decode(string(n, what)));
   const bytes = (n: number, what: string): Uint8Array => made(Uint8Array.from(string(n, what)));
   const get = (i: number) => {
-    if (!memo.has(i)) throw new PickleError(`memo entry ${i} was never stored: the pickle is corrupt`, at);
-    push(memo.get(i)!);
+    const v = i < memo.length ? memo[i] : sparseMemo.get(i);
+    if (v === undefined) throw new PickleError(`memo entry ${i} was never stored: the pickle is corrupt`, at);
+    push(v);
   };
   const put = (i: number) => {
-    if (!memo.has(i) && memo.size >= limits.maxMemo) throw new PickleError(`more than ${limits.maxMemo} memo entries`, at);
-    memo.set(i, top());
+    if (i < memo.length) { memo[i] = top(); return; }
+    if (memo.length + sparseMemo.size >= limits.maxMemo) throw new PickleError(`more than ${limits.maxMemo} memo entries`, at);
+    if (i === memo.length && !sparseMemo.has(i)) memo.push(top());
+    else sparseMemo.set(i, top());
   };
   const dictOf = (items: PickleValue[]) => {
     if (items.length % 2 !== 0) throw new PickleError('an odd number of items for a dict', at);
@@ -306,7 +311,7 @@ export function readPickle(source: PickleSource, hooks: PickleHooks, start = 0, 
       }
       case 0x71: put(c.u8('BINPUT')); break;
       case 0x72: put(c.u32('LONG_BINPUT')); break;
-      case 0x94: put(memo.size); break; // MEMOIZE
+      case 0x94: put(memo.length + sparseMemo.size); break; // MEMOIZE
       case 0x67: { // GET
         const t = c.line('GET');
         if (!/^\d{1,10}$/.test(t)) throw new PickleError(`GET argument '${t.slice(0, 40)}' is not a memo index`, at);

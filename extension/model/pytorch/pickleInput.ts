@@ -18,10 +18,12 @@ export interface PickleSource {
   readonly size: number;
   /** Exactly `length` bytes at `at` (the caller has checked the bounds). */
   read(at: number, length: number): Uint8Array;
+  /** All the bytes, when they are in memory (the cursor then reads numbers without a view per read). */
+  readonly bytes?: Uint8Array;
 }
 
 export function bufferSource(bytes: Uint8Array): PickleSource {
-  return { size: bytes.length, read: (at, length) => bytes.subarray(at, at + length) };
+  return { size: bytes.length, bytes, read: (at, length) => bytes.subarray(at, at + length) };
 }
 
 const WINDOW = 1 << 20;
@@ -70,23 +72,35 @@ export class PickleCursor {
     return out;
   }
 
+  /** `n` bytes for a number: the source's own array at `pos` when in memory, else a read. */
+  private fixed(n: number, what: string): [Uint8Array, number] {
+    const all = this.source.bytes;
+    if (all && n <= this.remaining) {
+      const at = this.pos;
+      this.pos += n;
+      return [all, at];
+    }
+    return [this.take(n, what), 0];
+  }
+
   u8(what: string): number {
-    return this.take(1, what)[0]!;
+    const [b, i] = this.fixed(1, what);
+    return b[i]!;
   }
 
   u16(what: string): number {
-    const b = this.take(2, what);
-    return b[0]! | (b[1]! << 8);
+    const [b, i] = this.fixed(2, what);
+    return b[i]! | (b[i + 1]! << 8);
   }
 
   u32(what: string): number {
-    const b = this.take(4, what);
-    return (b[0]! | (b[1]! << 8) | (b[2]! << 16)) + b[3]! * 0x1000000;
+    const [b, i] = this.fixed(4, what);
+    return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16)) + b[i + 3]! * 0x1000000;
   }
 
   i32(what: string): number {
-    const b = this.take(4, what);
-    return b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24);
+    const [b, i] = this.fixed(4, what);
+    return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
   }
 
   /** A u64 length; anything past 2^53 cannot fit in any input and is refused. */

@@ -83,7 +83,15 @@ export function tensorPickle(t: TensorSpec): Bytes {
 
 /** A protocol-2 pickle of OrderedDict(name -> tensor), as torch.save writes a state dict. */
 export function stateDictPickle(tensors: readonly TensorSpec[]): Buffer {
-  return cat(op.proto(2), op.global('collections', 'OrderedDict'), op.emptyTuple, op.reduce, op.mark, ...tensors.flatMap((t) => [op.str(t.name), tensorPickle(t)]), op.setitems, op.stop);
+  // Python's pickler writes SETITEMS in batches of 1000 items.
+  const parts: Uint8Array[] = [cat(op.proto(2), op.global('collections', 'OrderedDict'), op.emptyTuple, op.reduce)];
+  for (let i = 0; i < tensors.length; i += 1000) {
+    parts.push(Uint8Array.from(op.mark));
+    for (const t of tensors.slice(i, i + 1000)) parts.push(op.str(t.name), tensorPickle(t));
+    parts.push(Uint8Array.from(op.setitems));
+  }
+  parts.push(Uint8Array.from(op.stop));
+  return Buffer.concat(parts);
 }
 
 /** A pickle that, loaded by Python, runs `callable(arg)`: GLOBAL module name, (arg,), REDUCE. */
