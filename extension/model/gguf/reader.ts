@@ -98,6 +98,23 @@ function omissionTie(h: GgufHeader, tensors: TensorRef[]): TieRecord | undefined
   return { tiedBy: 'omission', kept, tied: [{ tensor, stored: false, ops: [] }] };
 }
 
+/**
+ * llama.cpp's loader (ggml/src/gguf.cpp) wants tensor data back to back in
+ * tensor-info order, each padded to the alignment, and refuses any other
+ * layout; the format itself allows it, so such a file is read, with a warning.
+ */
+function layoutWarning(h: GgufHeader): string | undefined {
+  let expected = 0;
+  for (const t of h.tensors) {
+    if (t.offset !== expected) {
+      return `llama.cpp would refuse this file: tensor '${t.name}' has data offset ${t.offset}, where llama.cpp expects ${expected} `
+        + '(tensors back to back in the order listed, each padded to the alignment)';
+    }
+    expected += Math.ceil(t.byteLength / h.alignment) * h.alignment;
+  }
+  return undefined;
+}
+
 export async function openGguf(target: string, _options: OpenOptions): Promise<ModelFile> {
   const file = path.resolve(target);
   const h = readGgufHeader(file);
@@ -112,6 +129,6 @@ export async function openGguf(target: string, _options: OpenOptions): Promise<M
     facts: facts(h),
     tensors,
     ties: tie ? [tie] : [],
-    warnings: [],
+    warnings: [layoutWarning(h)].filter((w): w is string => w !== undefined),
   };
 }

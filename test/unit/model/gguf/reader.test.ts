@@ -100,6 +100,23 @@ test('an absent output.weight is an omission tie to token_embd.weight; a stored 
   }
 });
 
+test('fixtures have llama.cpp\'s layout (no warning); a gap between tensors is read with a warning', async () => {
+  for (const file of FILES) assert.deepEqual((await openModel(path.join(DIR, file))).warnings, [], file);
+  // llama-tiny.f32 with its last tensor moved 32 bytes on (the file grown by 32 to hold it).
+  const src = fs.readFileSync(path.join(DIR, 'llama-tiny.f32.gguf'));
+  const model = await openModel(path.join(DIR, 'llama-tiny.f32.gguf'));
+  const last = model.tensors.at(-1)!;
+  const at = last.recordOffset! + 8 + Buffer.byteLength(last.name) + 4 + 8 * last.shape.length + 4;
+  const bytes = Buffer.concat([src, Buffer.alloc(32)]);
+  bytes.writeBigUInt64LE(bytes.readBigUInt64LE(at) + 32n, at);
+  const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-')), 'gap.gguf');
+  fs.writeFileSync(tmp, bytes);
+  const gap = await openModel(tmp);
+  assert.equal(gap.warnings.length, 1);
+  // llama.cpp itself, on this file: "tensor 'output.weight' has offset 427296, expected 427264".
+  assert.match(gap.warnings[0]!, /llama.cpp would refuse this file: tensor 'output.weight' has data offset 427296, where llama.cpp expects 427264/);
+});
+
 test('GGUF v2 (the same layout with u64 counts) is read like v3', async () => {
   const bytes = fs.readFileSync(path.join(DIR, 'llama-tiny.q8_0.gguf'));
   bytes.writeUInt32LE(2, 4);
