@@ -30,7 +30,9 @@ export async function runRestore(args: string[], trust: PathTrust = {}): Promise
   const model = await openModel(inputs[0]!, trust);
   const module = formatOf(model);
   if (!module.restore) throw new CliError(`restore: ${module.label} files hold no drop records to restore from`);
-  const recorded = model.ties.filter((t) => t.tiedBy === 'record').flatMap((t) => t.tied.map((x) => x.tensor.name));
+  // What restore stores again: this tool's records, and a GGUF output.weight left out (the omission is its record).
+  const rebuilds = (t: { tiedBy: string }) => t.tiedBy === 'record' || t.tiedBy === 'omission';
+  const recorded = model.ties.filter(rebuilds).flatMap((t) => t.tied.map((x) => x.tensor.name));
   const target = path.resolve(output);
   const written = await module.restore(model, target, trust);
   const full = await openModel(target, trust);
@@ -40,7 +42,7 @@ export async function runRestore(args: string[], trust: PathTrust = {}): Promise
   const names = new Set(full.tensors.map((t) => t.name));
   const missing = recorded.filter((n) => !names.has(n));
   const problems = await verifyRecovery(full, model);
-  const ok = missing.length === 0 && problems.length === 0 && full.ties.every((t) => t.tiedBy !== 'record');
+  const ok = missing.length === 0 && problems.length === 0 && full.ties.every((t) => !rebuilds(t));
   if (json) {
     process.stdout.write(`${JSON.stringify({ schema: 1, input: model.path, output: target, files: written.files, restored: recorded, bytesBefore: model.fileSize, bytesAfter: full.fileSize, ok, missing, problems }, null, 2)}\n`);
   } else {

@@ -14,13 +14,15 @@
 // the dropped name is recoverable (see sharing/recovery.ts).
 import * as path from 'node:path';
 import { atomicWrite, type Piece } from '../../io/atomicWrite';
-import type { ModelWriter, Realised } from '../format';
+import type { ModelWriter, Realised, WriteOptions, WriteResult } from '../format';
 import type { ModelFile, TensorRef } from '../types';
 import { OUTPUT, TOKEN_EMBD } from './architectures';
-import { readGgufHeader, type GgufTensorInfo } from './header';
+import { GGUF_MAGIC, readGgufHeader, type GgufHeader, type GgufTensorInfo } from './header';
 import { reTiesOutput } from './reader';
 
 const HOW = `omitted: llama.cpp re-creates ${OUTPUT} from ${TOKEN_EMBD}`;
+/** Magic, version and the two counts. */
+const KV_START = 24;
 
 function sameLayout(a: TensorRef, b: TensorRef): boolean {
   return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((n, i) => n === b.shape[i]);
@@ -58,6 +60,43 @@ function tensorInfo(info: GgufTensorInfo, offset: number): Uint8Array[] {
   return [u64(name.length), name, u32(info.dims.length), ...info.dims.map(u64), u32(info.type.id), u64(offset)];
 }
 
+/** One tensor of an output file: its info as written, and where its bytes come from. */
+interface OutputTensor {
+  info: GgufTensorInfo;
+  piece: Piece;
+}
+
+/**
+ * Writes `h`'s header (version, metadata copied byte for byte, alignment)
+ * with `tensors` in order, laid out as llama.cpp wants: offsets back to back
+ * from 0, each tensor padded to the alignment.
+ */
+async function writeGguf(model: ModelFile, h: GgufHeader, tensors: OutputTensor[], output: string, options: WriteOptions): Promise<void> {
+  const pad = (n: number) => Math.ceil(n / h.alignment) * h.alignment;
+  const zeros = new Uint8Array(h.alignment);
+  const infos: Uint8Array[] = [];
+  const data: Piece[] = [];
+  let offset = 0;
+  for (const { info, piece } of tensors) {
+    infos.push(...tensorInfo(info, offset));
+    data.push(piece);
+    const end = offset + info.byteLength;
+    if (pad(end) > end) data.push(zeros.subarray(0, pad(end) - end));
+    offset = pad(end);
+  }
+  const head = [u32(GGUF_MAGIC), u32(h.version), u64(tensors.length), u64(h.kvs.length)];
+  // Metadata pairs are copied as they are: the bytes between the counts and the first tensor info.
+  const kvs: Piece = { file: h.file, offset: KV_START, length: h.infosStart - KV_START };
+  const headerLength = KV_START + kvs.length + infos.reduce((n, b) => n + b.length, 0);
+  const pieces: Piece[] = [...head, kvs, ...infos, zeros.subarray(0, pad(headerLength) - headerLength), ...data];
+  await atomicWrite(output, pieces, { inputs: model.files, signal: options.signal, onProgress: options.onProgress, overwrite: options.overwrite, onCommitted: options.onCommitted });
+}
+
+function rangeOf(t: TensorRef | undefined, name: string, file: string): Piece {
+  if (!t || t.data.kind !== 'ranges' || t.data.ranges.length !== 1) throw new Error(`internal: '${name}' is not one byte range of ${file}`);
+  return t.data.ranges[0]!;
+}
+
 export const ggufWriter: ModelWriter = {
   defaultOutput(model) {
     const file = path.resolve(model.path);
@@ -77,30 +116,31 @@ export const ggufWriter: ModelWriter = {
     const h = readGgufHeader(model.path);
     const dropped = new Set(decisions.map((d) => d.dropped.name));
     const byName = new Map(model.tensors.map((t) => [t.name, t]));
-    const kept = h.tensors.filter((t) => !dropped.has(t.name));
-    const pad = (n: number) => Math.ceil(n / h.alignment) * h.alignment;
-    const zeros = new Uint8Array(h.alignment);
-
-    const infos: Uint8Array[] = [];
-    const data: Piece[] = [];
-    let offset = 0;
-    for (const info of kept) {
+    const tensors = h.tensors.filter((t) => !dropped.has(t.name)).map((info): OutputTensor => {
       const t = byName.get(info.name);
-      if (!t || t.data.kind !== 'ranges' || t.data.ranges.length !== 1) throw new Error(`internal: '${info.name}' is not one byte range of ${model.path}`);
-      infos.push(...tensorInfo(info, offset));
-      data.push(options.replaceData?.get(t) ?? t.data.ranges[0]!);
-      const end = offset + info.byteLength;
-      if (pad(end) > end) data.push(zeros.subarray(0, pad(end) - end));
-      offset = pad(end);
-    }
-    const head = [u32(0x46554747), u32(h.version), u64(kept.length), u64(h.kvs.length)];
-    // Metadata pairs are copied as they are: the bytes between the counts and the first tensor info.
-    const kvStart = 24;
-    const kvs: Piece = { file: h.file, offset: kvStart, length: h.infosStart - kvStart };
-    const headerLength = 24 + kvs.length + infos.reduce((n, b) => n + b.length, 0);
-    const pieces: Piece[] = [...head, kvs, ...infos, zeros.subarray(0, pad(headerLength) - headerLength), ...data];
-    await atomicWrite(output, pieces, { inputs: model.files, signal: options.signal, onProgress: options.onProgress, overwrite: options.overwrite, onCommitted: options.onCommitted });
+      return { info, piece: (t && options.replaceData?.get(t)) ?? rangeOf(t, info.name, model.path) };
+    });
+    await writeGguf(model, h, tensors, output, options);
     return { output, files: [output], notes: decisions.length ? [`${OUTPUT} left out (llama.cpp loads ${TOKEN_EMBD} in its place)`] : [], details: { omitted: [...dropped] } };
   },
   loadingNote: (decisions) => (decisions.length ? `loading: llama.cpp re-creates ${OUTPUT} from ${TOKEN_EMBD} by itself; nothing else is needed.` : undefined),
 };
+
+/**
+ * The full file back from one whose output.weight is left out (by apply or
+ * by the converter): output.weight stored again, a copy of
+ * token_embd.weight's bytes, after the other tensors (where the converter
+ * puts it); everything else as it is.
+ */
+export async function restoreGguf(model: ModelFile, output: string, options: WriteOptions): Promise<WriteResult> {
+  const tie = model.ties.find((t) => t.tiedBy === 'omission');
+  if (!tie) throw new Error(`${model.path}: no ${OUTPUT} is left out here, so there is nothing to restore`);
+  const h = readGgufHeader(model.path);
+  const embd = h.tensors.find((t) => t.name === tie.kept.name);
+  if (!embd) throw new Error(`internal: ${model.path}: '${tie.kept.name}' is not in the header`);
+  const byName = new Map(model.tensors.map((t) => [t.name, t]));
+  const tensors: OutputTensor[] = h.tensors.map((info) => ({ info, piece: rangeOf(byName.get(info.name), info.name, model.path) }));
+  tensors.push({ info: { ...embd, name: OUTPUT }, piece: rangeOf(tie.kept, tie.kept.name, model.path) });
+  await writeGguf(model, h, tensors, output, options);
+  return { output, files: [output], notes: [`${OUTPUT} stored again (a copy of ${TOKEN_EMBD})`], details: { restored: [OUTPUT] } };
+}

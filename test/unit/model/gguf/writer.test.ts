@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatOf, openModel } from '../../../../extension/model/registry';
+import { verifyRecovery } from '../../../../extension/sharing/recovery';
 import { applySharing } from '../../../../extension/sharing/apply';
 import type { ModelFile } from '../../../../extension/model/types';
 
@@ -67,4 +68,23 @@ test('never over the input, and an existing output is refused without force', as
   await assert.rejects(applySharing(input), /exists/);
   const again = await applySharing(input, { force: true });
   assert.equal(again.output, first.output);
+});
+
+test('restore: output.weight stored again after the other tensors; apply then restore gives the input back byte for byte', async () => {
+  // The converter-style tied gpt2 restored is exactly the file with a stored copy.
+  const tied = await openModel(path.join(DIR, 'gpt2-tiny.f32.gguf'));
+  const out = path.join(tmp(), 'full.gguf');
+  const r = await formatOf(tied).restore!(tied, out, {});
+  assert.deepEqual(r.files, [out]);
+  assert.ok(fs.readFileSync(out).equals(fs.readFileSync(path.join(DIR, 'gpt2-tiny.output-copy.gguf'))));
+  assert.deepEqual(await verifyRecovery(await openModel(out), tied), []);
+  // Round trip.
+  const input = copyOf('llama-tiny.output-copy.q8_0.gguf');
+  const shared = await openModel((await applySharing(input)).output!);
+  const back = path.join(tmp(), 'back.gguf');
+  await formatOf(shared).restore!(shared, back, {});
+  assert.ok(fs.readFileSync(back).equals(fs.readFileSync(input)));
+  // Nothing left out: nothing to restore.
+  const untied = await openModel(path.join(DIR, 'llama-tiny.f32.gguf'));
+  await assert.rejects(formatOf(untied).restore!(untied, path.join(tmp(), 'x.gguf'), {}), /nothing to restore/);
 });
