@@ -260,7 +260,8 @@ export class App {
 
 /**
  * The group a first view frames, so a user sees it without hunting: the
- * largest saving a lossless group offers, else the largest tied weight.
+ * largest saving Apply can deliver (an applicable group), else the largest
+ * weight of any group.
  */
 export function largestGroup(payload: GraphPayload): number {
   let best = 0;
@@ -268,7 +269,7 @@ export function largestGroup(payload: GraphPayload): number {
   const score = (i: number): [number, number] => {
     const g = payload.groups[i]!;
     const size = g.tensorIds.reduce((n, id) => Math.max(n, bytes.get(id) ?? 0), 0);
-    return [g.lossless && g.kind !== 'tied' ? g.bytesSaved : 0, size];
+    return [g.applicable ? g.bytesSaved : 0, size];
   };
   for (let i = 1; i < payload.groups.length; i++) {
     const [a, b] = score(i);

@@ -111,10 +111,13 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
     void vscode.window.showInformationMessage(`${path.basename(uri.fsPath)}: ${n} of ${analysis.model.tensors.length} tensors come from ${path.basename(picked[0].fsPath)}.`);
   }
 
+  /** Opens the report rendered (VS Code's Markdown preview); its "Open Source" button shows the raw text. */
   async showReport(uri: vscode.Uri): Promise<void> {
     const doc = await vscode.workspace.openTextDocument(reportUri(uri));
     await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
-    await vscode.window.showTextDocument(doc, { preview: false });
+    // Without the built-in Markdown extension (disabled by the user), the text itself.
+    const rendered = await vscode.commands.executeCommand('markdown.showPreview', doc.uri).then(() => true, () => false);
+    if (!rendered) await vscode.window.showTextDocument(doc, { preview: false });
   }
 
   async openOutline(uri: vscode.Uri): Promise<void> {

@@ -148,13 +148,18 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await s.page.keyboard.press('Control+Shift+M');
   });
 
-  test('Show Sharing Report opens the scan as Markdown', async () => {
+  test('Show Sharing Report opens the scan rendered; its Markdown source is one command away', async () => {
     await focusModelTab();
     await runCommand(s.page, 'Weight Sharing: Show Sharing Report');
+    await s.page.locator('.tabs-container .tab.active', { hasText: 'Preview' }).waitFor({ timeout: 30_000 });
+    const preview = webview(s.page);
+    await preview.locator('h1', { hasText: `Weight sharing report: ${MODEL}` }).waitFor({ timeout: 30_000 });
+    const row = preview.locator('tr', { hasText: 'transposed' }).first();
+    assert.deepEqual((await row.locator('td').allInnerTexts()).slice(1, 4), ['transposed', '256 kB', 'yes']);
+    await screenshot(s.page, 'e2e-report');
+    await runCommand(s.page, 'Markdown: Show Source');
     const editor = s.page.locator('.editor-instance .monaco-editor').first();
     await editor.locator('.view-lines', { hasText: `# Weight sharing report: ${MODEL}` }).waitFor({ timeout: 30_000 });
-    assert.ok(await editor.locator('.view-lines', { hasText: '| transposed | 256 kB | yes |' }).count() > 0);
-    await screenshot(s.page, 'e2e-report');
   });
 
   test('the side panel buttons reach the host and get replies', async () => {
