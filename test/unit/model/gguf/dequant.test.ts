@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dequantizer } from '../../../../extension/model/dequantize';
 import type { DType } from '../../../../extension/model/types';
+import { quantizeQ8_0 } from '../../../fixtures/gguf/generate/quant';
 
 const DIR = path.resolve(__dirname, '../../../fixtures/gguf/dequant');
 const f32 = (name: string) => { const b = fs.readFileSync(path.join(DIR, name)); return new Float32Array(b.buffer, b.byteOffset, b.length / 4); };
@@ -39,4 +40,9 @@ test('plain floats decode; types without a dequantizer say so', () => {
   assert.deepEqual([...out], [1, 3]);
   assert.equal(dequantizer('iq2_xxs'), undefined);
   assert.equal(dequantizer('int8'), undefined);
+});
+
+test('the fixture generator\'s Q8_0 quantizer writes the blocks ggml\'s quantize_row_q8_0_ref writes', () => {
+  const ours = quantizeQ8_0(f32('input.f32'));
+  assert.ok(ours.equals(fs.readFileSync(path.join(DIR, 'q8_0.q'))));
 });
