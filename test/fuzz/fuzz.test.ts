@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO } from './corpus';
 import { CLI_PATH, DEFAULT_LIMITS, fuzzReader, runCli, WorkerSlot, writeCase, type FuzzOptions, type ReaderStats } from './harness';
-import { genericMutate, mixSeed, onnxStructureMutate, parsePb, Rng, safetensorsStructureMutate, serializePb } from './mutators';
+import { genericMutate, ggufFields, ggufStructureMutate, mixSeed, onnxStructureMutate, parsePb, Rng, safetensorsStructureMutate, serializePb } from './mutators';
 import type { WorkerRequest } from './worker';
 
 const SEED = 20261201;
@@ -38,6 +38,7 @@ function describeFailures(s: ReaderStats): string {
 test('mutators: the same seed gives the same bytes; an unedited tree re-encodes byte for byte', () => {
   const onnx = fs.readFileSync(path.join(CORPUS, 'gpt2-tiny.onnx'));
   const st = fs.readFileSync(path.join(CORPUS, 'gpt2-tiny-untied.safetensors'));
+  const gguf = fs.readFileSync(path.join(CORPUS, '../gguf/llama-tiny.q8_0.gguf'));
   const tree = parsePb(onnx);
   assert.equal(tree.root.tailStart, onnx.length, 'the whole model parses');
   assert.ok(Buffer.from(serializePb(tree, new Map())).equals(onnx));
@@ -49,7 +50,12 @@ test('mutators: the same seed gives the same bytes; an unedited tree re-encodes 
     assert.ok(Buffer.from(a.bytes).equals(b.bytes));
     assert.ok(Buffer.from(genericMutate(new Rng(s), onnx).bytes).equals(genericMutate(new Rng(s), onnx).bytes));
     assert.ok(Buffer.from(safetensorsStructureMutate(new Rng(s), st).bytes).equals(safetensorsStructureMutate(new Rng(s), st).bytes));
+    assert.ok(Buffer.from(ggufStructureMutate(new Rng(s), gguf).bytes).equals(ggufStructureMutate(new Rng(s), gguf).bytes));
   }
+  // The GGUF field map finds every tensor info of a fixture (3 fields each besides its dims) and both counts.
+  const { fields } = ggufFields(gguf);
+  assert.equal(fields.filter((f) => f.kind === 'ggml type').length, 21);
+  assert.equal(fields.filter((f) => f.kind === 'count').length, 2);
 });
 
 test('harness: each kind of failure raised in the worker is classified as such', async () => {
@@ -131,7 +137,7 @@ test('harness: memory outside the heap (process RSS) is caught and re-checked al
   for (const f of s.failures) assert.match(f.detail ?? '', /RSS grew by more than 96 MiB|MiB of ArrayBuffers still held/);
 });
 
-for (const reader of ['onnx', 'safetensors'] as const) {
+for (const reader of ['onnx', 'safetensors', 'gguf'] as const) {
   test(`fuzz slice: ${PER_READER} ${reader} inputs (seed ${SEED}) neither crash, hang nor go over memory`, async () => {
     const s = await fuzzReader(sliceOptions(reader));
     assert.equal(s.harnessErrors, 0, 'the fuzzer itself failed on no input');
