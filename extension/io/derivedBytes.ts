@@ -4,7 +4,7 @@
 // buffer, reading the kept tensor in row blocks, never whole.
 import type { PieceSource } from './atomicWrite';
 import type { FileSet } from './fileSet';
-import { DTYPE_SIZE, type DeriveOp, type DType, type TensorRef } from '../model/types';
+import { DTYPE_SIZE, isBlockQuantized, type DeriveOp, type DType, type TensorRef } from '../model/types';
 import { converterFor, type HalfType } from '../util/floatCast';
 
 /** Most kept-tensor bytes read per block. */
@@ -21,6 +21,8 @@ export class DerivedBytes implements PieceSource {
   /** `kept` rebuilt by `ops` into a tensor of `dtype` and `shape`. */
   constructor(private readonly files: FileSet, private readonly kept: TensorRef, ops: readonly DeriveOp[], dtype: DType, shape: readonly number[]) {
     this.transpose = ops.includes('transpose');
+    // Blocks of a quantized type are not elements: no transpose, cast or reshape of them is the same values.
+    if (isBlockQuantized(kept.dtype) || isBlockQuantized(dtype)) throw new Error(`cannot rebuild '${kept.name}' (${kept.dtype}) as ${dtype}: block-quantized tensors are only ever stored as they are`);
     this.esIn = DTYPE_SIZE[kept.dtype];
     this.esOut = DTYPE_SIZE[dtype];
     if (ops.includes('cast')) {

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { openModel } from '../../../../extension/model/registry';
 import { scanModels } from '../../../../extension/sharing/scan';
 import { toJson } from '../../../../extension/sharing/report';
+import { DerivedBytes } from '../../../../extension/io/derivedBytes';
+import { FileSet } from '../../../../extension/io/fileSet';
 
 const DIR = path.resolve(__dirname, '../../../fixtures/gguf');
 const open = (name: string) => openModel(path.join(DIR, name));
@@ -80,4 +82,23 @@ test('a block type without a dequantizer is not compared, and the model says so'
 
 test('fixtures stay small', () => {
   for (const n of fs.readdirSync(DIR).filter((x) => x.endsWith('.gguf'))) assert.ok(fs.statSync(path.join(DIR, n)).size < 2 << 20, n);
+});
+
+test('block-quantized bytes are never elements: equal bytes under another shape are no reshaped copy, and nothing derives them', async () => {
+  const reshapedCopy = async (name: string) => {
+    const m = await open(name);
+    const tensors = m.tensors.map((t) => (t.name === 'output.weight' ? { ...t, shape: [t.shape[0]! / 2, t.shape[1]! * 2] } : t));
+    return (await scanModels([{ ...m, tensors }])).groups.filter((g) => g.members.some((x) => x.tensor.name === 'output.weight'));
+  };
+  // float32: the same bytes as another shape are a reshaped copy ...
+  assert.deepEqual((await reshapedCopy('gpt2-tiny.output-copy.gguf')).map((g) => g.kind), ['reshaped']);
+  // ... Q8_0 blocks run along rows: no group at all.
+  assert.deepEqual((await reshapedCopy('llama-tiny.output-copy.q8_0.gguf')).map((g) => g.kind), []);
+  const q = (await open('llama-tiny.q8_0.gguf')).tensors.find((t) => t.dtype === 'q8_0')!;
+  const files = new FileSet();
+  try {
+    assert.throws(() => new DerivedBytes(files, q, ['reshape'], 'q8_0', [q.elementCount]), /block-quantized tensors are only ever stored as they are/);
+  } finally {
+    files.close();
+  }
 });
