@@ -86,9 +86,18 @@ export function reTiesOutput(arch: string | undefined): boolean {
   return arch !== undefined && OUTPUT_FALLS_BACK_TO_TOKEN_EMBD.has(arch);
 }
 
+/** One file of a model split by llama.cpp's gguf-split (split.count > 1): its other files hold the rest. */
+function splitOf(h: GgufHeader): { no: number; count: number; tensors?: number } | undefined {
+  const count = Number(scalar(h, 'split.count') ?? 1);
+  if (!(count > 1)) return undefined;
+  const total = scalar(h, 'split.tensors.count');
+  return { no: Number(scalar(h, 'split.no') ?? 0), count, tensors: total === undefined ? undefined : Number(total) };
+}
+
 function omissionTie(h: GgufHeader, tensors: TensorRef[]): TieRecord | undefined {
   const arch = architectureOf(h);
-  if (!reTiesOutput(arch) || tensors.some((t) => t.name === OUTPUT)) return undefined;
+  // In one file of a split model, output.weight may be in another file.
+  if (splitOf(h) || !reTiesOutput(arch) || tensors.some((t) => t.name === OUTPUT)) return undefined;
   const kept = tensors.find((t) => t.name === TOKEN_EMBD);
   if (!kept) return undefined;
   const tensor: TensorRef = {
@@ -115,6 +124,13 @@ function layoutWarning(h: GgufHeader): string | undefined {
   return undefined;
 }
 
+function splitWarning(h: GgufHeader): string | undefined {
+  const s = splitOf(h);
+  if (!s) return undefined;
+  return `file ${s.no + 1} of a model split in ${s.count} files${s.tensors === undefined ? '' : ` (${s.tensors} tensors in all)`}: `
+    + 'only this file\'s tensors are read, so copies and ties across the files are not found';
+}
+
 export async function openGguf(target: string, _options: OpenOptions): Promise<ModelFile> {
   const file = path.resolve(target);
   const h = readGgufHeader(file);
@@ -129,6 +145,6 @@ export async function openGguf(target: string, _options: OpenOptions): Promise<M
     facts: facts(h),
     tensors,
     ties: tie ? [tie] : [],
-    warnings: [layoutWarning(h)].filter((w): w is string => w !== undefined),
+    warnings: [layoutWarning(h), splitWarning(h)].filter((w): w is string => w !== undefined),
   };
 }

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openModel } from '../../../../extension/model/registry';
+import { readGgufHeader } from '../../../../extension/model/gguf/header';
 import { GGML_TYPES, ggmlType } from '../../../../extension/model/gguf/ggmlTypes';
 import { DTYPE_SIZE, isBlockQuantized } from '../../../../extension/model/types';
 
@@ -115,6 +116,37 @@ test('fixtures have llama.cpp\'s layout (no warning); a gap between tensors is r
   assert.equal(gap.warnings.length, 1);
   // llama.cpp itself, on this file: "tensor 'output.weight' has offset 427296, expected 427264".
   assert.match(gap.warnings[0]!, /llama.cpp would refuse this file: tensor 'output.weight' has data offset 427296, where llama.cpp expects 427264/);
+});
+
+test('one file of a split model: no omission tie (output.weight may be in another file), and a warning', async () => {
+  // llama-tiny.omitted with split.no = 0 and split.count = 3 (u16 values) added after the counts, the data section re-aligned.
+  const file = path.join(DIR, 'llama-tiny.omitted.gguf');
+  const src = fs.readFileSync(file);
+  const h = readGgufHeader(file);
+  const kv = (key: string, v: number) => {
+    const k = Buffer.from(key);
+    const b = Buffer.alloc(8 + k.length + 4 + 2);
+    b.writeBigUInt64LE(BigInt(k.length));
+    k.copy(b, 8);
+    b.writeUInt32LE(2, 8 + k.length);
+    b.writeUInt16LE(v, 12 + k.length);
+    return b;
+  };
+  const extra = Buffer.concat([kv('split.no', 0), kv('split.count', 3)]);
+  const infosEnd = h.infosEnd + extra.length;
+  const dataOffset = Math.ceil(infosEnd / 32) * 32;
+  const bytes = Buffer.concat([src.subarray(0, 24), extra, src.subarray(24, h.infosEnd), Buffer.alloc(dataOffset - infosEnd), src.subarray(h.dataOffset)]);
+  bytes.writeBigUInt64LE(bytes.readBigUInt64LE(16) + 2n, 16);
+  const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-')), 'split-00001-of-00003.gguf');
+  fs.writeFileSync(tmp, bytes);
+  const split = await openModel(tmp);
+  const whole = await openModel(file);
+  assert.equal(whole.ties.length, 1);
+  assert.equal(split.ties.length, 0);
+  assert.match(split.warnings.join('\n'), /file 1 of a model split in 3 files: only this file's tensors are read/);
+  // The tensors are the same bytes, found where they are.
+  const f = (m: typeof split, n: string) => { const t = m.tensors.find((x) => x.name === n)!; const r = (t.data as { ranges: Array<{ offset: number; length: number }> }).ranges[0]!; return fs.readFileSync(m.path).subarray(r.offset, r.offset + r.length); };
+  assert.ok(f(split, 'token_embd.weight').equals(f(whole, 'token_embd.weight')));
 });
 
 test('GGUF v2 (the same layout with u64 counts) is read like v3', async () => {
