@@ -237,8 +237,29 @@ export type HostToWebview =
   | { type: 'reply'; id: number; ok: true; result?: unknown }
   | { type: 'reply'; id: number; ok: false; error: string };
 
+/** What Apply Sharing wrote, for the side panel to keep showing (the reply to 'applySharing'). */
+export interface ApplySummary {
+  /** Host path of the shared copy, and its file name. */
+  output: string;
+  outputName: string;
+  inputBytes: number;
+  outputBytes: number;
+  bytesSaved: number;
+  /** Applied groups and the ones not applied (with why), in words. */
+  applied: string[];
+  skipped: string[];
+  loadingNote?: string;
+  /** The copy can be run (ONNX): the inference check is offered. */
+  runnable: boolean;
+}
+
 export type WebviewRequest =
+  /** Replies `{ summary: ApplySummary }`, or `{ cancelled: true }` when the user stopped. */
   | { method: 'applySharing'; groupIds?: string[] }
+  /** Opens the copy the last Apply of this editor wrote. */
+  | { method: 'openApplied' }
+  /** Runs the inference check on this model against the copy the last Apply wrote. */
+  | { method: 'checkApplied' }
   | { method: 'openOutline' }
   /** Asks the user for the checkpoint the model was exported from; the model is scanned again with it. */
   | { method: 'compareWithCheckpoint' }

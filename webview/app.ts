@@ -1,7 +1,7 @@
 // Puts the page together and follows the host's messages: progress while the
 // host scans, the graph and side panel once the model arrives, a clear error
 // when it cannot be read. Never leaves the page blank.
-import type { GraphPayload, HostToWebview, ViewSettings } from '../extension/protocol.js';
+import type { ApplySummary, GraphPayload, HostToWebview, ViewSettings } from '../extension/protocol.js';
 import { GraphView } from './graphView.js';
 import { Host } from './host.js';
 import { Search } from './search.js';
@@ -30,6 +30,8 @@ interface SavedState {
   filePath: string;
   expanded: string[];
   group: number | null;
+  /** What the last Apply wrote: the side panel keeps showing it. */
+  applied?: ApplySummary;
 }
 
 export class App {
@@ -40,6 +42,7 @@ export class App {
   private tooltip: Tooltip | null = null;
   private search: Search | null = null;
   private statusLine: HTMLElement | null = null;
+  private applied: ApplySummary | null = null;
   private payload: GraphPayload | null = null;
 
   constructor(private readonly root: HTMLElement, readonly host: Host) {
@@ -208,7 +211,13 @@ export class App {
         this.onGroupSelected?.();
         this.saveState();
       },
-      applySharing: (groupIds) => this.run(this.host.request({ method: 'applySharing', groupIds }), 'Apply sharing'),
+      applySharing: (groupIds) => this.run(this.host.request({ method: 'applySharing', groupIds }).then((reply) => {
+        const summary = (reply as { summary?: ApplySummary } | undefined)?.summary;
+        if (summary) this.showApplied(summary);
+      }), 'Apply sharing'),
+      openApplied: () => this.run(this.host.request({ method: 'openApplied' }), 'Open shared copy'),
+      checkApplied: () => this.run(this.host.request({ method: 'checkApplied' }), 'Run inference check'),
+      dismissApplied: () => this.showApplied(null),
       showReport: () => this.run(this.host.request({ method: 'showReport' }), 'Show report'),
       openOutline: () => this.run(this.host.request({ method: 'openOutline' }), 'Open outline'),
       compareWithCheckpoint: () => this.run(this.host.request({ method: 'compareWithCheckpoint' }), 'Compare with checkpoint'),
@@ -227,6 +236,7 @@ export class App {
         setTimeout(() => { this.timings.interactive = performance.now(); }, 0);
       });
     });
+    if (restored?.applied) this.showApplied(restored.applied);
     if (restored && restored.group !== null && restored.group < payload.groups.length) this.selectGroup(restored.group);
     else if (!restored && payload.groups.length > 0) this.selectGroup(largestGroup(payload));
   }
@@ -238,6 +248,12 @@ export class App {
     );
   }
 
+  private showApplied(summary: ApplySummary | null): void {
+    this.applied = summary;
+    this.panel?.showApplied(summary);
+    this.saveState();
+  }
+
   private saveState(): void {
     if (!this.view || !this.payload) return;
     const group = this.root.querySelector<HTMLElement>('li.group.selected')?.dataset.index;
@@ -245,6 +261,7 @@ export class App {
       filePath: this.payload.filePath,
       expanded: [...this.view.expandedScopes],
       group: group === undefined ? null : Number(group),
+      ...(this.applied ? { applied: this.applied } : {}),
     });
   }
 

@@ -24,12 +24,22 @@ export function familyColors(theme: Theme): Record<Family, FamilyColors> {
   return out;
 }
 
-/** Hues picked to stay apart from each other; groups beyond them cycle with a shift. */
-const GROUP_HUES = [0, 140, 290, 48, 190, 320, 100, 25, 220, 165];
+/**
+ * Twelve colours that stay apart (every pair over 60 apart in sRGB, in both
+ * themes): six hues, then six others at another lightness (searched for the
+ * widest smallest gap). Past them colours would start to look alike, so the
+ * rest share one "more" colour (and a dashed border, see style.ts).
+ */
+const FIRST_HUES = [0, 140, 290, 48, 200, 320];
+const SECOND_HUES = [20, 60, 100, 170, 220, 270];
+export const STRONG_GROUPS = FIRST_HUES.length + SECOND_HUES.length;
 
 export function groupColor(index: number, theme: Theme): string {
-  const hue = (GROUP_HUES[index % GROUP_HUES.length] + 13 * Math.floor(index / GROUP_HUES.length)) % 360;
-  return isLight(theme) ? hsl(hue, 85, 40) : hsl(hue, 85, 62);
+  const light = isLight(theme);
+  if (index >= STRONG_GROUPS) return light ? hsl(220, 10, 42) : hsl(220, 10, 66);
+  const second = index >= FIRST_HUES.length;
+  const hue = second ? SECOND_HUES[index - FIRST_HUES.length]! : FIRST_HUES[index]!;
+  return light ? hsl(hue, 85, second ? 28 : 42) : hsl(hue, 85, second ? 74 : 58);
 }
 
 /** Black or white, whichever reads better on `color` (an hsl() string from this module or #rrggbb). */

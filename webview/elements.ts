@@ -7,6 +7,7 @@ import { nodeNoun, type ViewModel, type VisibleGraph } from './viewModel.js';
 import { familyOf } from './families.js';
 import { formatShape, shortName } from './format.js';
 import { linesWidth } from './measure.js';
+import { STRONG_GROUPS } from './colors.js';
 
 export interface ElementFonts {
   /** CSS font shorthand for operator labels. */
@@ -73,6 +74,9 @@ export function buildElements(model: ViewModel, graph: VisibleGraph, fonts: Elem
       if (item.groups.length > 0) {
         classes.push('grouped');
         data.g = item.groups[0];
+        // Already one weight (tied): drawn calmly, an outline; copies to share get the fill.
+        if (item.groups.every((i) => model.payload.groups[i]?.kind === 'tied')) classes.push('tied-only');
+        if (item.groups[0]! >= STRONG_GROUPS) classes.push('more-groups');
         data.halo = 6;
         // Room for the thick border and the bold label.
         data.w = Number(data.w) + 14;

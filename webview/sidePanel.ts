@@ -2,7 +2,7 @@
 // the totals, and the sharing groups sorted by bytes saved. Each group is a
 // focusable list item: click, Enter or Space selects it in the graph;
 // arrow keys move between groups.
-import type { GraphPayload, GroupInfo, TensorInfo } from '../extension/protocol.js';
+import type { ApplySummary, GraphPayload, GroupInfo, TensorInfo } from '../extension/protocol.js';
 import { scopedName } from '../extension/protocol.js';
 import { groupColor } from './colors.js';
 import { breakable } from './dom.js';
@@ -15,6 +15,10 @@ import { button, divider, tabs, tag, type Tabs } from './toolkit.js';
 export interface SidePanelEvents {
   selectGroup(index: number | null): void;
   applySharing(groupIds: string[]): void;
+  /** The copy the last Apply wrote: open it, check it against the model, or stop showing its summary. */
+  openApplied(): void;
+  checkApplied(): void;
+  dismissApplied(): void;
   showReport(): void;
   openOutline(): void;
   /** Picks the checkpoint the model was exported from (its tensors then show the parameters they are). */
@@ -28,6 +32,7 @@ export class SidePanel {
   private readonly legend: HTMLElement;
   private selected: number | null = null;
   private readonly tensorsById: Map<string, TensorInfo>;
+  private readonly appliedBox: HTMLElement;
 
   constructor(private readonly payload: GraphPayload, private theme: Theme, private readonly events: SidePanelEvents, minBytes: number) {
     this.tensorsById = new Map(payload.tensors.map((t) => [t.id, t]));
@@ -37,7 +42,11 @@ export class SidePanel {
 
     const sharing = document.createElement('section');
     sharing.className = 'sharing';
-    sharing.append(this.totals(), this.actions());
+    this.appliedBox = document.createElement('div');
+    this.appliedBox.id = 'apply-result';
+    this.appliedBox.hidden = true;
+    this.appliedBox.setAttribute('role', 'status');
+    sharing.append(this.appliedBox, this.totals(), this.actions());
     const heading = document.createElement('h2');
     heading.className = 'groups-heading';
     heading.textContent = payload.groups.length === 0
@@ -81,9 +90,55 @@ export class SidePanel {
     }
   }
 
+  /** Shows what Apply wrote (it stays until dismissed or replaced), or hides it. */
+  showApplied(s: ApplySummary | null): void {
+    const box = this.appliedBox;
+    box.hidden = s === null;
+    if (!s) { box.replaceChildren(); return; }
+    const head = document.createElement('h2');
+    head.textContent = `Applied: saved ${formatBytes(s.bytesSaved)}`;
+    head.title = formatBytesExact(s.bytesSaved);
+    const file = document.createElement('p');
+    file.className = 'small';
+    file.append(...breakable(s.outputName));
+    file.append(` is ${formatBytes(s.outputBytes)} (the model: ${formatBytes(s.inputBytes)}).`);
+    file.title = s.output;
+    const list = (title: string, items: string[], cls: string) => {
+      const details = document.createElement('details');
+      details.className = cls;
+      const summary = document.createElement('summary');
+      summary.textContent = `${title} (${items.length})`;
+      const ul = document.createElement('ul');
+      for (const text of items) {
+        const li = document.createElement('li');
+        li.textContent = text;
+        ul.append(li);
+      }
+      details.append(summary, ul);
+      return details;
+    };
+    const parts: HTMLElement[] = [head, file, list('Applied', s.applied, 'applied')];
+    if (s.skipped.length) parts.push(list('Not applied', s.skipped, 'not-applied'));
+    if (s.loadingNote) {
+      const note = document.createElement('p');
+      note.className = 'muted small';
+      note.textContent = s.loadingNote;
+      parts.push(note);
+    }
+    const actions = document.createElement('div');
+    actions.className = 'actions';
+    actions.append(button('Open', { appearance: 'primary', title: `Open ${s.outputName} in the model editor`, id: 'open-applied', onClick: () => this.events.openApplied() }));
+    if (s.runnable) {
+      actions.append(button('Run Inference Check', { appearance: 'secondary', title: `Run the model and ${s.outputName} on the same inputs and compare their outputs`, id: 'check-applied', onClick: () => this.events.checkApplied() }));
+    }
+    actions.append(button('Dismiss', { appearance: 'secondary', title: 'Stop showing this summary', onClick: () => this.events.dismissApplied() }));
+    parts.push(actions);
+    box.replaceChildren(...parts);
+  }
+
   setTheme(theme: Theme): void {
     this.theme = theme;
-    for (const sw of this.list.querySelectorAll<HTMLElement>('.swatch')) sw.style.background = groupColor(Number(sw.dataset.group), theme);
+    for (const sw of this.list.querySelectorAll<HTMLElement>('.swatch')) paintSwatch(sw, Number(sw.dataset.group), theme);
     this.renderLegend();
   }
 
@@ -148,7 +203,8 @@ export class SidePanel {
     const swatch = document.createElement('span');
     swatch.className = 'swatch';
     swatch.dataset.group = String(g.index);
-    swatch.style.background = groupColor(g.index, this.theme);
+    if (g.kind === 'tied') swatch.classList.add('tied');
+    paintSwatch(swatch, g.index, this.theme);
     const kind = tag(g.kind);
     kind.classList.add('kind');
     const saved = document.createElement('span');
@@ -289,4 +345,11 @@ export class SidePanel {
 
 function pct(part: number, whole: number): string {
   return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '0%';
+}
+
+/** A group's swatch: filled for copies to share, an outline for tied weights (as the graph draws them). */
+function paintSwatch(swatch: HTMLElement, index: number, theme: Theme): void {
+  const color = groupColor(index, theme);
+  swatch.style.borderColor = color;
+  swatch.style.background = swatch.classList.contains('tied') ? 'transparent' : color;
 }

@@ -74,6 +74,13 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
         'underlay-shape': 'round-rectangle',
       },
     },
+    // Tied weights are already stored once: an outline in the group's colour, no fill.
+    {
+      selector: 'node.grouped.tied-only',
+      style: { 'background-color': theme.widgetBackground, color: theme.foreground, 'font-weight': 400, 'border-width': 2.5, 'underlay-opacity': 0.12 },
+    },
+    // Groups past the strong colours share one colour: a dashed border tells them from the strong ones.
+    { selector: 'node.grouped.more-groups', style: { 'border-style': 'dashed' } },
     {
       selector: 'node.grouped.multi-group',
       style: { 'border-color': (ele: cytoscape.SingularElementArgument) => groupColor(Number(ele.data('g2') ?? 0), theme), 'border-width': 4 },

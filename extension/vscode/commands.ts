@@ -131,9 +131,9 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
     if (isApplyArgs(arg)) {
       const analysis = await this.scanWithProgress(uri);
       const groups = groupsOfIds(analysis.report.groups, arg.groupIds);
-      return this.applySharing(uri, groups);
+      return (await this.applySharing(uri, groups))?.output;
     }
-    return this.applySharing(uri);
+    return (await this.applySharing(uri))?.output;
   }
 
   private scanWithProgress(uri: vscode.Uri): Thenable<Analysis> {
@@ -160,10 +160,10 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
 
   /**
    * Asks which groups (unless given), where to save, writes the copy with a
-   * cancellable progress notification, and reports the saving. Returns the
-   * written path, or undefined when the user stopped.
+   * cancellable progress notification, and reports the saving. Returns what
+   * was written, or undefined when the user stopped.
    */
-  async applySharing(uri: vscode.Uri, preselected?: SharingGroup[]): Promise<string | undefined> {
+  async applySharing(uri: vscode.Uri, preselected?: SharingGroup[]): Promise<ApplyOutcome | undefined> {
     const name = path.basename(uri.fsPath);
     const analysis = await this.scanWithProgress(uri);
     let groups = preselected;
@@ -230,7 +230,16 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
     if (outcome.unrecovered.length) void vscode.window.showErrorMessage(`${path.basename(outcome.output)}: not every tensor can be recovered: ${outcome.unrecovered.join('; ')}`);
     if (outcome.loadingNote) this.log.info(`${outcome.output}: ${outcome.loadingNote}`);
     void this.announce(uri, outcome);
-    return outcome.output;
+    return outcome;
+  }
+
+  async openOutput(output: string): Promise<void> {
+    await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(editorFileOf(output)), VIEW_TYPE);
+  }
+
+  async checkOutput(input: vscode.Uri, output: string): Promise<void> {
+    const args: InferenceCheckArgs = { model: input, compareWith: vscode.Uri.file(output) };
+    await vscode.commands.executeCommand(INFERENCE_CHECK_COMMAND, args);
   }
 
   private async announce(input: vscode.Uri, outcome: ApplyOutcome): Promise<void> {
@@ -242,12 +251,8 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
       `Saved ${formatBytes(outcome.bytesSaved)}: ${path.basename(output)} is ${formatBytes(outcome.outputBytes)} (${path.basename(input.fsPath)}: ${formatBytes(outcome.inputBytes)}).${note}`,
       ...buttons,
     );
-    const outUri = vscode.Uri.file(output);
-    if (choice === 'Open') await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(editorFileOf(output)), VIEW_TYPE);
-    else if (choice === 'Run Inference Check') {
-      const args: InferenceCheckArgs = { model: input, compareWith: outUri };
-      await vscode.commands.executeCommand(INFERENCE_CHECK_COMMAND, args);
-    }
+    if (choice === 'Open') await this.openOutput(output);
+    else if (choice === 'Run Inference Check') await this.checkOutput(input, output);
   }
 }
 

@@ -12,10 +12,13 @@ import { formatOf } from '../model/registry';
 import type { ModelFile } from '../model/types';
 import type { PathTrust } from '../io/safePath';
 import type { SharingGroup } from '../sharing/types';
+import { describeGroup } from '../sharing/groupText';
 
 /** What writing a shared copy produced. */
 export interface ApplyOutcome {
   output: string;
+  /** The groups applied, in words (describeGroup). */
+  applied: string[];
   /** Model plus external data, before and after. */
   inputBytes: number;
   outputBytes: number;
@@ -68,6 +71,7 @@ export async function applyGroups(input: string, output: string, groups: Sharing
   if (!res.output) throw new Error(`nothing to apply in ${input}${skipped.length ? `: ${skipped.join('; ')}` : ''}`);
   return {
     output: res.output,
+    applied: res.plan.groups.map(describeGroup),
     inputBytes: res.bytesBefore,
     outputBytes: res.bytesAfter,
     bytesSaved: res.bytesBefore - res.bytesAfter,

@@ -4,9 +4,9 @@
 // graph metadata, and answers the webview's requests.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { GraphPayload, HostToWebview, WebviewToHost, WebviewRequest } from '../protocol';
+import type { ApplySummary, GraphPayload, HostToWebview, WebviewToHost, WebviewRequest } from '../protocol';
 import type { ScanProgress, SharingGroup } from '../sharing/types';
-import { groupsOfIds, renderWebviewHtml } from './core';
+import { groupsOfIds, renderWebviewHtml, type ApplyOutcome } from './core';
 import { makeNonce } from '../view/html';
 import { type Analysis, type ModelAnalyses, isAbort } from './analysis';
 import { Disposable } from './disposable';
@@ -17,7 +17,11 @@ export const VIEW_TYPE = 'weightSharing.modelEditor';
 
 /** What the webview's buttons ask the host to do; implemented by the commands. */
 export interface ModelEditorActions {
-  applySharing(uri: vscode.Uri, groups?: SharingGroup[]): Promise<string | undefined>;
+  applySharing(uri: vscode.Uri, groups?: SharingGroup[]): Promise<ApplyOutcome | undefined>;
+  /** Opens a written copy in the model editor. */
+  openOutput(output: string): Promise<void>;
+  /** Runs the inference check of `input` against a written copy. */
+  checkOutput(input: vscode.Uri, output: string): Promise<void>;
   openOutline(uri: vscode.Uri): Promise<void>;
   showReport(uri: vscode.Uri): Promise<void>;
   compareWithCheckpoint(uri: vscode.Uri): Promise<void>;
@@ -45,6 +49,8 @@ type DocumentState =
 
 export class ModelDocument extends Disposable implements vscode.CustomDocument {
   private controller = new AbortController();
+  /** The copy this editor's last Apply wrote: what 'openApplied' and 'checkApplied' act on (never a path the webview names). */
+  lastApplied?: ApplyOutcome;
   private current: DocumentState = { kind: 'loading', progress: { phase: 'open', fraction: 0, message: 'Opening…' } };
   private readonly changed = this.register(new vscode.EventEmitter<DocumentState>());
   readonly onDidChangeState = this.changed.event;
@@ -260,8 +266,23 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
     switch (request.method) {
       case 'applySharing': {
         const groups = request.groupIds ? document.groupsOfIds(request.groupIds) : undefined;
-        const output = await this.actions.applySharing(document.uri, groups);
-        return output === undefined ? { cancelled: true } : { output };
+        const outcome = await this.actions.applySharing(document.uri, groups);
+        if (!outcome) return { cancelled: true };
+        document.lastApplied = outcome;
+        const summary: ApplySummary = {
+          output: outcome.output, outputName: path.basename(outcome.output), inputBytes: outcome.inputBytes, outputBytes: outcome.outputBytes,
+          bytesSaved: outcome.bytesSaved, applied: outcome.applied, skipped: outcome.skipped, runnable: outcome.runnable,
+          ...(outcome.loadingNote ? { loadingNote: outcome.loadingNote } : {}),
+        };
+        return { summary };
+      }
+      case 'openApplied':
+      case 'checkApplied': {
+        const applied = document.lastApplied;
+        if (!applied) throw new Error('nothing was applied from this editor yet');
+        if (request.method === 'openApplied') await this.actions.openOutput(applied.output);
+        else await this.actions.checkOutput(document.uri, applied.output);
+        return undefined;
       }
       case 'openOutline':
         await this.actions.openOutline(document.uri);

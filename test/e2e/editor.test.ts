@@ -221,4 +221,25 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await screenshot(s.page, 'e2e-apply-tied-info');
     await s.page.keyboard.press('Control+Shift+M');
   });
+
+  test('Apply from the side panel: its summary stays in the panel, and Open there opens the copy', async () => {
+    await s.page.locator('.tabs-container .tab', { hasText: MODEL }).filter({ hasNotText: '.shared' }).first().click();
+    const view = webview(s.page);
+    await view.locator('.actions').getByText('Apply sharing…', { exact: true }).click();
+    // The panel names its groups: no quick pick, straight to where to save (the earlier copy exists: a fresh name).
+    const output = path.join(s.workspace, MODEL.replace(/\.onnx$/, '.shared-2.onnx'));
+    await s.page.waitForFunction((want) => {
+      const el = document.querySelector<HTMLInputElement>('.quick-input-widget input');
+      return !!el && el.value.endsWith(want);
+    }, path.basename(output), { timeout: 20_000 });
+    await s.page.keyboard.press('Enter');
+    const box = view.locator('#apply-result');
+    await box.locator('h2', { hasText: 'Applied: saved 256 kB' }).waitFor({ timeout: 60_000 });
+    assert.ok(fs.existsSync(output), `${output} written`);
+    assert.match(await box.innerText(), new RegExp(`${path.basename(output).replace(/\./g, '\\.')}\\s+is [\\d.]+ kB`));
+    assert.match(await box.locator('details.applied').innerText(), /Applied \(1\)/);
+    await screenshot(s.page, 'e2e-apply-summary');
+    await box.locator('#open-applied').click();
+    await s.page.locator('.tabs-container .tab', { hasText: path.basename(output) }).waitFor({ timeout: 30_000 });
+  });
 });

@@ -220,6 +220,18 @@ test('siamese-cnn-dynamo: the exact pair is linked, a tied weight fans out to bo
     assert.equal(readers.length, uses, `${name}: one edge per reader`);
     assert.ok(readers.every((r) => r.shared), `${name}: all highlighted`);
   }
+  // Copies to share are filled with their group's colour; tied weights (already one) only outlined.
+  const tied = payload.groups.find((g) => g.kind === 'tied')!;
+  const tiedItem = (await page.weightItemOf(tied.tensorIds[0]!))!;
+  const looks = await page.page.evaluate((items) => {
+    const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
+    return items.map((i) => { const e = cy.getElementById(i); return { calm: e.hasClass('tied-only'), fill: e.style('background-color'), border: e.style('border-color') }; });
+  }, [ids[0]!, tiedItem]);
+  assert.deepEqual(looks.map((l) => l.calm), [false, true]);
+  // Saturation of an rgb() colour: a group's colour is strong, the theme's widget background grey.
+  const saturation = (c: string) => { const [r, g, b] = c.match(/\d+/g)!.map(Number); return (Math.max(r!, g!, b!) - Math.min(r!, g!, b!)) / Math.max(1, Math.max(r!, g!, b!)); };
+  assert.ok(saturation(looks[0]!.fill) > 0.5, `a copy: filled with its group's colour (${looks[0]!.fill})`);
+  assert.ok(saturation(looks[1]!.fill) < 0.1 && saturation(looks[1]!.border) > 0.5, `tied: outlined in its colour, not filled (${looks[1]!.fill} / ${looks[1]!.border})`);
   await page.screenshot('siamese-light');
   await page.close();
 });
