@@ -65,7 +65,10 @@ export async function resolveBackend(choice: BackendChoice): Promise<{ backend: 
     if (!gpu.available) throw new Error(`WebGPU was asked for, but ${gpu.reason ?? 'it is unavailable'}`);
     return { backend: 'webgpu', gpu };
   }
-  return { backend: gpu.available ? 'webgpu' : 'wasm', gpu };
+  // A software adapter (SwiftShader) runs WebGPU on the CPU, far slower than
+  // WASM (measured: 362 ms a run against 2 ms on a 1 MB BERT): Auto takes WASM
+  // and says so; choosing WebGPU still runs there.
+  return { backend: gpu.available && !gpu.adapter?.isFallbackAdapter ? 'webgpu' : 'wasm', gpu };
 }
 
 export function adapterLabel(a: AdapterInfo): string {

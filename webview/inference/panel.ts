@@ -6,10 +6,10 @@
 import type { GraphPayload, HostToWebview, InferenceModelRef, InferenceOutcome, InferenceSetup, InferenceSetupReply } from '../../extension/protocol.js';
 import type { Host } from '../host.js';
 import { button, dropdown, progressRing, setDisabled, textField, type Dropdown, type Tabs, type TextField } from '../toolkit.js';
-import { backendLabel, type BackendChoice } from './backend.js';
+import { backendLabel, probeWebGpu, type BackendChoice } from './backend.js';
 import { runCheck, type CheckReport, type CheckRequest } from './check.js';
 import { formatNumber, formatPercent, renderFailure, renderReport } from './report.js';
-import type { RuntimeProgress } from './runtime.js';
+import { loadRuntime, type RuntimeProgress } from './runtime.js';
 import { InferenceFailure } from './session.js';
 import { addInferenceStyles } from './style.js';
 
@@ -57,6 +57,8 @@ export class InferencePanel {
   private readonly meter: HTMLElement;
   private readonly output: HTMLElement;
   private compareEnabled = true;
+  private tabShown = false;
+  private preloading = false;
 
   constructor(private readonly host: Host) {
     addInferenceStyles();
@@ -77,7 +79,7 @@ export class InferencePanel {
     this.backend = dropdown({
       id: 'inf-backend', label: 'Backend',
       choices: [
-        { value: 'auto', label: 'Auto (WebGPU if available)' },
+        { value: 'auto', label: 'Auto (WebGPU on a hardware adapter, else WASM)' },
         { value: 'webgpu', label: 'WebGPU' },
         { value: 'wasm', label: 'WASM' },
       ],
@@ -158,6 +160,7 @@ export class InferencePanel {
     if (newModel && !this.inputsTouched) this.inputs.setValue(reply.setup.testData.length ? '0' : 'synthesized');
     this.compareEnabled = reply.setup.compareWith !== undefined;
     this.renderSetup();
+    if (this.tabShown) this.preload();
     if (reply.run) {
       this.showTab = true;
       this.tabs?.activate(TAB_ID);
@@ -182,6 +185,8 @@ export class InferencePanel {
   attach(tabs: Tabs): void {
     this.tabs = tabs;
     tabs.add({ id: TAB_ID, title: 'Inference', view: this.element });
+    // Loading the 28 MB runtime takes seconds: start when the tab first shows, not on Run.
+    tabs.onShow(TAB_ID, () => { this.tabShown = true; this.preload(); });
     // A check the host started (Run Inference Check) shows itself, even if the graph arrived after it.
     if (this.showTab) tabs.activate(TAB_ID);
   }
@@ -376,6 +381,22 @@ export class InferencePanel {
     const box = this.meter.parentElement!;
     box.hidden = frac === undefined || frac >= 1;
     if (frac !== undefined) this.meter.style.width = `${Math.round(frac * 100)}%`;
+  }
+
+  /** Loads onnxruntime-web and asks for a WebGPU adapter ahead of Run (once; a failure shows again on Run). */
+  private preload(): void {
+    const setup = this.setup;
+    if (!setup || this.preloading || this.running) return;
+    this.preloading = true;
+    void probeWebGpu();
+    loadRuntime(setup.ortBaseUrl, (p) => { if (!this.running) this.showRuntimeProgress(p); }, setup.ortWasmBytes).then(
+      () => { if (!this.running) this.hideStatus(); },
+      (err: unknown) => {
+        this.preloading = false;
+        if (!this.running) this.hideStatus();
+        this.host.log('warn', `preloading onnxruntime-web: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
   }
 
   private hideStatus(): void {

@@ -38,7 +38,11 @@ function shape(dtype: string, dims: number[]): string {
 /** "WebGPU · google swiftshader (software fallback adapter)" or "WASM (1 thread) · WebGPU unavailable: …". */
 export function backendLine(backend: CheckReport['backend'], gpu: GpuProbe): string {
   if (backend === 'webgpu') return `${backendLabel(backend)} · ${gpu.adapter ? adapterLabel(gpu.adapter) : 'adapter'}`;
-  const why = gpu.available ? `WebGPU available (${gpu.adapter ? adapterLabel(gpu.adapter) : 'adapter'}), WASM chosen` : `WebGPU unavailable: ${gpu.reason ?? 'no adapter'}`;
+  const why = !gpu.available
+    ? `WebGPU unavailable: ${gpu.reason ?? 'no adapter'}`
+    : gpu.adapter?.isFallbackAdapter
+      ? `WebGPU here is a software adapter (${adapterLabel(gpu.adapter)}), slower than WASM: choose WebGPU to use it anyway`
+      : `WebGPU available (${gpu.adapter ? adapterLabel(gpu.adapter) : 'adapter'}), WASM chosen`;
   return `${backendLabel(backend)} (1 thread) · ${why}`;
 }
 
