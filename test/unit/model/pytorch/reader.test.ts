@@ -172,3 +172,14 @@ test('a legacy checkpoint built like torch 1.5 writes it reads the same as its z
   assert.deepEqual(m.tensors.map((t) => [t.name, t.storage?.key]), [['a', '140'], ['b', '140']]);
   assert.equal((m.tensors[0]!.data as { ranges: Array<{ offset: number }> }).ranges[0]!.offset, fs.statSync(f).size - 16);
 });
+
+for (const p of [2, 3, 4, 5]) {
+  test(`CPython's protocol-${p} state dict as data.pkl: three tensors, the alias tied by storage`, async () => {
+    const dir = tempDir(`p${p}`);
+    const pickle = fs.readFileSync(path.join(__dirname, `../../../fixtures/pytorch/statedict-p${p}.pkl`));
+    const m = await openModel(write(dir, 'sd.pt', buildCheckpoint({ pickle, storages: { '0': f32([1, 2, 3, 4, 5, 6]), '1': f32([1, 2, 3, 4]) } })));
+    assert.deepEqual(m.tensors.map((t) => [t.name, t.shape.join('x')]), [['a.weight', '2x3'], ['a.alias', '2x3'], ['b.bias', '4']]);
+    const f = await findings(m);
+    assert.deepEqual(f.tied, [['a.alias', 'a.weight']]);
+  });
+}
