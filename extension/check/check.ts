@@ -1,5 +1,6 @@
 // The inference check in Node: run one or two models on the same inputs and
 // compare every output. Used by `weight-sharing check` and by the apply tests.
+import { formatBytes } from '../sharing/bytes';
 import { openModel } from '../model/registry';
 import type { PathTrust } from '../io/safePath';
 import type { ModelFile } from '../model/types';
@@ -59,10 +60,22 @@ async function run(path: string, model: ModelFile, feeds: TensorValue[], options
 }
 
 /** A model onnxruntime can run: one with an operator graph. */
+/**
+ * onnxruntime-web is 32-bit WebAssembly: one module's memory tops out at
+ * 4 GiB, and the weights are copied into it. A model whose tensors alone
+ * reach that cannot load; say so before reading or running anything.
+ */
+export const WASM_MEMORY_BYTES = 2 ** 32;
+
 async function openRunnable(file: string, trust: PathTrust): Promise<{ model: ModelFile; source: InputSourceModel }> {
   const model = await openModel(file, trust);
   const source = inputSourceOf(model);
   if (!source) throw new CheckUsageError(`${file}: a ${model.format} file holds weights only, no graph to run: check runs ONNX models`);
+  const weights = model.tensors.reduce((n, t) => n + t.byteLength, 0);
+  if (weights >= WASM_MEMORY_BYTES) {
+    throw new CheckUsageError(`${file}: its weights take ${formatBytes(weights)} (${weights} bytes), more than the 4 GiB of memory onnxruntime-web (32-bit WebAssembly) can hold: `
+      + 'this check cannot run it; run it with onnxruntime natively, or check a smaller export of the model');
+  }
   return { model, source };
 }
 
