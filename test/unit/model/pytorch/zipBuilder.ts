@@ -82,6 +82,12 @@ export function buildCheckpoint(spec: CheckpointSpec): Buffer {
   return buildZip(records);
 }
 
+const made: string[] = [];
+process.on('exit', () => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
+
+/** A fresh folder under the system temp folder, removed when the test process exits. */
 export function tempDir(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `wsi-pt-${tag}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `wsi-pt-${tag}-`));
+  made.push(d);
+  return d;
 }
