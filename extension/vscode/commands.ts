@@ -82,7 +82,7 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
     if (fromText) return fromText;
     const picked = await vscode.window.showOpenDialog({
       canSelectMany: false,
-      filters: { 'Models (ONNX, safetensors)': ['onnx', 'safetensors', 'json'] },
+      filters: { 'Models (ONNX, safetensors, GGUF, PyTorch)': ['onnx', 'safetensors', 'json', 'gguf', 'pt', 'pth', 'ckpt', 'bin'] },
       openLabel: 'Select model',
       title: 'Weight Sharing: choose a model file',
     });

@@ -119,8 +119,10 @@ function writerOf(model: ModelFile): NonNullable<ReturnType<typeof formatOf>['wr
   return writer;
 }
 
+const SAVE_FILTERS: Record<string, string> = { '.onnx': 'ONNX models', '.safetensors': 'safetensors checkpoints', '.gguf': 'GGUF models' };
+
 /** File filters for a save dialog writing `output` (a checkpoint folder, NAME.shared, gets none). */
 export function saveDialogFilters(output: string): Record<string, string[]> | undefined {
-  const ext = path.extname(output);
-  return ext === '.onnx' ? { 'ONNX models': ['onnx'] } : ext === '.safetensors' ? { 'safetensors checkpoints': ['safetensors'] } : undefined;
+  const label = SAVE_FILTERS[path.extname(output).toLowerCase()];
+  return label ? { [label]: [path.extname(output).slice(1).toLowerCase()] } : undefined;
 }

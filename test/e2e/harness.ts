@@ -30,7 +30,7 @@ export interface SessionOptions {
   /** Workbench colour theme, e.g. 'Default Light Modern'. */
   theme?: string;
   settings?: Record<string, unknown>;
-  /** Files of the corpus to copy into the workspace (default: all of it). */
+  /** Files of the corpus to copy into the workspace (default: all of it); `gguf/NAME` for other fixture folders. */
   files?: string[];
   width?: number;
   height?: number;
@@ -62,7 +62,9 @@ export async function startSession(options: SessionOptions = {}): Promise<Sessio
   fs.mkdirSync(workspace, { recursive: true });
   for (const name of options.files ?? fs.readdirSync(corpusDir)) {
     if (name === 'generate') continue;
-    fs.cpSync(path.join(corpusDir, name), path.join(workspace, name), { recursive: true });
+    // A bare name is a corpus file; `gguf/x.gguf` is another fixture folder's file.
+    const from = name.includes('/') ? path.join(corpusDir, '..', name) : path.join(corpusDir, name);
+    fs.cpSync(from, path.join(workspace, path.basename(name)), { recursive: true });
   }
 
   const server = await timed(timings, 'code-server start', () => startCodeServer({

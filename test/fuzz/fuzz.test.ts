@@ -12,7 +12,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { REPO } from './corpus';
+import { READERS, REPO } from './corpus';
 import { CLI_PATH, DEFAULT_LIMITS, fuzzReader, runCli, WorkerSlot, writeCase, type FuzzOptions, type ReaderStats } from './harness';
 import { genericMutate, ggufFields, ggufStructureMutate, mixSeed, onnxStructureMutate, parsePb, Rng, safetensorsStructureMutate, serializePb } from './mutators';
 import type { WorkerRequest } from './worker';
@@ -137,7 +137,7 @@ test('harness: memory outside the heap (process RSS) is caught and re-checked al
   for (const f of s.failures) assert.match(f.detail ?? '', /RSS grew by more than 96 MiB|MiB of ArrayBuffers still held/);
 });
 
-for (const reader of ['onnx', 'safetensors', 'gguf'] as const) {
+for (const reader of READERS) {
   test(`fuzz slice: ${PER_READER} ${reader} inputs (seed ${SEED}) neither crash, hang nor go over memory`, async () => {
     const s = await fuzzReader(sliceOptions(reader));
     assert.equal(s.harnessErrors, 0, 'the fuzzer itself failed on no input');
