@@ -7,6 +7,7 @@ import type { SharingKind } from './sharing/kinds';
 
 // Shared with the webview, which imports nothing else from extension/.
 export { scopedName } from './util/scopedName';
+export { RequestClient, serveRequest, type RequestHandlers } from './rpc';
 
 /** A weight tensor as the webview sees it. */
 export interface TensorInfo {
@@ -234,6 +235,10 @@ export type HostToWebview =
   | { type: 'focusGroup'; groupId: string }
   /** Configures the inference panel; `run` starts a check at once (the Run Inference Check command). */
   | { type: 'inferenceSetup'; setup: InferenceSetup; run: boolean }
+  | ReplyMessage;
+
+/** The answer to the request numbered `id`: its result (typed by the request's method), or why it failed. */
+export type ReplyMessage =
   | { type: 'reply'; id: number; ok: true; result?: unknown }
   | { type: 'reply'; id: number; ok: false; error: string };
 
@@ -253,31 +258,41 @@ export interface ApplySummary {
   runnable: boolean;
 }
 
-export type WebviewRequest =
-  /** Replies `{ summary: ApplySummary }`, or `{ cancelled: true }` when the user stopped. */
-  | { method: 'applySharing'; groupIds?: string[] }
+/**
+ * Every request the webview makes of the host: its parameters and the reply
+ * it gets. The reply type follows from the method (see ReplyOf), on both
+ * sides, through the one helper of rpc.ts.
+ */
+export interface Requests {
+  /** Stores the named groups once (all the applicable ones when none are named); `cancelled` when the user stopped. */
+  applySharing: { params: { groupIds?: string[] }; reply: { summary: ApplySummary } | { cancelled: true } };
   /** Opens the copy the last Apply of this editor wrote. */
-  | { method: 'openApplied' }
+  openApplied: { params: object; reply: void };
   /** Runs the inference check on this model against the copy the last Apply wrote. */
-  | { method: 'checkApplied' }
-  | { method: 'openOutline' }
+  checkApplied: { params: object; reply: void };
+  openOutline: { params: object; reply: void };
   /** Asks the user for the checkpoint the model was exported from; the model is scanned again with it. */
-  | { method: 'compareWithCheckpoint' }
-  | { method: 'showReport' }
-  /** Asks where the model's bytes are (sent once the page is up); replies with an InferenceSetupReply. */
-  | { method: 'inferenceSetup' }
-  /** Asks the user for a second model to compare with; replies with an InferenceModelRef, or null when cancelled. */
-  | { method: 'pickComparisonModel' }
-  /** How alike the layers are (the Layers tab, when first shown); replies with a LayersPayload, progress as 'layersProgress'. */
-  | { method: 'layers' }
-  /**
-   * Writes the variant in which `layers` are tied to `to` (`role`: that family
-   * only); replies with a TieOutcome, or `{ cancelled: true }` when the user stopped.
-   */
-  | { method: 'tieLayers'; layers: number[]; to: TieTarget; role?: string };
+  compareWithCheckpoint: { params: object; reply: void };
+  showReport: { params: object; reply: void };
+  /** Where the model's bytes are (asked once the page is up). */
+  inferenceSetup: { params: object; reply: InferenceSetupReply };
+  /** A second model to compare with, picked by the user; null when cancelled. */
+  pickComparisonModel: { params: object; reply: InferenceModelRef | null };
+  /** How alike the layers are (the Layers tab, when first shown); progress comes as 'layersProgress'. */
+  layers: { params: object; reply: LayersPayload };
+  /** Writes the variant in which `layers` are tied to `to` (`role`: that family only). */
+  tieLayers: { params: { layers: number[]; to: TieTarget; role?: string }; reply: TieOutcome | { cancelled: true } };
+}
+
+export type RequestMethod = keyof Requests;
+export type RequestOf<M extends RequestMethod> = { method: M } & Requests[M]['params'];
+export type ReplyOf<M extends RequestMethod> = Requests[M]['reply'];
+export type WebviewRequest = { [M in RequestMethod]: RequestOf<M> }[RequestMethod];
+
+export type RequestMessage = { type: 'request'; id: number } & WebviewRequest;
 
 export type WebviewToHost =
   | { type: 'ready' }
-  | ({ type: 'request'; id: number } & WebviewRequest)
+  | RequestMessage
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'inferenceOutcome'; outcome: InferenceOutcome };

@@ -155,7 +155,8 @@ export class App {
     const graphEl = document.createElement('div');
     graphEl.id = 'graph';
     graphEl.tabIndex = 0;
-    graphEl.setAttribute('aria-label', `Graph of ${payload.fileName}`);
+    graphEl.setAttribute('aria-label', `Graph of ${payload.fileName}: arrow keys pan, + and - zoom, 0 fits`);
+    graphEl.addEventListener('keydown', (e) => { if (this.view?.handleKey(e)) e.preventDefault(); });
     graphArea.append(toolbar, graphEl);
     workspace.append(graphArea);
     this.root.replaceChildren(workspace);
@@ -212,8 +213,7 @@ export class App {
         this.saveState();
       },
       applySharing: (groupIds) => this.run(this.host.request({ method: 'applySharing', groupIds }).then((reply) => {
-        const summary = (reply as { summary?: ApplySummary } | undefined)?.summary;
-        if (summary) this.showApplied(summary);
+        if ('summary' in reply) this.showApplied(reply.summary);
       }), 'Apply sharing'),
       openApplied: () => this.run(this.host.request({ method: 'openApplied' }), 'Open shared copy'),
       checkApplied: () => this.run(this.host.request({ method: 'checkApplied' }), 'Run inference check'),

@@ -1,6 +1,7 @@
-// The webview's side of the message protocol: posts to the extension host,
-// numbers requests and settles them when their reply arrives.
-import type { HostToWebview, WebviewRequest, WebviewToHost } from '../extension/protocol.js';
+// The webview's side of the message protocol: posts to the extension host;
+// requests go through the protocol's RequestClient (numbered, settled by
+// their typed replies, rejected if the page goes away first).
+import { RequestClient, type HostToWebview, type ReplyOf, type RequestMethod, type RequestOf, type WebviewToHost } from '../extension/protocol.js';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -14,34 +15,27 @@ declare global {
 
 export class Host {
   private readonly api: VsCodeApi;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly requests: RequestClient;
 
   constructor() {
     // acquireVsCodeApi may be called only once per page.
     this.api = acquireVsCodeApi();
+    this.requests = new RequestClient((m) => this.api.postMessage(m));
+    window.addEventListener('pagehide', () => this.requests.dispose('the view was closed'));
   }
 
   post(message: WebviewToHost): void {
     this.api.postMessage(message);
   }
 
-  request(req: WebviewRequest): Promise<unknown> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.post({ type: 'request', id, ...req });
-    });
+  request<M extends RequestMethod>(req: RequestOf<M>): Promise<ReplyOf<M>> {
+    return this.requests.request(req);
   }
 
   /** Settles a pending request; true when the message was a reply. */
   handleReply(msg: HostToWebview): boolean {
     if (msg.type !== 'reply') return false;
-    const p = this.pending.get(msg.id);
-    if (!p) return true;
-    this.pending.delete(msg.id);
-    if (msg.ok) p.resolve(msg.result);
-    else p.reject(new Error(msg.error));
+    this.requests.settle(msg);
     return true;
   }
 

@@ -12,7 +12,7 @@ import * as vscode from 'vscode';
 import { externalDataFiles } from '../check/runner';
 import { findTestDataDirs, listTestDataFiles } from '../check/testData';
 import { openModel } from './core';
-import { ORT_FILES, type InferenceModelRef, type InferenceOutcome, type InferenceSetup, type InferenceSetupReply, type WebviewRequest, type WebviewToHost } from '../protocol';
+import { ORT_FILES, type InferenceModelRef, type InferenceOutcome, type InferenceSetup, type InferenceSetupReply, type WebviewToHost } from '../protocol';
 import { INFERENCE_CHECK_COMMAND, type InferenceCheckArgs } from './commands';
 import { Disposable } from './disposable';
 import { VIEW_TYPE, type ModelEditorProvider } from './modelEditor';
@@ -38,7 +38,10 @@ export class InferenceCheck extends Disposable {
   ) {
     super();
     this.register(editor.addHooks({
-      request: (uri, request, webview) => this.request(uri, request, webview),
+      requests: (uri, webview) => ({
+        inferenceSetup: () => this.setupFor(uri, webview).then((setup): InferenceSetupReply => ({ setup, run: this.pendingRuns.delete(uri.toString()) })),
+        pickComparisonModel: () => this.pickComparison(uri, webview),
+      }),
       message: (uri, message) => this.message(uri, message),
     }));
     this.register(vscode.commands.registerCommand(INFERENCE_CHECK_COMMAND, (arg?: unknown) => this.guard(() => this.run(arg))));
@@ -86,20 +89,6 @@ export class InferenceCheck extends Disposable {
     panel.reveal(panel.viewColumn, false);
     const setup = await this.setupFor(model, panel.webview);
     if (this.editor.post(model, { type: 'inferenceSetup', setup, run: true }) === 0) this.pendingRuns.add(key);
-  }
-
-  private request(uri: vscode.Uri, request: WebviewRequest, webview: vscode.Webview): Promise<unknown> | undefined {
-    switch (request.method) {
-      case 'inferenceSetup':
-        return this.setupFor(uri, webview).then((setup): InferenceSetupReply => {
-          const run = this.pendingRuns.delete(uri.toString());
-          return { setup, run };
-        });
-      case 'pickComparisonModel':
-        return this.pickComparison(uri, webview);
-      default:
-        return undefined;
-    }
   }
 
   private async pickComparison(uri: vscode.Uri, webview: vscode.Webview): Promise<InferenceModelRef | null> {

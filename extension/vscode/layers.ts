@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelFile } from '../model/types';
-import type { HostToWebview, LayersPayload, TieOutcome, WebviewRequest } from '../protocol';
+import type { HostToWebview, LayersPayload, RequestOf, TieOutcome } from '../protocol';
 import { type ModelAnalyses, isAbort } from './analysis';
 import { runLayers, runTie, saveDialogFilters, tiedOutputFor } from './core';
 import { Disposable } from './disposable';
@@ -16,7 +16,7 @@ import type { InferenceCheck } from './inferenceCheck';
 import type { ModelEditorProvider } from './modelEditor';
 import { readSettings } from './settings';
 
-type TieLayersRequest = Extract<WebviewRequest, { method: 'tieLayers' }>;
+type TieLayersRequest = RequestOf<'tieLayers'>;
 
 /** Where the variant goes; `force`: the user agreed to replace what is there. */
 interface TieOutput {
@@ -34,15 +34,12 @@ export class LayersTab extends Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     super();
-    this.register(editor.addHooks({ request: (uri, request, webview, signal) => this.request(uri, request, webview, signal) }));
-  }
-
-  private request(uri: vscode.Uri, request: WebviewRequest, webview: vscode.Webview, signal: AbortSignal): Promise<unknown> | undefined {
-    switch (request.method) {
-      case 'layers': return this.analyze(uri, webview, signal);
-      case 'tieLayers': return this.tie(uri, request, webview, signal);
-      default: return undefined;
-    }
+    this.register(editor.addHooks({
+      requests: (uri, webview) => ({
+        layers: (_request, signal) => this.analyze(uri, webview, signal),
+        tieLayers: (request, signal) => this.tie(uri, request, webview, signal),
+      }),
+    }));
   }
 
   private async analyze(uri: vscode.Uri, webview: vscode.Webview, signal: AbortSignal): Promise<LayersPayload> {

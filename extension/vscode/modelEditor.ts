@@ -4,7 +4,7 @@
 // graph metadata, and answers the webview's requests.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ApplySummary, GraphPayload, HostToWebview, WebviewToHost, WebviewRequest } from '../protocol';
+import { serveRequest, type ApplySummary, type GraphPayload, type HostToWebview, type RequestHandlers, type WebviewToHost } from '../protocol';
 import type { ScanProgress, SharingGroup } from '../sharing/types';
 import { groupsOfIds, renderWebviewHtml, type ApplyOutcome } from './core';
 import { makeNonce } from '../view/html';
@@ -33,11 +33,8 @@ export interface ModelEditorActions {
  * the registered hooks, in order, until one takes them.
  */
 export interface ModelEditorHooks {
-  /**
-   * Returns undefined when the request is not this hook's; else its result
-   * (errors become error replies). `signal` aborts when the panel closes.
-   */
-  request?(uri: vscode.Uri, request: WebviewRequest, webview: vscode.Webview, signal: AbortSignal): Promise<unknown> | undefined;
+  /** The requests this hook answers for the model at `uri` (errors become error replies; a handler's signal aborts when the panel closes). */
+  requests?(uri: vscode.Uri, webview: vscode.Webview): RequestHandlers;
   /** Returns true when it handled the message. */
   message?(uri: vscode.Uri, message: WebviewToHost, webview: vscode.Webview): boolean;
 }
@@ -240,13 +237,10 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
         case 'request': {
           const controller = new AbortController();
           pending.add(controller);
-          this.handleRequest(document, raw, webview, controller.signal).then(
-            (result) => { if (!controller.signal.aborted) post({ type: 'reply', id: raw.id, ok: true, result }); },
-            (err: unknown) => {
-              if (controller.signal.aborted) return;
-              post({ type: 'reply', id: raw.id, ok: false, error: err instanceof Error ? err.message : String(err) });
-            },
-          ).finally(() => pending.delete(controller));
+          const handlers = [this.handlers(document), ...this.hooks.map((h) => h.requests?.(document.uri, webview) ?? {})];
+          void serveRequest(raw, handlers, controller.signal)
+            .then((reply) => { if (reply) post(reply); })
+            .finally(() => pending.delete(controller));
           return;
         }
         default:
@@ -262,9 +256,14 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
     });
   }
 
-  private async handleRequest(document: ModelDocument, request: WebviewRequest, webview: vscode.Webview, signal: AbortSignal): Promise<unknown> {
-    switch (request.method) {
-      case 'applySharing': {
+  /** The editor's own requests, for one document. */
+  private handlers(document: ModelDocument): RequestHandlers {
+    const lastApplied = () => {
+      if (!document.lastApplied) throw new Error('nothing was applied from this editor yet');
+      return document.lastApplied;
+    };
+    return {
+      applySharing: async (request) => {
         const groups = request.groupIds ? document.groupsOfIds(request.groupIds) : undefined;
         const outcome = await this.actions.applySharing(document.uri, groups);
         if (!outcome) return { cancelled: true };
@@ -275,32 +274,13 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
           ...(outcome.loadingNote ? { loadingNote: outcome.loadingNote } : {}),
         };
         return { summary };
-      }
-      case 'openApplied':
-      case 'checkApplied': {
-        const applied = document.lastApplied;
-        if (!applied) throw new Error('nothing was applied from this editor yet');
-        if (request.method === 'openApplied') await this.actions.openOutput(applied.output);
-        else await this.actions.checkOutput(document.uri, applied.output);
-        return undefined;
-      }
-      case 'openOutline':
-        await this.actions.openOutline(document.uri);
-        return undefined;
-      case 'showReport':
-        await this.actions.showReport(document.uri);
-        return undefined;
-      case 'compareWithCheckpoint':
-        await this.actions.compareWithCheckpoint(document.uri);
-        return undefined;
-      default: {
-        for (const h of this.hooks) {
-          const result = h.request?.(document.uri, request, webview, signal);
-          if (result !== undefined) return result;
-        }
-        throw new Error(`unknown request '${(request as { method: string }).method}'`);
-      }
-    }
+      },
+      openApplied: () => this.actions.openOutput(lastApplied().output),
+      checkApplied: () => this.actions.checkOutput(document.uri, lastApplied().output),
+      openOutline: () => this.actions.openOutline(document.uri),
+      showReport: () => this.actions.showReport(document.uri),
+      compareWithCheckpoint: () => this.actions.compareWithCheckpoint(document.uri),
+    };
   }
 
   override dispose(): void {

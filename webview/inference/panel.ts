@@ -148,7 +148,7 @@ export class InferencePanel {
   /** Asks the host for the setup (once the page is up); a host that has none never replies. */
   requestSetup(): void {
     this.host.request({ method: 'inferenceSetup' }).then(
-      (reply) => { if (reply) this.applySetup(reply as InferenceSetupReply); },
+      (reply) => { if (reply) this.applySetup(reply); },
       (err: unknown) => this.host.log('warn', `inference setup: ${err instanceof Error ? err.message : String(err)}`),
     );
   }
@@ -317,7 +317,7 @@ export class InferencePanel {
 
   private async pickComparison(): Promise<void> {
     try {
-      const picked = await this.host.request({ method: 'pickComparisonModel' }) as InferenceModelRef | null;
+      const picked = await this.host.request({ method: 'pickComparisonModel' });
       if (!picked || !this.setup) return;
       this.setup = { ...this.setup, compareWith: picked };
       this.compareEnabled = true;

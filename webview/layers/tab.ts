@@ -126,7 +126,7 @@ export class LayersTab {
     status.append(progressRing(), this.statusText);
     this.element.replaceChildren(this.heading(), status);
     this.host.request({ method: 'layers' }).then(
-      (reply) => { if (generation === this.generation) this.show(reply as LayersPayload); },
+      (reply) => { if (generation === this.generation) this.show(reply); },
       (err: unknown) => { if (generation === this.generation) this.fail(err instanceof Error ? err.message : String(err)); },
     );
   }
@@ -157,7 +157,7 @@ export class LayersTab {
     this.legendBox = document.createElement('div');
     this.legendBox.append(legend(this.theme));
     this.tieForm = new TieForm(families, {
-      tie: (layers, to, role) => this.host.request({ method: 'tieLayers', layers, to, role }) as ReturnType<TieActions['tie']>,
+      tie: (layers, to, role) => this.host.request({ method: 'tieLayers', layers, to, role }),
       measure: this.events.measure,
       showInference: () => this.events.showInference(),
     });
