@@ -2,6 +2,7 @@
 // webview draws. No weights travel: only names, shapes, dtypes, byte counts
 // and which sharing group each tensor belongs to. Used by the extension host
 // and by the webview tests, so it stays free of 'vscode'.
+import { storageIdentity } from '../sharing/entries';
 import { basename } from 'node:path';
 import type { AttributeValue, ModelFile, ModelGraph, TensorRef, ValueInfo } from '../model/types';
 import type { ScanReport, SharingGroup } from '../sharing/types';
@@ -117,14 +118,21 @@ export function buildGraphPayload(model: ModelFile, report: ScanReport, opts: Pa
 }
 
 /**
- * Stored figures count every tensor once; unique figures drop the members an
+ * Stored figures count every weight once (names on one storage view are one); unique figures drop the members an
  * applicable group would no longer store (what Apply saves); the rest is counted apart. A tensor dropped by two groups is
  * dropped once. Tied groups drop nothing: they are already stored once.
  */
 export function computeTotals(model: ModelFile, groups: SharingGroup[]): ModelTotals {
   let storedBytes = 0;
   let parameters = 0;
+  // Names on one storage view (a state dict's tied wte/lm_head) are one weight: stored, and counted, once.
+  const views = new Set<string>();
   for (const t of model.tensors) {
+    const view = storageIdentity(t);
+    if (view !== undefined) {
+      if (views.has(view)) continue;
+      views.add(view);
+    }
     storedBytes += t.byteLength;
     parameters += t.elementCount;
   }

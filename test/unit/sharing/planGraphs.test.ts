@@ -15,6 +15,8 @@ import {
 import type { DType } from '../../../extension/model/types';
 import { applySharing } from '../../../extension/sharing/apply';
 import { describeGroup } from '../../../extension/sharing/groupText';
+import { scanModels } from '../../../extension/sharing/scan';
+import { buildGraphPayload } from '../../../extension/view/payload';
 import { openOnnx } from '../../../extension/model/onnx/reader';
 import { checkModels } from '../../../extension/check/check';
 import { f32ToF16Bits } from '../../../extension/util/floatCast';
@@ -326,6 +328,11 @@ test('identical copies in the two branches of an If: the kept one moves to the e
   assert.equal(res.plan.bytesSaved, 32 * 48 * 4);
   // People see each copy with the graph it sits in: the bare names could be anywhere.
   assert.equal(describeGroup(res.plan.groups[0]!), 'if › else › W_else is an exact copy of if › then › W_then: 6.1 kB can be shared');
+  // What the side panel promises is what the written copy saves (within the dropped record's header).
+  const opened = await openOnnx(file);
+  const promised = ((t) => t.storedBytes - t.uniqueBytes)(buildGraphPayload(opened, await scanModels([opened])).totals);
+  assert.equal(promised, 32 * 48 * 4);
+  assert.ok(Math.abs(res.bytesBefore - res.bytesAfter - promised) <= 64, `delivered ${res.bytesBefore - res.bytesAfter}`);
   const out = await openOnnx(res.output);
   const [then, otherwise] = out.graph!.main.nodes[1]!.subgraphs;
   assert.deepEqual([then!.initializerNames, otherwise!.initializerNames], [[], []]);
