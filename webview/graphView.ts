@@ -156,6 +156,24 @@ export class GraphView {
     c.zoom({ level: c.zoom() * factor, renderedPosition: { x: c.width() / 2, y: c.height() / 2 } });
   }
 
+  /**
+   * The graph by keyboard, when it has focus: arrow keys pan (Shift: further),
+   * + and - zoom, 0 fits. True when the key was one of these.
+   */
+  handleKey(e: KeyboardEvent): boolean {
+    if (e.ctrlKey || e.metaKey || e.altKey) return false;
+    const step = e.shiftKey ? 240 : 60;
+    const pans: Record<string, [number, number]> = { ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
+    const pan = pans[e.key];
+    if (pan) this.cy.panBy({ x: pan[0], y: pan[1] });
+    else if (e.key === '+' || e.key === '=') this.zoomBy(1.25);
+    else if (e.key === '-' || e.key === '_') this.zoomBy(0.8);
+    else if (e.key === '0') this.fit();
+    else return false;
+    this.updateHalo();
+    return true;
+  }
+
   /** The drawn element that stands for an item (itself, or the collapsed scope holding it). */
   drawnFor(itemId: string): string {
     return this.model.representative(itemId, this.expanded);

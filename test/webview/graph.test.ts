@@ -188,6 +188,30 @@ test('keyboard: groups are reachable and selectable from the keyboard; / and Ent
   await page.page.keyboard.press('Escape');
   assert.deepEqual(await page.selectedIds(), []);
 
+  // The graph itself: arrow keys pan, + and - zoom, 0 fits.
+  const viewport = () => page.page.evaluate(() => {
+    const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
+    return { ...cy.pan(), zoom: cy.zoom() };
+  });
+  await page.page.locator('#graph').focus();
+  const v0 = await viewport();
+  await page.page.keyboard.press('ArrowRight');
+  await page.page.keyboard.press('Shift+ArrowDown');
+  const v1 = await viewport();
+  assert.deepEqual([Math.round(v1.x - v0.x), Math.round(v1.y - v0.y)], [-60, -240]);
+  await page.page.keyboard.press('+');
+  assert.ok(Math.abs((await viewport()).zoom / v1.zoom - 1.25) < 1e-6);
+  await page.page.keyboard.press('-');
+  await page.page.keyboard.press('-');
+  assert.ok((await viewport()).zoom < v1.zoom);
+  await page.page.keyboard.press('0');
+  const fitted = await viewport();
+  await page.page.keyboard.press('+');
+  await page.page.locator('#fit').click();
+  // (Halos scale with the zoom, so the fitted box moves by a fraction of a pixel.)
+  const again = await viewport();
+  assert.ok(Math.abs(again.zoom / fitted.zoom - 1) < 0.01 && Math.abs(again.x - fitted.x) < 8 && Math.abs(again.y - fitted.y) < 8, `0 is the Fit button: ${JSON.stringify([fitted, again])}`);
+
   // '/' focuses the search box; typing finds both Conv weights of the exact pair; Enter steps.
   await page.page.locator('#graph').focus();
   await page.page.keyboard.press('/');
