@@ -59,6 +59,31 @@ describe('inference panel with WebGPU available (--enable-unsafe-webgpu)', () =>
     assert.ok(r.report.runtime.wasmBytes > 20e6);
   });
 
+  test('a long check shows how long is left and stops on Cancel, at the end of the run in progress', async () => {
+    await showInferenceTab(page);
+    // Ten million timed runs of a 1 MB BERT (a fraction of a millisecond each): most of an hour, unless cancelled.
+    await page.page.evaluate(() => {
+      const w = window as unknown as { weightSharingInference: { run(o: unknown): Promise<unknown> }; __long?: Promise<unknown> };
+      w.__long = w.weightSharingInference.run({ backend: 'wasm', inputs: 0, runs: 10_000_000, compare: false });
+    });
+    const history = () => page.page.evaluate(() => [...(window as unknown as { weightSharingInference: { panel: { statusHistory: string[] } } }).weightSharingInference.panel.statusHistory]);
+    // The panel keeps its last 100-200 status lines: look at the newest.
+    for (let t = Date.now(); !(await history()).some((m) => / of 10000000, /.test(m)); ) {
+      assert.ok(Date.now() - t < 60_000, `no run under way: ${(await history()).slice(-3).join(' | ')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok((await history()).some((m) => /^Running bert-tiny-mlm-trained\.onnx \(\d+ of 10000000, (about [\d.]+ s left|under a second left)\)…$/.test(m)), (await history()).slice(-3).join(' | '));
+    assert.equal(await page.page.isVisible('#inf-cancel'), true);
+    await page.page.click('#inf-cancel');
+    const t0 = Date.now();
+    const result = await page.page.evaluate(() => (window as unknown as { __long: Promise<{ ok: boolean; error?: { stage: string } }> }).__long);
+    assert.ok(Date.now() - t0 < 10_000, 'stopped at once');
+    assert.deepEqual([result.ok, result.error?.stage], [false, 'cancelled']);
+    assert.match(await text(page, '#inf-cancelled'), /cancelled/);
+    assert.equal(await page.page.isVisible('#inf-cancel'), false);
+    await page.screenshot('inference-cancelled');
+  });
+
   test('the page offers a WebGPU adapter: SwiftShader, a fallback adapter', async () => {
     const gpu = await page.page.evaluate(() => (window as unknown as { weightSharingInference: { gpu(): Promise<unknown> } }).weightSharingInference.gpu()) as { available: boolean; adapter?: { vendor: string; architecture: string; isFallbackAdapter: boolean } };
     assert.equal(gpu.available, true);

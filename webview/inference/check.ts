@@ -65,6 +65,8 @@ export interface CheckReport {
 export interface CheckEvents {
   stage(message: string): void;
   runtimeProgress(p: RuntimeProgress): void;
+  /** Cancel: the check stops at the next stage or run. */
+  signal?: AbortSignal;
 }
 
 export class CheckUsageError extends Error {}
@@ -98,13 +100,13 @@ export async function runCheck(setup: InferenceSetup, payload: GraphPayload | nu
   let fallback: string | undefined;
   let a;
   try {
-    a = await runModel(runtime.ort, setup.model, inputs.feeds, { backend, runs: req.runs, opsets, onStage: events.stage });
+    a = await runModel(runtime.ort, setup.model, inputs.feeds, { backend, runs: req.runs, opsets, onStage: events.stage, signal: events.signal });
   } catch (err) {
     // Auto: WebGPU first, WASM always. A model WebGPU cannot run still gets checked.
-    if (req.backend !== 'auto' || backend !== 'webgpu' || !(err instanceof InferenceFailure)) throw err;
+    if (req.backend !== 'auto' || backend !== 'webgpu' || !(err instanceof InferenceFailure) || events.signal?.aborted) throw err;
     fallback = `WebGPU failed (${err.reason.slice(0, 200)}); ran on WASM`;
     backend = 'wasm';
-    a = await runModel(runtime.ort, setup.model, inputs.feeds, { backend, runs: req.runs, opsets, onStage: events.stage });
+    a = await runModel(runtime.ort, setup.model, inputs.feeds, { backend, runs: req.runs, opsets, onStage: events.stage, signal: events.signal });
   }
   const runs: ModelRunSummary[] = [summaryOf(a.model.name, a.model.path, 'model', a.outputs, a.timings)];
   const comparisons: ComparisonSummary[] = [];
@@ -114,7 +116,7 @@ export async function runCheck(setup: InferenceSetup, payload: GraphPayload | nu
   }
   if (req.compare && setup.compareWith) {
     // The second model's opsets are not known here; hints still name the attribute.
-    const b = await runModel(runtime.ort, setup.compareWith, inputs.feeds, { backend, runs: req.runs, onStage: events.stage });
+    const b = await runModel(runtime.ort, setup.compareWith, inputs.feeds, { backend, runs: req.runs, onStage: events.stage, signal: events.signal });
     runs.push(summaryOf(b.model.name, b.model.path, 'compared', b.outputs, b.timings));
     comparisons.push({ against: 'model', label: setup.compareWith.name, result: compareOutputs(a.outputs, b.outputs, options) });
   }

@@ -10,7 +10,7 @@ import { backendLabel, probeWebGpu, type BackendChoice } from './backend.js';
 import { runCheck, type CheckReport, type CheckRequest } from './check.js';
 import { formatNumber, formatPercent, renderFailure, renderReport } from './report.js';
 import { loadRuntime, type RuntimeProgress } from './runtime.js';
-import { InferenceFailure } from './session.js';
+import { CheckCancelled, InferenceFailure } from './session.js';
 import { addInferenceStyles } from './style.js';
 
 export const TAB_ID = 'inference';
@@ -52,6 +52,9 @@ export class InferencePanel {
   private readonly compareName: HTMLElement;
   private readonly clearCompare: HTMLElement;
   private readonly runButton: HTMLElement;
+  private readonly cancelButton: HTMLElement;
+  /** Aborts the check in progress. */
+  private controller: AbortController | null = null;
   private readonly status: HTMLElement;
   private readonly statusText: HTMLElement;
   private readonly meter: HTMLElement;
@@ -118,7 +121,10 @@ export class InferencePanel {
     const actions = document.createElement('div');
     actions.className = 'inf-actions';
     this.runButton = button('Run check', { appearance: 'primary', id: 'inf-run', title: 'Run the model and compare its outputs', onClick: () => void this.run() });
-    actions.append(this.runButton);
+    this.cancelButton = button('Cancel', { appearance: 'secondary', id: 'inf-cancel', title: 'Stop the check (at the end of the run in progress)', onClick: () => this.cancel() });
+    // A toolkit button's own display style beats the hidden attribute: show and hide by style.
+    this.cancelButton.style.display = 'none';
+    actions.append(this.runButton, this.cancelButton);
 
     this.status = document.createElement('div');
     this.status.className = 'inf-status';
@@ -251,13 +257,28 @@ export class InferencePanel {
   /** Runs a check with the controls' values; one at a time. */
   run(): Promise<CheckResult> {
     if (this.running) return this.running;
-    const p = this.runNow().finally(() => { this.running = null; setDisabled(this.runButton, false); });
+    const p = this.runNow().finally(() => {
+      this.running = null;
+      this.controller = null;
+      this.cancelButton.style.display = 'none';
+      setDisabled(this.runButton, false);
+    });
     this.running = p;
     return p;
   }
 
+  /** Stops the check in progress at its next stage or run. */
+  cancel(): void {
+    if (!this.controller) return;
+    this.controller.abort();
+    this.showStatus('Cancelling (after the run in progress)…');
+  }
+
   private async runNow(): Promise<CheckResult> {
     setDisabled(this.runButton, true);
+    const controller = new AbortController();
+    this.controller = controller;
+    this.cancelButton.style.display = '';
     this.output.replaceChildren();
     const setup = this.setup;
     if (!setup) {
@@ -272,8 +293,9 @@ export class InferencePanel {
     }
     try {
       const report = await runCheck(setup, this.payload, req, {
-        stage: (m) => this.showStatus(m),
+        stage: (m) => { if (!controller.signal.aborted) this.showStatus(m); },
         runtimeProgress: (p) => this.showRuntimeProgress(p),
+        signal: controller.signal,
       });
       this.hideStatus();
       this.output.replaceChildren(renderReport(report));
@@ -281,6 +303,13 @@ export class InferencePanel {
       return (this.last = { ok: true, report });
     } catch (err) {
       this.hideStatus();
+      if (err instanceof CheckCancelled) {
+        const note = document.createElement('p');
+        note.id = 'inf-cancelled';
+        note.textContent = 'The check was cancelled: nothing was compared.';
+        this.output.replaceChildren(note);
+        return (this.last = { ok: false, error: { model: setup.model.name, stage: 'cancelled', reason: err.message } });
+      }
       const failure = err instanceof InferenceFailure ? err : undefined;
       this.output.replaceChildren(renderFailure(err instanceof Error ? err : new Error(String(err))));
       const error = {

@@ -42,8 +42,10 @@ export interface ModelRun {
 
 export interface RunOptions {
   backend: BackendName;
-  /** Timed runs after the warm-up (at least 1). */
+  /** Timed runs after the warm-up (at least 1; one when the warm-up took over SLOW_RUN_MS). */
   runs: number;
+  /** Stops the check between stages and runs (onnxruntime cannot stop inside a run). */
+  signal?: AbortSignal;
   /** Opsets, for hints on rejected attributes. */
   opsets?: Array<{ domain: string; version: number }>;
   onStage?: (message: string) => void;
@@ -120,6 +122,42 @@ async function runOnce(session: Ort.InferenceSession, feeds: Record<string, Ort.
   }
 }
 
+/** The user stopped the check. */
+export class CheckCancelled extends Error {
+  constructor() {
+    super('the check was cancelled');
+    this.name = 'CheckCancelled';
+  }
+}
+
+/** A first run slower than this gets one timed run after it, not the number asked for. */
+export const SLOW_RUN_MS = 5000;
+
+/**
+ * Lets the page handle its events (a Cancel click, a repaint of the status
+ * line): a WASM run settles its promise without a task boundary, so a loop
+ * of runs would otherwise hold the page until the last one. A message to
+ * itself is a task with none of setTimeout's 4 ms clamp.
+ */
+function yieldToPage(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
+    channel.port2.postMessage(null);
+  });
+}
+
+async function stopIfCancelled(signal: AbortSignal | undefined): Promise<void> {
+  await yieldToPage();
+  if (signal?.aborted) throw new CheckCancelled();
+}
+
+/** "about 12 s left" from the runs to go and the time one takes. */
+export function remaining(runs: number, runMs: number): string {
+  const s = (runs * runMs) / 1000;
+  return s < 1 ? 'under a second left' : `about ${s < 10 ? s.toFixed(1) : Math.round(s)} s left`;
+}
+
 function dispose(results: Ort.InferenceSession.OnnxValueMapType): void {
   for (const v of Object.values(results)) (v as Ort.Tensor).dispose?.();
 }
@@ -129,17 +167,23 @@ function dispose(results: Ort.InferenceSession.OnnxValueMapType): void {
  * shaders), then `runs` timed runs. Outputs are those of the last run.
  */
 export async function runModel(ort: OrtModule, model: InferenceModelRef, feeds: readonly TensorValue[], o: RunOptions): Promise<ModelRun> {
+  await stopIfCancelled(o.signal);
   o.onStage?.(`Creating a ${o.backend === 'webgpu' ? 'WebGPU' : 'WASM'} session for ${model.name}…`);
   const { session, createMs } = await createSession(ort, model, o);
   try {
+    await stopIfCancelled(o.signal);
     const bound = bindFeeds(ort, session, feeds, model.name);
     o.onStage?.(`Running ${model.name} (warm-up)…`);
     let t0 = performance.now();
     let results = await runOnce(session, bound, model.name, o.backend);
     const warmupMs = performance.now() - t0;
+    // A slow model (a first run over SLOW_RUN_MS) is timed once: the answer matters more than the median.
+    const runs = warmupMs > SLOW_RUN_MS ? 1 : Math.max(1, o.runs);
     const runsMs: number[] = [];
-    for (let i = 0; i < Math.max(1, o.runs); i++) {
-      o.onStage?.(`Running ${model.name} (${i + 1} of ${Math.max(1, o.runs)})…`);
+    for (let i = 0; i < runs; i++) {
+      await stopIfCancelled(o.signal);
+      const estimate = runsMs.length ? runsMs[runsMs.length - 1]! : warmupMs;
+      o.onStage?.(`Running ${model.name} (${i + 1} of ${runs}, ${remaining(runs - i, estimate)})…`);
       dispose(results);
       t0 = performance.now();
       results = await runOnce(session, bound, model.name, o.backend);
