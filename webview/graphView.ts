@@ -39,6 +39,8 @@ const MAX_NAME_BOXES = 150;
 
 /** Largest zoom used when framing a few nodes, so they do not fill the screen. */
 const MAX_FRAME_ZOOM = 1.25;
+/** Below this zoom the 11 px labels are under 6 px: a group that far apart is framed around its first copy instead. */
+const MIN_FRAME_ZOOM = 0.55;
 
 export class GraphView {
   readonly cy: cytoscape.Core;
@@ -183,7 +185,8 @@ export class GraphView {
   focusGroup(index: number | null): void {
     const group = index === null ? undefined : this.model.payload.groups[index];
     if (!group) { this.clearFocus(); return; }
-    this.focusItems(group.tensorIds, group.consumerNodeIds, (e) => e.hasClass('shared') || e.hasClass('group-link'));
+    // Far apart, the view stays readable around the first copy (what Apply drops); the dashed link leads to the kept one.
+    this.focusItems(group.tensorIds, group.consumerNodeIds, (e) => e.hasClass('shared') || e.hasClass('group-link'), group.tensorIds[1]);
   }
 
   /**
@@ -204,7 +207,7 @@ export class GraphView {
     this.focused = false;
   }
 
-  private focusItems(tensorIds: string[], readerIds: string[], keepEdge: (e: cytoscape.EdgeSingular) => boolean): void {
+  private focusItems(tensorIds: string[], readerIds: string[], keepEdge: (e: cytoscape.EdgeSingular) => boolean, anchorTensor?: string): void {
     const cy = this.cy;
     this.clearFocus();
     this.focused = true;
@@ -220,7 +223,8 @@ export class GraphView {
     cy.elements().not(context).addClass('faded');
     focus.addClass('focus');
     focus.nodes().select();
-    this.frame(focus);
+    const anchor = anchorTensor === undefined ? undefined : this.model.weightOfTensor.get(anchorTensor);
+    this.frame(focus, anchor === undefined ? undefined : cy.getElementById(this.drawnFor(anchor)));
   }
 
   /** Makes items drawn as themselves; true when the drawing changed. */
@@ -345,13 +349,21 @@ export class GraphView {
 
   private lastHalo = 0;
 
-  private frame(eles: cytoscape.CollectionReturnValue | cytoscape.CollectionArgument): void {
+  /**
+   * Fits `eles` in view, never closer than MAX_FRAME_ZOOM; when fitting them
+   * all would make labels unreadable (below MIN_FRAME_ZOOM), shows `anchor`
+   * and what is near it at a readable zoom instead.
+   */
+  private frame(eles: cytoscape.CollectionReturnValue | cytoscape.CollectionArgument, anchor?: cytoscape.CollectionReturnValue): void {
     const cy = this.cy;
     if (eles.length === 0) return;
     cy.fit(eles, 60);
     if (cy.zoom() > MAX_FRAME_ZOOM) {
       cy.zoom(MAX_FRAME_ZOOM);
       cy.center(eles);
+    } else if (cy.zoom() < MIN_FRAME_ZOOM && anchor && anchor.length > 0) {
+      cy.zoom(MIN_FRAME_ZOOM);
+      cy.center(anchor);
     }
     this.updateHalo();
   }

@@ -120,6 +120,18 @@ test('bert-tiny-mlm-trained: the transposed embedding pair is highlighted, liste
   // The first view frames the largest group (this one): both tensors and their readers selected.
   const first = new Set(await page.selectedIds());
   for (const id of members) assert.ok(first.has(id!), `${id} selected in the first view`);
+  // The pair sits at the two ends of the graph: fitting both would shrink labels below 6 px, so the
+  // view stays readable (zoom 0.55 or more) around the copy, the dashed link leading to the kept one.
+  const view = await page.page.evaluate(() => {
+    const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
+    return { zoom: cy.zoom(), w: cy.width(), h: cy.height() };
+  });
+  assert.ok(view.zoom >= 0.55, `readable zoom: ${view.zoom}`);
+  const at = await page.page.evaluate((id) => {
+    const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
+    return cy.getElementById(id).renderedPosition();
+  }, members[1]!);
+  assert.ok(at.x > 0 && at.x < view.w && at.y > 0 && at.y < view.h, `the copy is in view: ${JSON.stringify(at)} of ${view.w}×${view.h}`);
   // Clicking clears it; clicking again selects both tensors and their readers.
   await item.click();
   assert.deepEqual(await page.selectedIds(), []);
