@@ -111,7 +111,7 @@ export class SharingCommands extends Disposable implements ModelEditorActions {
     void vscode.window.showInformationMessage(`${path.basename(uri.fsPath)}: ${n} of ${analysis.model.tensors.length} tensors come from ${path.basename(picked[0].fsPath)}.`);
   }
 
-  /** Opens the report rendered (VS Code's Markdown preview); its "Open Source" button shows the raw text. */
+  /** Opens the report rendered (VS Code's Markdown preview); "Markdown: Show Source" shows the raw text. */
   async showReport(uri: vscode.Uri): Promise<void> {
     const doc = await vscode.workspace.openTextDocument(reportUri(uri));
     await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
