@@ -14,8 +14,9 @@ export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Weight Sharing', { log: true });
   const workerFile = vscode.Uri.joinPath(context.extensionUri, 'dist', 'analysisWorker.js').fsPath;
   const analyses = new ModelAnalyses(workerFile);
-  const diagnostics = new ModelDiagnostics(analyses);
-  context.subscriptions.push(log, analyses, diagnostics, new ModelOutlines(analyses), new SharingReports(analyses));
+  const outlines = new ModelOutlines(analyses);
+  const diagnostics = new ModelDiagnostics(analyses, outlines);
+  context.subscriptions.push(log, analyses, outlines, diagnostics, new SharingReports(analyses));
 
   // The commands and the editor need each other: the editor's buttons run
   // commands, and commands target the active editor's model.

@@ -36,9 +36,16 @@ export class ModelDiagnostics extends Disposable {
   private readonly collection = this.register(vscode.languages.createDiagnosticCollection('weight-sharing'));
   private readonly published = new Map<string, Analysis>();
 
-  constructor(analyses: ModelAnalyses) {
+  /** `outlines`: while a model's outline is open, its findings are listed there (one entry each, with quick fixes), not on the model too. */
+  constructor(analyses: ModelAnalyses, private readonly outlines?: { hasOutline(model: vscode.Uri): boolean; onDidChangeOpen: vscode.Event<vscode.Uri> }) {
     super();
     this.register(analyses.onDidAnalyze((a) => this.publish(a)));
+    if (outlines) {
+      this.register(outlines.onDidChangeOpen((model) => {
+        const a = this.published.get(model.toString());
+        if (a) this.publish(a);
+      }));
+    }
     this.register(vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('weightSharing.diagnostics')) for (const a of this.published.values()) this.publish(a);
     }));
@@ -50,7 +57,7 @@ export class ModelDiagnostics extends Disposable {
     const range = new vscode.Range(0, 0, 0, 0);
     const modelPath = analysis.model.path;
     const groups = analysis.report.groups.filter((g) => g.members.some((m) => m.path === modelPath));
-    const diagnostics = reportableGroups(groups, settings).map(({ group, severity }) => makeDiagnostic(group, severity, range));
+    const diagnostics = this.outlines?.hasOutline(analysis.uri) ? [] : reportableGroups(groups, settings).map(({ group, severity }) => makeDiagnostic(group, severity, range));
     this.collection.set(analysis.uri, diagnostics);
     this.published.set(analysis.uri.toString(), analysis);
   }

@@ -36,6 +36,9 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
   private readonly open = new Map<string, OpenOutline>();
   private readonly changed = this.register(new vscode.EventEmitter<vscode.Uri>());
   readonly onDidChange = this.changed.event;
+  private readonly openedOrClosed = this.register(new vscode.EventEmitter<vscode.Uri>());
+  /** Fires with a model's URI when its outline opens or closes: while open, the outline carries the model's findings. */
+  readonly onDidChangeOpen = this.openedOrClosed.event;
   private readonly diagnostics = this.register(vscode.languages.createDiagnosticCollection('weight-sharing-outline'));
   /** One bounded buffer for all statistics: hovers never allocate per tensor. */
   private statsBuffer: Uint8Array | undefined;
@@ -65,6 +68,8 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
       if (doc.uri.scheme !== OUTLINE_SCHEME) return;
       this.open.delete(doc.uri.toString());
       this.diagnostics.delete(doc.uri);
+      const model = modelOfOutline(doc.uri);
+      if (model) this.openedOrClosed.fire(model);
     }));
   }
 
@@ -76,8 +81,10 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
     try {
       const analysis = await this.analyses.analyze(model, { signal: controller.signal });
       const entry = { analysis, outline: renderOutline(analysis.model, analysis.report) };
+      const first = !this.open.has(uri.toString());
       this.open.set(uri.toString(), entry);
       this.publish(uri, entry);
+      if (first) this.openedOrClosed.fire(model);
       return entry.outline.text;
     } catch (err) {
       // The reader's error (file, format, byte offset) is the content.
@@ -87,18 +94,35 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
     }
   }
 
+  /** True while the outline of the model at `model` is open (it then carries the model's findings in Problems). */
+  hasOutline(model: vscode.Uri): boolean {
+    return this.open.has(outlineUri(model).toString());
+  }
+
+  /**
+   * One diagnostic per finding, on the row of the copy it is about (the
+   * first member a group drops; a tied weight's own row), the other
+   * members as related locations.
+   */
   private publish(uri: vscode.Uri, { analysis, outline }: OpenOutline): void {
     const settings = readSettings(analysis.uri);
     const diagnostics: vscode.Diagnostic[] = [];
+    const rangeOf = (id: string): vscode.Range | undefined => {
+      const line = outline.tensorLines.get(id);
+      if (line === undefined) return undefined;
+      const mention = outline.mentions.find((x) => x.line === line);
+      return new vscode.Range(line, mention?.start ?? 0, line, mention?.end ?? 0);
+    };
     for (const { group, severity } of reportableGroups(analysis.report.groups, settings)) {
-      for (const m of group.members) {
-        if (m.path !== analysis.model.path) continue;
-        const line = outline.tensorLines.get(m.tensor.id);
-        if (line === undefined) continue;
-        const mention = outline.mentions.find((x) => x.line === line);
-        const range = new vscode.Range(line, mention?.start ?? 0, line, mention?.end ?? 0);
-        diagnostics.push(makeDiagnostic(group, severity, range));
-      }
+      const own = group.members.filter((m) => m.path === analysis.model.path);
+      const at = [...own.slice(group.kind === 'tied' ? 0 : 1), ...own].map((m) => ({ m, range: rangeOf(m.tensor.id) })).find((x) => x.range);
+      if (!at) continue;
+      const d = makeDiagnostic(group, severity, at.range!);
+      d.relatedInformation = own.filter((m) => m !== at.m).flatMap((m) => {
+        const range = rangeOf(m.tensor.id);
+        return range ? [new vscode.DiagnosticRelatedInformation(new vscode.Location(uri, range), `${m === own[0] && group.kind !== 'tied' ? 'kept' : 'also'}: ${m.tensor.name}`)] : [];
+      });
+      diagnostics.push(d);
     }
     this.diagnostics.set(uri, diagnostics);
   }
