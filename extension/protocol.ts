@@ -48,6 +48,8 @@ export interface NodeInfo {
   attributes: Record<string, string>;
   /** Paths of the subgraphs (If/Loop/Scan bodies) this node holds. */
   subgraphs?: string[];
+  /** Module path the exporter recorded (dynamo's name_scopes), outermost first: scopes for names that carry none. */
+  scopes?: string[];
 }
 
 export interface ValueInfoPayload {

@@ -370,18 +370,37 @@ export class ViewModel {
     }
   }
 
-  /** The scope an operator sits in: its graph's box, then the `/a/b/` prefix of its name. */
+  /**
+   * The scope an operator sits in: its graph's box, then the `/a/b/` prefix
+   * of its name, or, for names that carry none (the dynamo exporter's
+   * `linear_12`), the module path the exporter recorded.
+   */
   private nameScope(n: NodeInfo): string {
     let parent = this.graphRoot(n.graphPath);
     if (n.graphPath !== '' && !this.scopes.has(parent)) this.scopes.set(parent, emptyScope(parent, 'subgraph', n.graphPath, null));
     const parts = n.name.split('/').filter(Boolean);
     parts.pop();
+    if (parts.length === 0 && n.scopes?.length) return this.moduleScope(n, parent);
     let prefix = '';
     for (const part of parts) {
       prefix += `/${part}`;
       const id = `s:${n.graphPath}|${prefix}`;
       if (!this.scopes.has(id)) this.scopes.set(id, emptyScope(id, 'name', part, parent));
       parent = id;
+    }
+    return parent;
+  }
+
+  /** Scopes from a module path (`encoder`, `encoder.layer.0`, …): each level labelled with what it adds (`layer.0`). */
+  private moduleScope(n: NodeInfo, root: string): string {
+    let parent = root;
+    let previous = '';
+    for (const path of n.scopes!) {
+      const id = `s:${n.graphPath}|m:${path}`;
+      const label = previous && path.startsWith(`${previous}.`) ? path.slice(previous.length + 1) : path;
+      if (!this.scopes.has(id)) this.scopes.set(id, emptyScope(id, 'name', label, parent));
+      parent = id;
+      previous = path;
     }
     return parent;
   }

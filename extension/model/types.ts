@@ -147,6 +147,13 @@ export interface ModelNode {
   /** Subgraphs held in attributes (If/Loop/Scan bodies). */
   subgraphs: ModelGraph[];
   docString?: string;
+  /**
+   * The module path the exporter recorded for the node (the dynamo
+   * exporter's `pkg.torch.onnx.name_scopes`: `['encoder', 'encoder.layer.0',
+   * 'encoder.layer.0.attention']`), outermost first; for views whose node
+   * names carry no scopes (`linear_12`).
+   */
+  scopes?: string[];
 }
 
 export interface ModelGraph {

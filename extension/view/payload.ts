@@ -41,6 +41,7 @@ export function buildGraphPayload(model: ModelFile, report: ScanReport, opts: Pa
         inputs: node.inputs, outputs: node.outputs, attributes,
       };
       if (node.subgraphs.length > 0) info.subgraphs = node.subgraphs.map((g) => g.path);
+      if (node.scopes?.length) info.scopes = node.scopes;
       nodes.push(info);
       if (node.opType === 'Constant' && node.outputs[0]) constantNodeByOutput.set(`${graph.path}\u0000${node.outputs[0]}`, id);
     });

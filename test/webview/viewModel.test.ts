@@ -8,6 +8,9 @@ import { scanModels } from '../../extension/sharing/scan';
 import { buildGraphPayload } from '../../extension/view/payload';
 import type { LayoutNode } from '../../webview/layered.js' with { 'resolution-mode': 'import' };
 import { syntheticTransformer } from './synthetic';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { DT, graph, scopedNode, valueInfo, writeModel } from '../unit/model/onnx/onnxBuilder';
 
 import type { ViewModel } from '../../webview/viewModel.js' with { 'resolution-mode': 'import' };
 
@@ -146,4 +149,26 @@ test('5,000 operators without name scopes (dynamo-style names) still start colla
   assert.ok(drawn.nodes.length <= 220, `${drawn.nodes.length} drawn`);
   // Below the threshold nothing is invented.
   assert.equal([...new ViewModel(syntheticTransformer({ operators: 300, scoped: false }), 1500).scopes.keys()].filter((s) => s.startsWith('c:')).length, 0);
+});
+
+test('dynamo-style flat names (linear_3) get scopes from the module path the exporter recorded', async () => {
+  const { ViewModel } = await webview();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsi-vm-scopes-'));
+  try {
+    const scopes = (layer: number, op: string) => `['', 'encoder', 'encoder.layer.${layer}', '${op}']`;
+    const nodes = [0, 1].flatMap((l) => [
+      scopedNode('Relu', [l === 0 ? 'x' : 'h0'], [`r${l}`], `relu${l ? `_${l}` : ''}`, { 'pkg.torch.onnx.name_scopes': scopes(l, 'relu') }),
+      scopedNode('Neg', [`r${l}`], [`h${l}`], `neg${l ? `_${l}` : ''}`, { 'pkg.torch.onnx.name_scopes': scopes(l, 'neg') }),
+    ]);
+    const file = writeModel(dir, 'dynamo-like.onnx', graph({ nodes, inputs: [valueInfo('x', DT.FLOAT, [2])], outputs: [valueInfo('h1', DT.FLOAT, [2])] }));
+    const m = await openOnnx(file);
+    const vm = new ViewModel(buildGraphPayload(m, await scanModels([m])));
+    const label = (id: string) => vm.scopes.get(vm.items.get(id)!.scope)!.label;
+    const ops = [...vm.items.values()].filter((i) => i.kind === 'op');
+    assert.deepEqual(ops.map((o) => label(o.id)), ['layer.0', 'layer.0', 'layer.1', 'layer.1']);
+    const layer0 = vm.scopes.get(ops[0]!.scope)!;
+    assert.equal(vm.scopes.get(layer0.parent!)!.label, 'encoder');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -75,7 +75,9 @@ export function readOnnxLayout(file: string): OnnxLayout {
 // Field numbers (onnx.proto).
 const M_IR_VERSION = 1, M_PRODUCER_NAME = 2, M_PRODUCER_VERSION = 3, M_DOC = 6, M_GRAPH = 7, M_OPSET = 8, M_METADATA = 14, M_FUNCTIONS = 25;
 const G_NODE = 1, G_NAME = 2, G_INITIALIZER = 5, G_INPUT = 11, G_OUTPUT = 12, G_VALUE_INFO = 13, G_SPARSE = 15;
-const N_INPUT = 1, N_OUTPUT = 2, N_NAME = 3, N_OP_TYPE = 4, N_ATTRIBUTE = 5, N_DOC = 6, N_DOMAIN = 7;
+const N_INPUT = 1, N_OUTPUT = 2, N_NAME = 3, N_OP_TYPE = 4, N_ATTRIBUTE = 5, N_DOC = 6, N_DOMAIN = 7, N_METADATA = 9;
+/** The dynamo exporter's module path of a node (a Python list literal in NodeProto.metadata_props). */
+const NAME_SCOPES_KEY = 'pkg.torch.onnx.name_scopes';
 const T_DIMS = 1, T_DATA_TYPE = 2, T_SEGMENT = 3, T_NAME = 8, T_RAW = 9, T_EXTERNAL = 13, T_LOCATION = 14;
 const S_VALUES = 1, S_INDICES = 2, S_DIMS = 3;
 
@@ -214,6 +216,24 @@ class OnnxParser {
     return { domain, version };
   }
 
+  /**
+   * The module path of a `pkg.torch.onnx.name_scopes` entry: the Python list
+   * literal's strings without its root ('') and its last item (the node's
+   * own name); undefined for another key or a value that is not such a list.
+   */
+  private nameScopes(f: WireField, what: string): string[] | undefined {
+    let key: WireField | undefined;
+    let value: WireField | undefined;
+    for (const g of this.src.nested(f, what)) {
+      if (g.field === 1) key = g;
+      else if (g.field === 2) value = g;
+    }
+    if (!key || !value || key.length !== NAME_SCOPES_KEY.length || this.name(key, `${what} key`) !== NAME_SCOPES_KEY) return undefined;
+    const items = pythonStringList(this.src.string(value, NAME_CAP, `${what} value`));
+    if (!items || items.length < 2) return undefined;
+    return items.slice(0, -1).filter((s) => s !== '');
+  }
+
   private parseEntry(f: WireField, what: string): [string, string] {
     let key = '';
     let value = '';
@@ -303,6 +323,13 @@ class OnnxParser {
         case N_DOMAIN: node.domain = this.name(g, `${what} domain`); break;
         case N_ATTRIBUTE: expectWire(src, g, WIRE_LEN, `${what} attribute`); attributeFields.push(g); break;
         case N_DOC: node.docString = this.doc(g, `${what} doc_string`); break;
+        case N_METADATA: {
+          // Only the module path is read; other entries (stack traces) can be long and are not needed.
+          expectWire(src, g, WIRE_LEN, `${what} metadata_props`);
+          const scopes = this.nameScopes(g, `${what} metadata_props`);
+          if (scopes) node.scopes = scopes;
+          break;
+        }
         default: break;
       }
     }
@@ -815,6 +842,40 @@ interface ParsedTensor {
   elementCount: number;
   byteLength: number;
   data: TensorData;
+}
+
+/** The strings of a Python list literal of string reprs (`['', 'a.b', "it's"]`); undefined when it is anything else. */
+export function pythonStringList(text: string): string[] | undefined {
+  const out: string[] = [];
+  let i = 0;
+  const skip = () => { while (text[i] === ' ') i++; };
+  skip();
+  if (text[i++] !== '[') return undefined;
+  skip();
+  if (text[i] === ']') return i + 1 === text.trimEnd().length ? out : undefined;
+  for (;;) {
+    const q = text[i++];
+    if (q !== "'" && q !== '"') return undefined;
+    let s = '';
+    for (;;) {
+      const c = text[i++];
+      if (c === undefined) return undefined;
+      if (c === q) break;
+      if (c === '\\') {
+        const e = text[i++];
+        if (e === undefined) return undefined;
+        s += e === 'n' ? '\n' : e === 't' ? '\t' : e;
+      } else {
+        s += c;
+      }
+    }
+    out.push(s);
+    skip();
+    const sep = text[i++];
+    if (sep === ']') return text.slice(i).trim() === '' ? out : undefined;
+    if (sep !== ',') return undefined;
+    skip();
+  }
 }
 
 function need(src: WireFile, f: WireField | undefined, what: string, offset: number): WireField {

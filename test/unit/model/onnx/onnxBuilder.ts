@@ -74,6 +74,13 @@ export function node(opType: string, inputs: string[], outputs: string[], opts: 
   return n;
 }
 
+/** A node with NodeProto.metadata_props (field 9) entries, as the dynamo exporter writes them. */
+export function scopedNode(op: string, inputs: string[], outputs: string[], name: string, meta: Record<string, string>): Msg {
+  const n = node(op, inputs, outputs, { name });
+  for (const [k, v] of Object.entries(meta)) n.msg(9, new Msg().string(1, k).string(2, v));
+  return n;
+}
+
 export const attr = {
   tensor: (name: string, t: Msg) => new Msg().string(1, name).varint(20, 4).msg(5, t),
   graph: (name: string, g: Msg) => new Msg().string(1, name).varint(20, 5).msg(6, g),
