@@ -245,6 +245,14 @@ export class ViewModel {
     const constantTensor = new Map<string, TensorInfo>();
     for (const t of p.tensors) if (t.constantNodeId !== undefined) constantTensor.set(t.constantNodeId, t);
 
+    // Module paths of dotted parameter names (`features.0.weight` → features, features.0):
+    // the scope of an operator that has neither a scoped name nor the exporter's module path.
+    const modulePathOf = new Map<string, string[]>();
+    for (const t of p.tensors) {
+      const parts = t.name.split('.');
+      if ((t.graphPath ?? '') !== '' || parts.length < 2 || /[/:]/.test(t.name) || parts.some((x) => x === '')) continue;
+      modulePathOf.set(t.name, parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('.')));
+    }
     // Operators, and the name scopes their names imply.
     const rawScopeOf = new Map<string, string>();
     for (const n of p.nodes) {
@@ -260,7 +268,7 @@ export class ViewModel {
         stats.constantWeights++;
       } else stats.operatorItems++;
       this.items.set(n.id, item);
-      rawScopeOf.set(n.id, this.nameScope(n));
+      rawScopeOf.set(n.id, this.nameScope(n, modulePathOf));
     }
     // Subgraph scopes hang below the scope of the node that owns them.
     for (const [g, owner] of subgraphOwner) {
@@ -372,15 +380,19 @@ export class ViewModel {
 
   /**
    * The scope an operator sits in: its graph's box, then the `/a/b/` prefix
-   * of its name, or, for names that carry none (the dynamo exporter's
-   * `linear_12`), the module path the exporter recorded.
+   * of its name; for names that carry none (the dynamo exporter's
+   * `linear_12`), the module path the exporter recorded, else that of the
+   * first parameter it reads (`features.0.weight`: features › 0).
    */
-  private nameScope(n: NodeInfo): string {
+  private nameScope(n: NodeInfo, modulePathOf: ReadonlyMap<string, string[]>): string {
     let parent = this.graphRoot(n.graphPath);
     if (n.graphPath !== '' && !this.scopes.has(parent)) this.scopes.set(parent, emptyScope(parent, 'subgraph', n.graphPath, null));
     const parts = n.name.split('/').filter(Boolean);
     parts.pop();
-    if (parts.length === 0 && n.scopes?.length) return this.moduleScope(n, parent);
+    if (parts.length === 0) {
+      const path = n.scopes?.length ? n.scopes : n.inputs.map((i) => modulePathOf.get(i)).find((m) => m !== undefined);
+      if (path) return this.moduleScope(n.graphPath, path, parent);
+    }
     let prefix = '';
     for (const part of parts) {
       prefix += `/${part}`;
@@ -392,11 +404,11 @@ export class ViewModel {
   }
 
   /** Scopes from a module path (`encoder`, `encoder.layer.0`, …): each level labelled with what it adds (`layer.0`). */
-  private moduleScope(n: NodeInfo, root: string): string {
+  private moduleScope(graphPath: string, modulePath: readonly string[], root: string): string {
     let parent = root;
     let previous = '';
-    for (const path of n.scopes!) {
-      const id = `s:${n.graphPath}|m:${path}`;
+    for (const path of modulePath) {
+      const id = `s:${graphPath}|m:${path}`;
       const label = previous && path.startsWith(`${previous}.`) ? path.slice(previous.length + 1) : path;
       if (!this.scopes.has(id)) this.scopes.set(id, emptyScope(id, 'name', label, parent));
       parent = id;

@@ -10,7 +10,7 @@ import type { LayoutNode } from '../../webview/layered.js' with { 'resolution-mo
 import { syntheticTransformer } from './synthetic';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { DT, graph, scopedNode, valueInfo, writeModel } from '../unit/model/onnx/onnxBuilder';
+import { DT, graph, node, scopedNode, tensorProto, valueInfo, writeModel } from '../unit/model/onnx/onnxBuilder';
 
 import type { ViewModel } from '../../webview/viewModel.js' with { 'resolution-mode': 'import' };
 
@@ -143,8 +143,11 @@ test('5,000 operators without name scopes (dynamo-style names) still start colla
   const payload = syntheticTransformer({ operators: 5000, scoped: false });
   assert.ok(payload.nodes.every((n) => !n.name.includes('/')));
   const vm = new ViewModel(payload, 1500);
+  // Operators reading a parameter sit in its module (h.3.attn); the rest come in runs of at most 100.
   const chunks = [...vm.scopes.values()].filter((s) => s.id.startsWith('c:'));
-  assert.equal(chunks.length, Math.ceil(payload.nodes.length / 100));
+  assert.ok(chunks.length > 10 && chunks.every((c) => c.items.length <= 100), `${chunks.length} runs`);
+  const readers = [...vm.items.values()].filter((i) => i.kind === 'op' && i.node!.inputs.some((x) => payload.tensors.some((t) => t.name === x && t.name.includes('.'))));
+  assert.ok(readers.length > 100 && readers.every((r) => !r.scope.startsWith('c:')), 'parameter readers sit in module scopes, not in runs');
   const drawn = vm.visible(vm.initialExpansion(1500, 220), true);
   assert.ok(drawn.nodes.length <= 220, `${drawn.nodes.length} drawn`);
   // Below the threshold nothing is invented.
@@ -168,6 +171,31 @@ test('dynamo-style flat names (linear_3) get scopes from the module path the exp
     assert.deepEqual(ops.map((o) => label(o.id)), ['layer.0', 'layer.0', 'layer.1', 'layer.1']);
     const layer0 = vm.scopes.get(ops[0]!.scope)!;
     assert.equal(vm.scopes.get(layer0.parent!)!.label, 'encoder');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('operators with neither scoped names nor a recorded module path sit in the module of the parameter they read', async () => {
+  const { ViewModel } = await webview();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsi-vm-params-'));
+  try {
+    const w = (name: string) => tensorProto(name, DT.FLOAT, [2]).bytes(9, new Uint8Array(8).fill(name.length));
+    const names = ['features.0.weight', 'features.0.bias', 'features.1.weight', 'features.1.bias'];
+    const file = writeModel(dir, 'flat.onnx', graph({
+      nodes: [
+        node('Mul', ['x', names[0]!], ['a'], { name: 'Mul_0' }), node('Add', ['a', names[1]!], ['b'], { name: 'Add_1' }),
+        node('Mul', ['b', names[2]!], ['c'], { name: 'Mul_2' }), node('Add', ['c', names[3]!], ['y'], { name: 'Add_3' }),
+      ],
+      initializers: names.map(w),
+      inputs: [valueInfo('x', DT.FLOAT, [2])],
+      outputs: [valueInfo('y', DT.FLOAT, [2])],
+    }));
+    const m = await openOnnx(file);
+    const vm = new ViewModel(buildGraphPayload(m, await scanModels([m])));
+    const ops = [...vm.items.values()].filter((i) => i.kind === 'op');
+    assert.deepEqual(ops.map((o) => vm.scopes.get(o.scope)!.label), ['0', '0', '1', '1']);
+    assert.equal(vm.scopes.get(vm.scopes.get(ops[0]!.scope)!.parent!)!.label, 'features');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
