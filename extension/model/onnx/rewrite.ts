@@ -178,9 +178,25 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
     const h = hoists.get(r.kept);
     hoists.set(r.kept, { to: h ? commonAncestor(h.to, r.hoistTo) : r.hoistTo, name: r.kept.name });
   }
-  for (const [t, h] of hoists) {
-    const elsewhere = allGraphs.some((g) => g.path !== t.graphPath && (g.initializerNames.includes(t.name) || g.inputs.some((v) => v.name === t.name) || g.nodes.some((n) => n.outputs.includes(t.name))));
-    if (elsewhere) h.name = names.fresh(`${t.name}__shared`);
+  if (hoists.size > 0) {
+    // Which graphs declare each moved name, in one pass (not one pass per moved tensor).
+    const moved = new Set([...hoists.keys()].map((t) => t.name));
+    const declaredIn = new Map<string, Set<string>>();
+    const declare = (name: string, g: ModelGraph) => {
+      if (!moved.has(name)) return;
+      let s = declaredIn.get(name);
+      if (!s) declaredIn.set(name, (s = new Set()));
+      s.add(g.path);
+    };
+    for (const g of allGraphs) {
+      for (const n of g.initializerNames) declare(n, g);
+      for (const v of g.inputs) declare(v.name, g);
+      for (const n of g.nodes) for (const o of n.outputs) declare(o, g);
+    }
+    for (const [t, h] of hoists) {
+      const elsewhere = [...(declaredIn.get(t.name) ?? [])].some((p) => p !== t.graphPath);
+      if (elsewhere) h.name = names.fresh(`${t.name}__shared`);
+    }
   }
   const nameOf = (t: TensorRef): string => hoists.get(t)?.name ?? t.name;
 
