@@ -178,6 +178,12 @@ export function readPickle(source: PickleSource, hooks: PickleHooks, start = 0, 
     if (v === undefined) throw new PickleError(`memo entry ${i} was never stored: the pickle is corrupt`, at);
     push(v);
   };
+  /** The decimal memo index of protocol 0's PUT and GET (a line of text). */
+  const textMemoIndex = (op: 'PUT' | 'GET'): number => {
+    const t = c.line(op);
+    if (!/^\d{1,10}$/.test(t)) throw new PickleError(`${op} argument '${t.slice(0, 40)}' is not a memo index`, at);
+    return Number(t);
+  };
   const put = (i: number) => {
     if (i < memo.length) { memo[i] = top(); return; }
     if (memo.length + sparseMemo.size >= limits.maxMemo) throw new PickleError(`more than ${limits.maxMemo} memo entries`, at);
@@ -303,21 +309,11 @@ export function readPickle(source: PickleSource, hooks: PickleHooks, start = 0, 
       case 0x90: { const items = popMark(); addTo(top(), items); break; } // ADDITEMS
       case 0x91: push(made(new PickleSet(popMark()))); break; // FROZENSET
       // Memo
-      case 0x70: { // PUT
-        const t = c.line('PUT');
-        if (!/^\d{1,10}$/.test(t)) throw new PickleError(`PUT argument '${t.slice(0, 40)}' is not a memo index`, at);
-        put(Number(t));
-        break;
-      }
+      case 0x70: put(textMemoIndex('PUT')); break;
       case 0x71: put(c.u8('BINPUT')); break;
       case 0x72: put(c.u32('LONG_BINPUT')); break;
       case 0x94: put(memo.length + sparseMemo.size); break; // MEMOIZE
-      case 0x67: { // GET
-        const t = c.line('GET');
-        if (!/^\d{1,10}$/.test(t)) throw new PickleError(`GET argument '${t.slice(0, 40)}' is not a memo index`, at);
-        get(Number(t));
-        break;
-      }
+      case 0x67: get(textMemoIndex('GET')); break;
       case 0x68: get(c.u8('BINGET')); break;
       case 0x6a: get(c.u32('LONG_BINGET')); break;
       // What names or calls code: only through the hooks.
