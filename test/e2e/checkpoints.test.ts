@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe } from 'node:test';
-import { type Session, notification, openFile, runCommand, screenshot, skipReason, startSession, stepsWithScreenshots, webview, webviewFrame } from './harness';
+import { type Session, notification, openFile, runCommand, screenshot, skipReason, startSession, stepsWithScreenshots, webview, webviewFrame, acceptSaveDialog } from './harness';
 
 const BIN = 'gpt2-tiny.pytorch_model.bin';
 const OMITTED = 'llama-tiny.omitted.gguf';
@@ -95,11 +95,7 @@ describe('PyTorch checkpoints and GGUF in code-server', { skip: skipReason(), ti
     assert.match(await bias.innerText(), /not applicable: GGUF has no way to store one tensor under two names/);
     await screenshot(s.page, 'e2e-checkpoints-gguf-pick');
     await s.page.keyboard.press('Enter');
-    await s.page.waitForFunction((want) => {
-      const el = document.querySelector<HTMLInputElement>('.quick-input-widget input');
-      return !!el && el.value.endsWith(want);
-    }, path.basename(output), { timeout: 20_000 });
-    await s.page.keyboard.press('Enter');
+    await acceptSaveDialog(s.page, path.basename(output));
     const done = notification(s.page, /Saved 256 kB/);
     await done.waitFor({ timeout: 60_000 });
     assert.ok(fs.existsSync(output), `${output} written`);

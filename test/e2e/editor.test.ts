@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe } from 'node:test';
-import { type Session, hoverWeight, notification, openFile, readmeScreenshot, runCommand, screenshot, skipReason, startSession, webview, webviewFrame, stepsWithScreenshots } from './harness';
+import { type Session, hoverWeight, notification, openFile, readmeScreenshot, runCommand, screenshot, skipReason, startSession, webview, webviewFrame, stepsWithScreenshots, acceptSaveDialog } from './harness';
 
 const MODEL = 'bert-tiny-mlm-trained.onnx';
 const COPY = 'onnx::MatMul_377';
@@ -190,13 +190,7 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await screenshot(s.page, 'e2e-apply-pick');
     await s.page.keyboard.press('Enter');
     // The save dialog (VS Code's simple dialog in the browser) proposes NAME.shared.onnx.
-    const pathInput = s.page.locator('.quick-input-widget input');
-    await s.page.waitForFunction((want) => {
-      const el = document.querySelector<HTMLInputElement>('.quick-input-widget input');
-      return !!el && el.value.endsWith(want);
-    }, path.basename(output), { timeout: 20_000 });
-    assert.ok((await pathInput.inputValue()).endsWith(path.basename(output)));
-    await s.page.keyboard.press('Enter');
+    assert.ok((await acceptSaveDialog(s.page, path.basename(output))).endsWith(path.basename(output)));
     const done = notification(s.page, /Saved 256 kB/);
     await done.waitFor({ timeout: 60_000 });
     await screenshot(s.page, 'e2e-apply-done');
@@ -231,11 +225,7 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await view.locator('.actions').getByText('Apply sharing…', { exact: true }).click();
     // The panel names its groups: no quick pick, straight to where to save (the earlier copy exists: a fresh name).
     const output = path.join(s.workspace, MODEL.replace(/\.onnx$/, '.shared-2.onnx'));
-    await s.page.waitForFunction((want) => {
-      const el = document.querySelector<HTMLInputElement>('.quick-input-widget input');
-      return !!el && el.value.endsWith(want);
-    }, path.basename(output), { timeout: 20_000 });
-    await s.page.keyboard.press('Enter');
+    await acceptSaveDialog(s.page, path.basename(output));
     const box = view.locator('#apply-result');
     await box.locator('h2', { hasText: 'Applied: saved 256 kB' }).waitFor({ timeout: 60_000 });
     assert.ok(fs.existsSync(output), `${output} written`);

@@ -218,6 +218,20 @@ export async function hoverWeight(page: Page, tensorId: string): Promise<Locator
 }
 
 /** The visible notification toast containing `text`. */
+/**
+ * Waits for VS Code's save dialog (the simple one in the browser) to propose
+ * a path ending in `fileName`, accepts it, and returns the proposed path.
+ */
+export async function acceptSaveDialog(page: Page, fileName: string): Promise<string> {
+  const proposed = await page.waitForFunction((want) => {
+    const el = document.querySelector<HTMLInputElement>('.quick-input-widget input');
+    return el && el.value.endsWith(want) ? el.value : null;
+  }, fileName, { timeout: 20_000 });
+  const value = await proposed.jsonValue() as string;
+  await page.keyboard.press('Enter');
+  return value;
+}
+
 export function notification(page: Page, text: string | RegExp): Locator {
   return page.locator('.notifications-toasts .notification-toast', { hasText: text });
 }

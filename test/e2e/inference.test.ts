@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe } from 'node:test';
-import { type Session, notification, openFile, runCommand, screenshot, skipReason, startSession, webview, stepsWithScreenshots } from './harness';
+import { type Session, notification, openFile, runCommand, screenshot, skipReason, startSession, webview, stepsWithScreenshots, acceptSaveDialog } from './harness';
 
 const MODEL = 'bert-tiny-mlm-trained.onnx';
 const REJECTED = 'gpt2-tiny.onnx';
@@ -43,11 +43,7 @@ describe('inference check in code-server', { skip: skipReason(), timeout: 15 * 6
     await item.waitFor({ timeout: 30_000 });
     await s.page.keyboard.press('Enter');
     const output = path.join(s.workspace, MODEL.replace(/\.onnx$/, '.shared.onnx'));
-    await s.page.waitForFunction((want) => {
-      const el = document.querySelector<HTMLInputElement>('.quick-input-widget input');
-      return !!el && el.value.endsWith(want);
-    }, path.basename(output), { timeout: 20_000 });
-    await s.page.keyboard.press('Enter');
+    await acceptSaveDialog(s.page, path.basename(output));
     const done = notification(s.page, /Saved/);
     await done.waitFor({ timeout: 60_000 });
     assert.ok(fs.existsSync(output));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe } from 'node:test';
-import { type Session, notification, openFile, runCommand, screenshot, skipReason, startSession, stepsWithScreenshots, webview, webviewFrame } from './harness';
+import { type Session, notification, openFile, runCommand, screenshot, skipReason, startSession, stepsWithScreenshots, webview, webviewFrame, acceptSaveDialog } from './harness';
 
 const MODEL = 'gpt2-tiny-untied.safetensors';
 const KEPT = 'transformer.wte.weight';
@@ -76,11 +76,7 @@ describe('safetensors in code-server', { skip: skipReason(), timeout: 15 * 60_00
     await item.waitFor({ timeout: 30_000 });
     assert.equal(await item.getAttribute('aria-checked'), 'true', 'lossless group pre-selected');
     await s.page.keyboard.press('Enter');
-    await s.page.waitForFunction((want) => {
-      const el = document.querySelector<HTMLInputElement>('.quick-input-widget input');
-      return !!el && el.value.endsWith(want);
-    }, path.basename(output), { timeout: 20_000 });
-    await s.page.keyboard.press('Enter');
+    await acceptSaveDialog(s.page, path.basename(output));
     const done = notification(s.page, /Saved 257 kB|Saved 256 kB/);
     await done.waitFor({ timeout: 60_000 });
     assert.match(await done.innerText(), /restore/, 'the note says how to get the full checkpoint back');
