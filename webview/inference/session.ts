@@ -131,7 +131,7 @@ export class CheckCancelled extends Error {
 }
 
 /** A first run slower than this gets one timed run after it, not the number asked for. */
-export const SLOW_RUN_MS = 5000;
+const SLOW_RUN_MS = 5000;
 
 /**
  * Lets the page handle its events (a Cancel click, a repaint of the status
@@ -153,7 +153,7 @@ async function stopIfCancelled(signal: AbortSignal | undefined): Promise<void> {
 }
 
 /** "about 12 s left" from the runs to go and the time one takes. */
-export function remaining(runs: number, runMs: number): string {
+function remaining(runs: number, runMs: number): string {
   const s = (runs * runMs) / 1000;
   return s < 1 ? 'under a second left' : `about ${s < 10 ? s.toFixed(1) : Math.round(s)} s left`;
 }
