@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type * as Ort from 'onnxruntime-web';
-import type { ModelFile } from '../model/types';
+import { storedRanges, type ModelFile } from '../model/types';
 import { placeInside, type PathTrust } from '../io/safePath';
 import type { TensorValue } from './tensorProto';
 import { hintForRuntimeError, type OpsetSource } from './hints';
@@ -84,8 +84,7 @@ export function externalDataFiles(model: ModelFile): string[] {
   const modelPath = resolve(model.path);
   const files = new Set<string>();
   for (const t of model.tensors) {
-    if (t.data.kind !== 'ranges') continue;
-    for (const r of t.data.ranges) if (resolve(r.file) !== modelPath) files.add(resolve(r.file));
+    for (const r of storedRanges(t.data) ?? []) if (resolve(r.file) !== modelPath) files.add(resolve(r.file));
   }
   return [...files].map((f) => relative(dirname(modelPath), f).split(sep).join('/'));
 }

@@ -73,7 +73,8 @@ export class FileSet {
       return;
     }
     if (data.kind === 'unavailable') throw new Error(`${tensor.id}: bytes unavailable: ${data.reason}`);
-    readRanges(this, data.ranges, start, dst, dstOffset, length);
+    if (data.kind === 'range') this.readExact(data.file, data.offset + start, dst, dstOffset, length);
+    else readRanges(this, data.ranges, start, dst, dstOffset, length);
   }
 
   close(): void {

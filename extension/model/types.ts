@@ -35,17 +35,31 @@ export interface ByteRange {
 /**
  * Where a tensor's canonical bytes (little-endian elements, packed, as in
  * ONNX raw_data) come from.
- * - `ranges`: the canonical bytes are these ranges concatenated (raw_data,
- *   external data, packed float_data / double_data). Read on demand.
+ * - `range`: one contiguous run of a file (raw_data, external data, a
+ *   checkpoint's tensor), the usual case: one small object per tensor, since
+ *   a model can hold millions. Read on demand.
+ * - `ranges`: the canonical bytes are these ranges concatenated (packed
+ *   float_data / double_data split over several fields). Read on demand.
  * - `inline`: the reader had to decode them (varint typed fields such as
  *   int64_data or fp16 in int32_data); bounded by the reader's decode cap.
  * - `unavailable`: no comparable bytes (strings, sparse, too large to
  *   decode); `reason` says why. Analysis skips these.
  */
 export type TensorData =
+  | ({ kind: 'range' } & ByteRange)
   | { kind: 'ranges'; ranges: ByteRange[] }
   | { kind: 'inline'; bytes: Uint8Array }
   | { kind: 'unavailable'; reason: string };
+
+/** The file ranges whose concatenation is the tensor's bytes; undefined when they are not in a file (inline, unavailable). */
+export function storedRanges(data: TensorData): readonly ByteRange[] | undefined {
+  return data.kind === 'range' ? [data] : data.kind === 'ranges' ? data.ranges : undefined;
+}
+
+/** The tensor's one file range, or undefined when its bytes are not exactly one run of a file. */
+export function singleRange(data: TensorData): ByteRange | undefined {
+  return data.kind === 'range' ? data : data.kind === 'ranges' && data.ranges.length === 1 ? data.ranges[0] : undefined;
+}
 
 /**
  * What kind of stored tensor it is. Graph formats: an `initializer` (main

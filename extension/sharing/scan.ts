@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileSet } from '../io/fileSet';
-import type { ModelFile, TensorRef } from '../model/types';
+import { storedRanges, type ModelFile, type TensorRef } from '../model/types';
 import { folderFormat, formatOf, MODEL_EXTENSIONS, openModel } from '../model/registry';
 import { assignGroupIds, compareGroups, largestMember, totalSaving } from './groups';
 import { ByteSource, DEFAULT_CHUNK_BYTES } from './byteSource';
@@ -77,7 +77,7 @@ export async function scanFiles(paths: string[], opts: ScanOptions = {}): Promis
   for (const t of first) await open(t, opened.size);
   const named = new Set<string>();
   for (const m of opened.values()) {
-    for (const t of m.tensors) if (t.data.kind === 'ranges') for (const r of t.data.ranges) named.add(r.file);
+    for (const t of m.tensors) for (const r of storedRanges(t.data) ?? []) named.add(r.file);
   }
   const dataFiles = new Set([...named].map((f) => path.resolve(f)));
   for (const t of all) if (!opened.has(t) && !dataFiles.has(path.resolve(t.file))) await open(t, opened.size);

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openModel } from '../../extension/model/registry';
 import { scanModels } from '../../extension/sharing/scan';
 import { applySharing } from '../../extension/sharing/apply';
-import { ModelFormatError, type ModelFile } from '../../extension/model/types';
+import { ModelFormatError, storedRanges, type ModelFile } from '../../extension/model/types';
 
 export interface WorkerRequest {
   id: number;
@@ -75,9 +75,10 @@ function checkModel(m: ModelFile): string | undefined {
     if (!Number.isSafeInteger(t.byteLength) || t.byteLength < 0) return `${where}: byteLength ${t.byteLength} is not a non-negative integer`;
     if (!Number.isSafeInteger(t.elementCount) || t.elementCount < 0) return `${where}: elementCount ${t.elementCount} is not a non-negative integer`;
     if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) return `${where}: shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`;
-    if (t.data.kind === 'ranges') {
+    const ranges = storedRanges(t.data);
+    if (ranges) {
       let total = 0;
-      for (const r of t.data.ranges) {
+      for (const r of ranges) {
         if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0) return `${where}: byte range ${r.offset}+${r.length} is not two non-negative integers`;
         total += r.length;
       }

@@ -76,7 +76,7 @@ export function tensorsOf(h: GgufHeader): TensorRef[] {
   return h.tensors.map((info): TensorRef => ({
     id: info.name, name: info.name, role: 'parameter', dtype: info.type.name,
     shape: shapes.of([...info.dims].reverse()), elementCount: info.elementCount, byteLength: info.byteLength,
-    data: { kind: 'ranges', ranges: [{ file: h.file, offset: h.dataOffset + info.offset, length: info.byteLength }] },
+    data: { kind: 'range', file: h.file, offset: h.dataOffset + info.offset, length: info.byteLength },
     recordOffset: info.infoOffset, graphPath: '', isGraphInput: false, consumers: NO_CONSUMERS,
   }));
 }

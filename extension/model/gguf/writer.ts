@@ -15,7 +15,7 @@
 import * as path from 'node:path';
 import { atomicWrite, type Piece } from '../../io/atomicWrite';
 import type { ModelWriter, Realised, WriteOptions, WriteResult } from '../format';
-import type { ModelFile, TensorRef } from '../types';
+import { singleRange, type ModelFile, type TensorRef } from '../types';
 import { OUTPUT, TOKEN_EMBD } from './architectures';
 import { GGUF_MAGIC, readGgufHeader, type GgufHeader, type GgufTensorInfo } from './header';
 import { reTiesOutput } from './reader';
@@ -93,8 +93,9 @@ async function writeGguf(model: ModelFile, h: GgufHeader, tensors: OutputTensor[
 }
 
 function rangeOf(t: TensorRef | undefined, name: string, file: string): Piece {
-  if (!t || t.data.kind !== 'ranges' || t.data.ranges.length !== 1) throw new Error(`internal: '${name}' is not one byte range of ${file}`);
-  return t.data.ranges[0]!;
+  const range = t && singleRange(t.data);
+  if (!range) throw new Error(`internal: '${name}' is not one byte range of ${file}`);
+  return range;
 }
 
 export const ggufWriter: ModelWriter = {

@@ -670,7 +670,7 @@ class OnnxParser {
       if (raw.length !== byteLength) {
         throw src.error(`${label} (${dtype} [${dims.join(', ')}]) needs ${byteLength} bytes but its raw_data holds ${raw.length}`, raw.start);
       }
-      data = { kind: 'ranges', ranges: [{ file: src.path, offset: raw.offset, length: raw.length }] };
+      data = { kind: 'range', file: src.path, offset: raw.offset, length: raw.length };
     } else if (typed.length > 0) {
       data = this.typedData(typed, label, dtype, byteLength);
     } else if (byteLength === 0) {
@@ -716,7 +716,11 @@ class OnnxParser {
       }
       if (total !== byteLength) throw mismatch(total, fields[0].start);
       // Packed float/double data is already canonical little-endian bytes.
-      if (packedOnly) return { kind: 'ranges', ranges: fields.filter((g) => g.length > 0).map((g) => ({ file: src.path, offset: g.offset, length: g.length })) };
+      if (packedOnly) {
+        const parts = fields.filter((g) => g.length > 0);
+        if (parts.length === 1) return { kind: 'range', file: src.path, offset: parts[0]!.offset, length: parts[0]!.length };
+        return { kind: 'ranges', ranges: parts.map((g) => ({ file: src.path, offset: g.offset, length: g.length })) };
+      }
       if (byteLength > INLINE_DECODE_CAP) return { kind: 'unavailable', reason: `unpacked ${TYPED_FIELD_NAMES[tf.field]} of ${byteLength} bytes is over the ${INLINE_DECODE_CAP}-byte decode cap` };
       const over = this.overBudget(label, byteLength);
       if (over) return over;
@@ -821,7 +825,7 @@ class OnnxParser {
     if (length !== byteLength) {
       throw src.error(`${label} needs ${byteLength} bytes (${dtype}) but its external data in '${location}' is ${length} bytes`, offset);
     }
-    return { kind: 'ranges', ranges: length === 0 ? [] : [{ file, offset: start, length }] };
+    return length === 0 ? { kind: 'ranges', ranges: [] } : { kind: 'range', file, offset: start, length };
   }
 }
 

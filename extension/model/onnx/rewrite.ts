@@ -7,7 +7,7 @@
 // recompute a dropped tensor under its own name. Tensors stored as external
 // data are laid out in a new data file beside the output.
 import * as path from 'node:path';
-import type { ModelFile, ModelGraph, TensorRef } from '../types';
+import { storedRanges, type ModelFile, type ModelGraph, type TensorRef } from '../types';
 import { FileSet } from '../../io/fileSet';
 import type { PieceSource } from '../../io/atomicWrite';
 import { ONNX_OP, type OnnxReplacement } from './plan';
@@ -127,7 +127,7 @@ function recordOf(t: TensorRef): number {
 }
 
 function isExternal(model: ModelFile, t: TensorRef): boolean {
-  return t.data.kind === 'ranges' && t.data.ranges.some((r) => path.resolve(r.file) !== path.resolve(model.path));
+  return storedRanges(t.data)?.some((r) => path.resolve(r.file) !== path.resolve(model.path)) ?? false;
 }
 
 /**
@@ -452,8 +452,9 @@ export function rewriteOnnx(model: ModelFile, replacements: readonly OnnxReplace
       if (fresh) {
         m.delimited(T_RAW, [fresh], fresh.length);
       } else if (moveData) {
-        if (t.data.kind !== 'ranges' || !data) throw new RewriteError(model.path, `'${t.id}' has no byte ranges to move`);
-        const ref = data.add(t.data.ranges);
+        const ranges = storedRanges(t.data);
+        if (!ranges || !data) throw new RewriteError(model.path, `'${t.id}' has no byte ranges to move`);
+        const ref = data.add(ranges);
         m.message(F.tensor.externalData, encodeStringEntry('location', ref.location));
         m.message(F.tensor.externalData, encodeStringEntry('offset', String(ref.offset)));
         m.message(F.tensor.externalData, encodeStringEntry('length', String(ref.length)));

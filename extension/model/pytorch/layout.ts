@@ -78,7 +78,7 @@ export function layoutTensors(file: string, named: readonly NamedTensor[], locat
     const dense = contiguous(record.size, record.stride);
     const byteLength = elementCount * es;
     let data: TensorData;
-    if (dense) data = { kind: 'ranges', ranges: [{ file: bytes.file, offset: bytes.offset + startByte, length: byteLength }] };
+    if (dense) data = { kind: 'range', file: bytes.file, offset: bytes.offset + startByte, length: byteLength };
     else if (gathered + (endByte - startByte) + byteLength <= GATHER_CAP) {
       gathered += (endByte - startByte) + byteLength;
       data = { kind: 'inline', bytes: gather(bytes, startByte, endByte, es, record.size, record.stride) };

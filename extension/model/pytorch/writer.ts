@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { atomicWrite, type Piece } from '../../io/atomicWrite';
 import type { ModelWriter, Realised } from '../format';
-import { ModelFormatError, type ModelFile, type TensorRef } from '../types';
+import { ModelFormatError, singleRange, type ModelFile, type TensorRef } from '../types';
 import { isOutputEmbedding } from '../safetensors/config';
 import { encodeSafetensorsHeader, safetensorsDtypeName } from '../safetensors/header';
 import { DERIVED_KEY, TIES_KEY, encodeDropRecords, type DropRecord } from '../safetensors/records';
@@ -84,7 +84,7 @@ export const pytorchWriter: ModelWriter = {
       const alias = aliases.get(t);
       if (alias) { drops.push({ dropped: t.name, kept: alias.name, ops: [] }); continue; }
       const replaced = options.replaceData?.get(t);
-      const stored = t.data.kind === 'ranges' && t.data.ranges.length === 1 ? t.data.ranges[0]! : t.data.kind === 'inline' ? t.data.bytes : undefined;
+      const stored = t.data.kind === 'inline' ? t.data.bytes : singleRange(t.data);
       const piece: Piece | undefined = replaced ?? stored;
       if (!piece) throw new ModelFormatError(model.path, model.format, `'${t.name}' cannot be written to safetensors: ${t.data.kind === 'unavailable' ? t.data.reason : 'its bytes are not one range'}`);
       entries.push({ name: t.name, stDtype: stName(t), shape: t.shape, piece, length: t.byteLength });

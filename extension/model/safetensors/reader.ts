@@ -145,7 +145,7 @@ export async function openSafetensors(target: string, options: OpenOptions): Pro
     for (const e of h.entries) {
       const t: TensorRef = {
         id: e.name, name: e.name, role: 'parameter', dtype: e.dtype, shape: shapes.of(e.shape), elementCount: e.elementCount,
-        byteLength: e.length, data: { kind: 'ranges', ranges: [{ file: h.file, offset: e.offset, length: e.length }] },
+        byteLength: e.length, data: { kind: 'range', file: h.file, offset: e.offset, length: e.length },
         recordOffset: e.headerOffset, graphPath: '', isGraphInput: false, consumers: NO_CONSUMERS,
       };
       tensors.push(t);

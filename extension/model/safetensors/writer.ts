@@ -11,7 +11,7 @@ import { atomicWrite, atomicWriteFolder, type OutputFile, type Piece } from '../
 import { DerivedBytes } from '../../io/derivedBytes';
 import { FileSet } from '../../io/fileSet';
 import type { ModelWriter, Realised, WriteOptions, WriteResult } from '../format';
-import type { ModelFile, TensorRef } from '../types';
+import { singleRange, type ModelFile, type TensorRef } from '../types';
 import { isOutputEmbedding } from './config';
 import { encodeSafetensorsHeader, SAFETENSORS_DTYPES, safetensorsDtypeName, writerOrder, type SafetensorsHeader } from './header';
 import { INDEX_NAME, readLayout, type SafetensorsLayout } from './reader';
@@ -38,7 +38,7 @@ function stName(t: TensorRef): string {
 
 /** The shard header a tensor was read from (its byte range's file). */
 function shardOf(layout: SafetensorsLayout, t: TensorRef): SafetensorsHeader {
-  const file = t.data.kind === 'ranges' ? t.data.ranges[0]?.file : undefined;
+  const file = singleRange(t.data)?.file;
   const h = layout.shards.find((s) => s.file === file);
   if (!h) throw new Error(`internal: '${t.name}' is not in any shard of ${layout.target}`);
   return h;
@@ -58,8 +58,9 @@ function pieces(plan: ShardPlan): Piece[] {
 }
 
 function rangePiece(t: TensorRef): Piece {
-  if (t.data.kind !== 'ranges' || t.data.ranges.length !== 1) throw new Error(`internal: '${t.name}' is not one byte range`);
-  return t.data.ranges[0]!;
+  const range = singleRange(t.data);
+  if (!range) throw new Error(`internal: '${t.name}' is not one byte range`);
+  return range;
 }
 
 /** The folder's other files (config, tokenizer, README), copied as they are. */

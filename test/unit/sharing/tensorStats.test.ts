@@ -7,16 +7,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileSet } from '../../../extension/io/fileSet';
 import { openModel } from '../../../extension/model/registry';
-import type { TensorRef } from '../../../extension/model/types';
+import { storedRanges, type TensorRef } from '../../../extension/model/types';
 import { formatStats, tensorStats } from '../../../extension/sharing/tensorStats';
 
 const corpus = path.join(__dirname, '../../fixtures/corpus');
 
 /** Reference: the tensor's raw bytes read in one go with fs, decoded as float32. */
 function referenceF32(t: TensorRef): { min: number; max: number; mean: number; std: number } {
-  assert.equal(t.data.kind, 'ranges');
-  if (t.data.kind !== 'ranges') throw new Error('unreachable');
-  const bytes = Buffer.concat(t.data.ranges.map((r) => {
+  const ranges = storedRanges(t.data);
+  assert.ok(ranges, `${t.id} is stored in the file`);
+  const bytes = Buffer.concat(ranges.map((r) => {
     const b = Buffer.alloc(r.length);
     const fd = fs.openSync(r.file, 'r');
     fs.readSync(fd, b, 0, r.length, r.offset);

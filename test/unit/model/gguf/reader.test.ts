@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { openModel } from '../../../../extension/model/registry';
 import { readGgufHeader } from '../../../../extension/model/gguf/header';
 import { GGML_TYPES, ggmlType } from '../../../../extension/model/gguf/ggmlTypes';
-import { DTYPE_SIZE, isBlockQuantized } from '../../../../extension/model/types';
+import { DTYPE_SIZE, isBlockQuantized, singleRange } from '../../../../extension/model/types';
 
 const DIR = path.resolve(__dirname, '../../../fixtures/gguf');
 interface ManifestEntry {
@@ -78,8 +78,8 @@ test('tensor byte ranges and types agree with node-llama-cpp\'s GGUF parser', as
       assert.equal(t.name, ti.name);
       assert.equal(ggmlType(ti.ggmlType)?.name, t.dtype, ti.name);
       assert.deepEqual(t.shape, ti.dimensions.map(Number).reverse(), ti.name);
-      assert.ok(t.data.kind === 'ranges');
-      assert.equal(t.data.ranges[0]!.offset, Number(ti.fileOffset), `${file}: ${ti.name}`);
+      assert.ok(t.data.kind === 'range');
+      assert.equal(t.data.offset, Number(ti.fileOffset), `${file}: ${ti.name}`);
     }
     assert.equal(model.metadata['general.architecture'], info.metadata.general.architecture);
   }
@@ -145,7 +145,7 @@ test('one file of a split model: no omission tie (output.weight may be in anothe
   assert.equal(split.ties.length, 0);
   assert.match(split.warnings.join('\n'), /file 1 of a model split in 3 files: only this file's tensors are read/);
   // The tensors are the same bytes, found where they are.
-  const f = (m: typeof split, n: string) => { const t = m.tensors.find((x) => x.name === n)!; const r = (t.data as { ranges: Array<{ offset: number; length: number }> }).ranges[0]!; return fs.readFileSync(m.path).subarray(r.offset, r.offset + r.length); };
+  const f = (m: typeof split, n: string) => { const t = m.tensors.find((x) => x.name === n)!; const r = singleRange(t.data)!; return fs.readFileSync(m.path).subarray(r.offset, r.offset + r.length); };
   assert.ok(f(split, 'token_embd.weight').equals(f(whole, 'token_embd.weight')));
 });
 

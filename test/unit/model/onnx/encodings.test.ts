@@ -99,19 +99,24 @@ test('packed float_data / double_data are byte ranges; unpacked ones are decoded
   const m = await open(model(graph({
     initializers: [
       tensorProto('fp', DT.FLOAT, [3]).bytes(4, packed),
+      // Protobuf concatenates repeated packed fields: two runs, one tensor.
+      tensorProto('fp2', DT.FLOAT, [3]).bytes(4, packed.subarray(0, 4)).bytes(4, packed.subarray(4)),
       tensorProto('fu', DT.FLOAT, [2]).fixed32(4, 0x3fc00000).fixed32(4, 0x7fc00001), // 1.5, a NaN payload
       tensorProto('dp', DT.DOUBLE, [2]).bytes(10, d),
       tensorProto('raw', DT.FLOAT, []).bytes(9, floatRaw([7])),
     ],
   })));
   const fp = tensor(m, 'fp');
-  assert.equal(fp.data.kind, 'ranges');
+  assert.equal(fp.data.kind, 'range');
   assert.equal(bytes(fp), Buffer.from(packed).toString('hex'));
+  const fp2 = tensor(m, 'fp2');
+  assert.ok(fp2.data.kind === 'ranges' && fp2.data.ranges.length === 2);
+  assert.equal(bytes(fp2), Buffer.from(packed).toString('hex'));
   const fu = tensor(m, 'fu');
   assert.equal(fu.data.kind, 'inline');
   assert.equal(bytes(fu), '0000c03f0100c07f');
   const dp = tensor(m, 'dp');
-  assert.equal(dp.data.kind, 'ranges');
+  assert.equal(dp.data.kind, 'range');
   assert.equal(bytes(dp), d.toString('hex'));
   const raw = tensor(m, 'raw');
   assert.deepEqual(raw.shape, []);
@@ -205,7 +210,7 @@ test('external data: offset and length, missing length means to the end of the f
     ],
   })), { 'weights.bin': data });
   const a = tensor(m, 'a');
-  assert.equal(a.data.kind, 'ranges');
+  assert.equal(a.data.kind, 'range');
   assert.equal(bytes(a), Buffer.from(floatRaw([1, 2, 3])).toString('hex'));
   assert.equal(bytes(tensor(m, 'b')), Buffer.from(floatRaw([3])).toString('hex'));
 });

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openOnnx } from '../../../../extension/model/onnx/reader';
 import { FileSet } from '../../../../extension/io/fileSet';
-import type { ModelFile, TensorRef } from '../../../../extension/model/types';
+import { storedRanges, type ModelFile, type TensorRef } from '../../../../extension/model/types';
 
 const FIXTURES = path.join(__dirname, '../../../fixtures');
 const CORPUS = path.join(FIXTURES, 'corpus');
@@ -65,10 +65,11 @@ function readAll(m: ModelFile): number {
   try {
     for (const t of m.tensors) {
       if (t.data.kind === 'unavailable') continue;
-      if (t.data.kind === 'ranges') {
-        assert.equal(t.data.ranges.reduce((s, r) => s + r.length, 0), t.byteLength, `${t.id}: ranges cover byteLength`);
-        for (const r of t.data.ranges) assert.ok(path.isAbsolute(r.file), `${t.id}: absolute path`);
-      } else {
+      const ranges = storedRanges(t.data);
+      if (ranges) {
+        assert.equal(ranges.reduce((s, r) => s + r.length, 0), t.byteLength, `${t.id}: ranges cover byteLength`);
+        for (const r of ranges) assert.ok(path.isAbsolute(r.file), `${t.id}: absolute path`);
+      } else if (t.data.kind === 'inline') {
         assert.equal(t.data.bytes.length, t.byteLength, `${t.id}: inline bytes length`);
       }
       for (let at = 0; at < t.byteLength; at += chunk.length) {
@@ -161,7 +162,7 @@ test('values: int64 shapes, negative int64_data, int32_data zero points, externa
 
   // External data: ranges point into the .onnx.data file beside the model.
   const ext = await openOnnx(path.join(CORPUS, 'siamese-cnn-dynamo.onnx'));
-  const files = new Set(ext.tensors.flatMap((x) => (x.data.kind === 'ranges' ? x.data.ranges.map((r) => r.file) : [])));
+  const files = new Set(ext.tensors.flatMap((x) => (storedRanges(x.data) ?? []).map((r) => r.file)));
   assert.ok(files.has(path.join(CORPUS, 'siamese-cnn-dynamo.onnx.data')));
 });
 

@@ -135,7 +135,7 @@ test('fieldAt finds the TensorProto field a TensorRef points at', async () => {
       const f = fieldAt(w, t.recordOffset!, layout.graph.end, t.id);
       assert.equal(f.field, 5, `${t.id} is an initializer field`);
       assert.ok(layout.graphFields.some((g) => g.start === f.start && g.end === f.end));
-      if (t.data.kind === 'ranges') assert.ok(t.data.ranges[0].offset > f.offset && t.data.ranges[0].offset < f.end);
+      if (t.data.kind === 'range') assert.ok(t.data.offset > f.offset && t.data.offset < f.end);
     }
   } finally {
     w.close();

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openOnnx } from '../../../../extension/model/onnx/reader';
-import type { ByteRange, TensorRef } from '../../../../extension/model/types';
+import { storedRanges, type ByteRange, type TensorRef } from '../../../../extension/model/types';
 import {
   encodeAttribute, encodeGraph, encodeModel, encodeNode, encodeTensor, encodeValueInfo, writeOnnx,
   Encoded, ExternalDataFile, MessageWriter,
@@ -19,8 +19,9 @@ function scratch(): string {
 }
 
 function bytesOf(t: TensorRef): Buffer {
-  assert.ok(t.data.kind === 'ranges', `${t.name} has ranges`);
-  return Buffer.concat(t.data.ranges.map((r) => {
+  const ranges = storedRanges(t.data);
+  assert.ok(ranges, `${t.name} has ranges`);
+  return Buffer.concat(ranges.map((r) => {
     const b = Buffer.alloc(r.length);
     const fd = fs.openSync(r.file, 'r');
     try { fs.readSync(fd, b, 0, r.length, r.offset); } finally { fs.closeSync(fd); }
@@ -32,9 +33,9 @@ function bytesOf(t: TensorRef): Buffer {
 async function corpusWeight(): Promise<{ range: ByteRange; rows: number; cols: number; values: Float32Array }> {
   const model = await openOnnx(bert);
   const t = model.tensors.find((x) => x.role === 'initializer' && x.dtype === 'float32' && x.shape.length === 2 && x.byteLength > 4096);
-  assert.ok(t && t.data.kind === 'ranges' && t.data.ranges.length === 1, 'a raw 2-D float32 initializer');
+  assert.ok(t && t.data.kind === 'range', 'a raw 2-D float32 initializer');
   const bytes = bytesOf(t);
-  return { range: t.data.ranges[0]!, rows: t.shape[0]!, cols: t.shape[1]!, values: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) };
+  return { range: t.data, rows: t.shape[0]!, cols: t.shape[1]!, values: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) };
 }
 
 test('a streamed payload stays a reference to its byte range: nothing is copied, lengths are exact', async () => {
@@ -207,7 +208,7 @@ test('external data layout: tensors over 1 MiB start on 64 KiB boundaries, small
   const dataPath = path.join(dir, 'm.onnx.data');
   for (const [i, ref] of [a, b, c, d].entries()) {
     const t = m.tensors.find((x) => x.name === `t${i}`)!;
-    assert.deepEqual(t.data, { kind: 'ranges', ranges: [{ file: dataPath, offset: ref.offset, length: ref.length }] });
+    assert.deepEqual(t.data, { kind: 'range', file: dataPath, offset: ref.offset, length: ref.length });
   }
   const bytes = fs.readFileSync(dataPath);
   assert.deepEqual([...bytes.subarray(0, 3)], [1, 2, 3]);

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openModel } from '../../../../extension/model/registry';
 import { scanModels } from '../../../../extension/sharing/scan';
-import { ModelFormatError, type ModelFile } from '../../../../extension/model/types';
+import { ModelFormatError, singleRange, type ModelFile } from '../../../../extension/model/types';
 import { normalise } from '../../sharing/facts';
 import { buildCheckpoint, tempDir } from './zipBuilder';
 import { buildLegacy, cat, f32, op, stateDictPickle, tensorPickle, type TensorSpec } from './pickleBuilder';
@@ -21,7 +21,7 @@ const LEGACY = path.join(CORPUS, 'gpt2-tiny.legacy.pt');
 
 /** The bytes of a tensor's one byte range. */
 function readRange(t: ModelFile['tensors'][number]): Buffer {
-  const r = (t.data as { ranges: Array<{ file: string; offset: number; length: number }> }).ranges[0]!;
+  const r = singleRange(t.data)!;
   const fd = fs.openSync(r.file, 'r');
   try {
     const b = Buffer.alloc(r.length);
@@ -170,7 +170,7 @@ test('a legacy checkpoint built like torch 1.5 writes it reads the same as its z
   const f = write(dir, 'l.pt', buildLegacy(stateDictPickle(specs.map((s) => ({ ...s, legacy: true }))), [{ key: '140', numel: 4, data: f32([1, 2, 3, 4]) }]));
   const m = await openModel(f);
   assert.deepEqual(m.tensors.map((t) => [t.name, t.storage?.key]), [['a', '140'], ['b', '140']]);
-  assert.equal((m.tensors[0]!.data as { ranges: Array<{ offset: number }> }).ranges[0]!.offset, fs.statSync(f).size - 16);
+  assert.equal(singleRange(m.tensors[0]!.data)!.offset, fs.statSync(f).size - 16);
 });
 
 for (const p of [2, 3, 4, 5]) {

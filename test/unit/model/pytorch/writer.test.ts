@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { applySharing } from '../../../../extension/sharing/apply';
 import { formatOf, openModel } from '../../../../extension/model/registry';
-import type { ModelFile, TensorRef } from '../../../../extension/model/types';
+import { storedRanges, type ModelFile, type TensorRef } from '../../../../extension/model/types';
 import { TIES_KEY } from '../../../../extension/model/safetensors/records';
 import { sharedOutputName } from '../../../../extension/model/pytorch/writer';
 import { runRestore } from '../../../../extension/cli/restore';
@@ -18,8 +18,8 @@ import { f32 } from './pickleBuilder';
 const CORPUS = path.join(__dirname, '../../../fixtures/corpus');
 
 function bytesOf(t: TensorRef): Buffer {
-  assert.equal(t.data.kind, 'ranges', t.name);
-  const r = (t.data as { ranges: Array<{ file: string; offset: number; length: number }> }).ranges;
+  const r = storedRanges(t.data);
+  assert.ok(r, t.name);
   return Buffer.concat(r.map((x) => { const fd = fs.openSync(x.file, 'r'); const b = Buffer.alloc(x.length); fs.readSync(fd, b, 0, x.length, x.offset); fs.closeSync(fd); return b; }));
 }
 

@@ -181,7 +181,7 @@ test('the sharded folder and its index opened as a file are the same one model: 
     assert.equal(r.models.length, 1, 'one model, not five');
     const m = r.models[0]!;
     assert.deepEqual(m.files.map((f) => path.basename(f)).sort(), entry('gpt2-tiny-sharded/').files!.filter((f) => f !== 'generation_config.json').sort());
-    assert.equal(new Set(m.tensors.map((t) => t.data.kind === 'ranges' ? t.data.ranges[0]!.file : '')).size, 5, 'tensors come from five shards');
+    assert.equal(new Set(m.tensors.map((t) => t.data.kind === 'range' ? t.data.file : '')).size, 5, 'tensors come from five shards');
   }
   const shape = (r: ScanReport) => r.groups.map((g) => [g.kind, g.tiedBy ?? '', g.crossFile, g.bytesSaved, ...g.members.map((m) => `${m.tensor.name}:${m.stored}`).sort()].join(' '));
   assert.deepEqual(shape(byIndex), shape(byFolder));
