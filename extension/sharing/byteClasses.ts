@@ -3,6 +3,7 @@
 //
 // Reads as little as exactness allows: only tensors that share dtype and byte
 // length with another are sampled; only equal samples are verified in full.
+import type { TensorRef } from '../model/types';
 import type { ByteSource } from './byteSource';
 import { bytesEqual, digest } from './compare';
 import { byOrder, hasBytes, splitByShape, type Entry, type ShapeClass } from './entries';
@@ -14,13 +15,17 @@ import { pushAll } from '../util/arrays';
 export interface ByteClasses {
   /** Verified byte-identical sets with at least two members (any shapes), members in order. */
   multi: Entry[][];
-  /** Every readable tensor in exactly one shape class (dtype, shape and bytes equal). */
+  /**
+   * Shape classes (dtype, shape and bytes equal) for the relation detectors:
+   * every class of two or more, and a class of one for each other tensor
+   * `relatable` lets through.
+   */
   shapeClasses: ShapeClass[];
   /** The class of each tensor that has a byte-equal twin; a tensor without one is absent (its class holds only itself). */
   classOf: Map<Entry, ShapeClass>;
 }
 
-export async function findByteClasses(entries: Entry[], src: ByteSource, progress?: ProgressMeter): Promise<ByteClasses> {
+export async function findByteClasses(entries: Entry[], src: ByteSource, progress?: ProgressMeter, relatable: (t: TensorRef) => boolean = () => true): Promise<ByteClasses> {
   const buckets = groupBy(entries.filter(hasBytes), (e) => `${e.tensor.dtype}|${e.tensor.byteLength}`);
 
   // Most tensors are unique: kept as themselves, with no list each.
@@ -65,7 +70,7 @@ export async function findByteClasses(entries: Entry[], src: ByteSource, progres
   const multi: Entry[][] = [];
   const shapeClasses: ShapeClass[] = [];
   const classOf = new Map<Entry, ShapeClass>();
-  for (const e of singles) shapeClasses.push({ id: 0, members: [e] });
+  for (const e of singles) if (relatable(e.tensor)) shapeClasses.push({ id: 0, members: [e] });
   for (const cls of classes) {
     cls.sort(byOrder);
     multi.push(cls);

@@ -15,7 +15,7 @@ import type { ProgressMeter } from './progress';
 import { elementSample, spreadPositions, squarePositions, transposedPositions } from './samples';
 import { squareTransposable, transposable } from './transposed';
 
-function isHalf(dtype: string): dtype is HalfType {
+export function isHalf(dtype: string): dtype is HalfType {
   return dtype === 'float16' || dtype === 'bfloat16';
 }
 

@@ -9,6 +9,7 @@ import { folderFormat, formatOf, MODEL_EXTENSIONS, openModel } from '../model/re
 import { assignGroupIds, compareGroups, largestMember, totalSaving } from './groups';
 import { ByteSource, DEFAULT_CHUNK_BYTES } from './byteSource';
 import { findByteClasses } from './byteClasses';
+import { relatableIn } from './relatable';
 import { DETECTORS } from './detectors';
 import { entriesOf } from './entries';
 import { ProgressMeter } from './progress';
@@ -119,7 +120,7 @@ export async function scanModels(models: ModelFile[], opts: ScanOptions = {}, me
     const entries = entriesOf(models);
 
     meter.stage(0.1, 0.75, 'comparing tensors');
-    const classes = await findByteClasses(entries, src, meter);
+    const classes = await findByteClasses(entries, src, meter, relatableIn(entries));
     const ctx = { models, entries, classes, src, meter };
     const all: SharingGroup[] = [];
     let at = 0.75;

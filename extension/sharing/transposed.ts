@@ -10,7 +10,7 @@ import type { ByteSource } from './byteSource';
 import { transposeEqual } from './compare';
 import type { ShapeClass } from './entries';
 import type { Relation } from './groups';
-import { DTYPE_SIZE, isBlockQuantized } from '../model/types';
+import { DTYPE_SIZE, isBlockQuantized, type TensorRef } from '../model/types';
 import type { ProgressMeter } from './progress';
 import { elementSample, squarePositions, transposedPositions } from './samples';
 import { groupBy, pushTo } from '../util/groupBy';
@@ -51,8 +51,7 @@ class DigestCache {
 }
 
 /** 2-D with whole-byte elements (not blocks of a quantized type) and enough elements to matter (square or not). */
-function transposable2d(sc: ShapeClass): boolean {
-  const t = sc.members[0].tensor;
+export function transposable2d(t: TensorRef): boolean {
   const es = DTYPE_SIZE[t.dtype];
   return !isBlockQuantized(t.dtype) && t.shape.length === 2 && t.elementCount >= MIN_TRANSPOSE_ELEMENTS && Number.isInteger(es) && es > 0;
 }
@@ -60,13 +59,13 @@ function transposable2d(sc: ShapeClass): boolean {
 /** Non-square 2-D with whole-byte elements and enough elements to matter (also the cast detector's rule). */
 export function transposable(sc: ShapeClass): boolean {
   const t = sc.members[0].tensor;
-  return transposable2d(sc) && t.shape[0] !== t.shape[1];
+  return transposable2d(t) && t.shape[0] !== t.shape[1];
 }
 
 /** Square 2-D (n x n) that may be the transpose of another square class. */
 export function squareTransposable(sc: ShapeClass): boolean {
   const t = sc.members[0].tensor;
-  return transposable2d(sc) && t.shape[0] === t.shape[1];
+  return transposable2d(t) && t.shape[0] === t.shape[1];
 }
 
 export async function findTransposed(classes: ShapeClass[], src: ByteSource, progress?: ProgressMeter): Promise<Relation[]> {
