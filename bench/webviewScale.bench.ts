@@ -1,0 +1,122 @@
+// Issue 11's graph-view targets, measured on the synthetic transformer in
+// headless Chromium (the test harness: production HTML, CSP and bundle):
+// first paint at 10k and 100k operators (targets < 1 s and < 3 s), the
+// page's JS heap at 100k (< 1 GB), expanding one scope (< 200 ms), expanding
+// all of about 25k nodes (< 3 s), and the frame rate while panning
+// programmatically afterwards (>= 30 fps, frame times from
+// requestAnimationFrame). The dynamo-style variant (names without scopes)
+// is measured beside the scoped one. Figures only, no assertions.
+import type { BenchContext } from './context';
+import { WebviewHarness, type WebviewPage } from '../test/webview/harness';
+import { syntheticTransformer } from '../test/webview/synthetic';
+import type { GraphPayload, ViewSettings } from '../extension/protocol';
+
+const SETTINGS: ViewSettings = { collapseThreshold: 1000, minBytes: 1024 };
+const LOAD_TIMEOUT_MS = 600_000;
+
+interface ViewHandle {
+  weightSharingView: {
+    app: {
+      timings: Record<string, number | undefined>;
+      view: { expand(id: string): void; expandAll(): void; cy: { nodes(): { length: number }; panBy(p: { x: number; y: number }): void; one(e: string, f: () => void): void } };
+    };
+  };
+}
+
+interface Opened { page: WebviewPage; firstPaintMs: number; postedMs: number; drawn: number; heapMB: number }
+
+async function open(h: WebviewHarness, graph: GraphPayload): Promise<Opened> {
+  const page = await h.open({ theme: 'dark', title: graph.fileName, width: 1400, height: 900 });
+  const t0 = performance.now();
+  await page.post({ type: 'model', graph, settings: SETTINGS });
+  await page.page.waitForFunction(() => (window as unknown as ViewHandle).weightSharingView?.app.timings.interactive !== undefined, undefined, { timeout: LOAD_TIMEOUT_MS });
+  const postedMs = performance.now() - t0;
+  const t = await page.timings();
+  const drawn = (await page.counts()).nodes;
+  const cdp = await page.page.context().newCDPSession(page.page);
+  await cdp.send('HeapProfiler.collectGarbage');
+  const heap = await cdp.send('Runtime.getHeapUsage') as { usedSize: number };
+  await cdp.detach();
+  return { page, firstPaintMs: t.firstPaint - t.received, postedMs, drawn, heapMB: heap.usedSize / 1e6 };
+}
+
+async function expandOne(page: WebviewPage, scope: string): Promise<{ ms: number; drawn: number }> {
+  return page.page.evaluate((id) => new Promise((resolve) => {
+    const view = (window as unknown as ViewHandle).weightSharingView.app.view;
+    const t = performance.now();
+    view.expand(id);
+    view.cy.one('render', () => requestAnimationFrame(() => resolve({ ms: performance.now() - t, drawn: view.cy.nodes().length })));
+  }), scope);
+}
+
+async function expandAll(page: WebviewPage): Promise<{ ms: number; drawn: number }> {
+  return page.page.evaluate(() => new Promise((resolve) => {
+    const view = (window as unknown as ViewHandle).weightSharingView.app.view;
+    const t = performance.now();
+    view.expandAll();
+    view.cy.one('render', () => requestAnimationFrame(() => resolve({ ms: performance.now() - t, drawn: view.cy.nodes().length })));
+  }));
+}
+
+/** Pans a few pixels every frame for two seconds; frame intervals from requestAnimationFrame. */
+async function panFrames(page: WebviewPage): Promise<{ medianMs: number; p95Ms: number; fps: number }> {
+  // A string, not a function: tsx would wrap the named inner callback in a helper the page lacks.
+  const frames = await page.page.evaluate(`new Promise((resolve) => {
+    const view = window.weightSharingView.app.view;
+    const out = [];
+    let last = performance.now();
+    const end = last + 2000;
+    requestAnimationFrame(function step(now) {
+      out.push(now - last);
+      last = now;
+      view.cy.panBy({ x: 7, y: 3 });
+      if (now < end) requestAnimationFrame(step); else resolve(out.slice(1));
+    });
+  })`) as number[];
+  const sorted = [...frames].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] ?? NaN;
+  return { medianMs: median, p95Ms: sorted[Math.floor(sorted.length * 0.95)] ?? NaN, fps: 1000 / median };
+}
+
+const ms = (x: number) => `${Math.round(x)} ms`;
+const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+
+export default async function webviewScale(ctx: BenchContext): Promise<void> {
+  const h = await WebviewHarness.start();
+  const rows: Record<string, unknown>[] = [];
+  try {
+    for (const { operators, scoped, target } of [
+      { operators: 10_000, scoped: true, target: 1000 },
+      { operators: 10_000, scoped: false, target: 1000 },
+      { operators: 20_000, scoped: true, target: undefined },
+      { operators: 100_000, scoped: true, target: 3000 },
+    ]) {
+      const graph = syntheticTransformer({ operators, scoped });
+      const o = await open(h, graph);
+      const label = `${graph.nodes.length.toLocaleString('en')} operators${scoped ? '' : ' (names without scopes)'}`;
+      const goal = target === undefined ? '' : ` (target < ${target} ms: ${verdict(o.firstPaintMs < target)})`;
+      ctx.log(`${label}: first paint ${ms(o.firstPaintMs)}${goal}; ${o.drawn} nodes drawn; page JS heap ${o.heapMB.toFixed(0)} MB; post to interactive ${ms(o.postedMs)} (payload cloning in the harness included)`);
+      const row: Record<string, unknown> = { operators: graph.nodes.length, scoped, firstPaintMs: Math.round(o.firstPaintMs), drawn: o.drawn, heapMB: Math.round(o.heapMB), postedMs: Math.round(o.postedMs) };
+      if (scoped) {
+        // The encoder when it is drawn collapsed (big graphs), else one of its layers.
+        const encoder = 's:|/model/encoder';
+        const scope = await o.page.page.evaluate((id) => !(window as unknown as { weightSharingView: { app: { view: { expanded: Set<string> } } } }).weightSharingView.app.view.expanded.has(id), encoder) ? encoder : `${encoder}/layer.3`;
+        const one = await expandOne(o.page, scope);
+        ctx.log(`  expand one scope (${scope.slice(3)}): ${ms(one.ms)} (target < 200 ms: ${verdict(one.ms < 200)}), ${o.drawn} -> ${one.drawn} nodes drawn`);
+        row.expandOneMs = Math.round(one.ms);
+      }
+      if (operators === 20_000) {
+        const all = await expandAll(o.page);
+        ctx.log(`  expand all: ${ms(all.ms)} to paint ${all.drawn} nodes (target < 3000 ms: ${verdict(all.ms < 3000)})`);
+        const pan = await panFrames(o.page);
+        ctx.log(`  panning afterwards: median frame ${pan.medianMs.toFixed(1)} ms (${pan.fps.toFixed(0)} fps; target >= 30: ${verdict(pan.fps >= 30)}), p95 ${pan.p95Ms.toFixed(1)} ms`);
+        Object.assign(row, { expandAllMs: Math.round(all.ms), expandAllDrawn: all.drawn, panMedianFrameMs: pan.medianMs, panP95FrameMs: pan.p95Ms });
+      }
+      rows.push(row);
+      await o.page.close();
+    }
+  } finally {
+    await h.close();
+  }
+  ctx.record('webviewScale', rows);
+}
