@@ -322,7 +322,9 @@ export function longToSafe(file: WireFile, lo: number, hi: number, what: string,
     return -((nhi >>> 0) * TWO_32 + (nlo >>> 0));
   }
   if (hi > 0x1fffff) throw file.error(`${what} exceeds 2^53`, offset);
-  return hi * TWO_32 + lo;
+  // `lo` alone stays a small integer; hi * 2^32 + lo is a heap double even for 1, and a
+  // dimension or count stored that way makes every tensor record box its numbers.
+  return hi === 0 ? lo : hi * TWO_32 + lo;
 }
 
 /** An int32 / enum varint (sign-extended varints keep their low 32 bits). */
