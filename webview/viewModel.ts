@@ -444,11 +444,18 @@ export class ViewModel {
     };
     total('');
     const remap = new Map<string, string>();
+    // Children lists are kept right in place (relinking every scope per
+    // dissolve was quadratic: 7 s at 100k operators); linkScopes at the end
+    // restores their canonical order.
     const dissolve = (id: string, into: string) => {
       remap.set(id, into);
       itemCount.set(into, (itemCount.get(into) ?? 0) + (itemCount.get(id) ?? 0));
       const s = this.scopes.get(id)!;
+      const parent = this.scopes.get(into)!;
       for (const c of s.children) this.scopes.get(c)!.parent = into;
+      const at = parent.children.indexOf(id);
+      if (at >= 0) parent.children.splice(at, 1, ...s.children);
+      else parent.children.push(...s.children);
       this.scopes.delete(id);
     };
     // Bottom-up, so merges see their children's final shape.
@@ -461,10 +468,7 @@ export class ViewModel {
     for (const id of order) {
       const s = this.scopes.get(id);
       if (!s || s.kind !== 'name' || s.parent === null) continue;
-      if ((totals.get(id) ?? 0) < 2) {
-        dissolve(id, s.parent);
-        this.linkScopes();
-      }
+      if ((totals.get(id) ?? 0) < 2) dissolve(id, s.parent);
     }
     this.linkScopes();
     // Top-down merge of single-child chains.
@@ -482,9 +486,9 @@ export class ViewModel {
         if (child.kind !== 'name') continue;
         child.label = `${s.label}/${child.label}`;
         dissolve(id, s.parent);
-        this.linkScopes();
       }
     }
+    this.linkScopes();
     const resolve = (id: string): string => {
       let cur = id;
       while (remap.has(cur)) cur = remap.get(cur)!;
