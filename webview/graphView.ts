@@ -130,7 +130,9 @@ export class GraphView {
   }
 
   fit(): void {
-    this.cy.fit(undefined, 24);
+    if (this.cy.nodes().empty()) return;
+    const bb = this.boxOf(this.cy.nodes());
+    this.centre(bb, this.fitZoom(bb, 24));
   }
 
   /**
@@ -140,23 +142,18 @@ export class GraphView {
   overview(): void {
     const cy = this.cy;
     if (cy.nodes().empty()) return;
-    // Node boxes only, measured once: labels sit inside the boxes, and
-    // cy.fit's full bounding box (every label and edge path) took 5.7 s of
-    // expanding all of 26k nodes.
-    const box = { includeLabels: false, includeOverlays: false } as const;
-    const bb = cy.nodes().boundingBox(box);
     const pad = 24;
-    const fit = Math.min((cy.width() - 2 * pad) / Math.max(1, bb.w), (cy.height() - 2 * pad) / Math.max(1, bb.h));
+    const bb = this.boxOf(cy.nodes());
     // A handful of nodes would otherwise be blown up to poster size.
-    const zoom = Math.max(cy.minZoom(), Math.min(fit, MAX_FRAME_ZOOM));
+    const zoom = Math.min(this.fitZoom(bb, pad), MAX_FRAME_ZOOM);
     if (zoom >= MIN_OVERVIEW_ZOOM) {
-      cy.viewport({ zoom, pan: { x: (cy.width() - zoom * (bb.x1 + bb.x2)) / 2, y: (cy.height() - zoom * (bb.y1 + bb.y2)) / 2 } });
+      this.centre(bb, zoom);
       return;
     }
     const readable = READABLE_ZOOM;
     // Start where the data enters: centred on the graph inputs, else on the drawing.
     const inputs = cy.nodes('.graph-input');
-    const ib = inputs.nonempty() ? inputs.boundingBox(box) : undefined;
+    const ib = inputs.nonempty() ? this.boxOf(inputs) : undefined;
     const cx = ib ? ib.x1 + ib.w / 2 : (bb.x1 + bb.x2) / 2;
     const left = Math.max(bb.x1 * readable - pad, Math.min(cx * readable - cy.width() / 2, bb.x2 * readable + pad - cy.width()));
     cy.viewport({ zoom: readable, pan: { x: -left, y: pad - bb.y1 * readable } });
@@ -365,17 +362,35 @@ export class GraphView {
    * and what is near it at a readable zoom instead.
    */
   private frame(eles: cytoscape.CollectionReturnValue | cytoscape.CollectionArgument, anchor?: cytoscape.CollectionReturnValue): void {
-    const cy = this.cy;
     if (eles.length === 0) return;
-    cy.fit(eles, 60);
-    if (cy.zoom() > MAX_FRAME_ZOOM) {
-      cy.zoom(MAX_FRAME_ZOOM);
-      cy.center(eles);
-    } else if (cy.zoom() < MIN_FRAME_ZOOM && anchor && anchor.length > 0) {
-      cy.zoom(MIN_FRAME_ZOOM);
-      cy.center(anchor);
-    }
+    const bb = this.boxOf(eles);
+    const zoom = Math.min(this.fitZoom(bb, 60), MAX_FRAME_ZOOM);
+    if (zoom < MIN_FRAME_ZOOM && anchor && anchor.nonempty()) this.centre(this.boxOf(anchor), MIN_FRAME_ZOOM);
+    else this.centre(bb, zoom);
     this.updateHalo();
+  }
+
+  /**
+   * The node boxes of `eles`, measured without labels (they sit inside the
+   * boxes): cy.fit's full bounding box walks every label and edge path, 5.7 s
+   * of expanding all 26k nodes of a 20k-operator graph.
+   */
+  private boxOf(eles: cytoscape.CollectionReturnValue | cytoscape.CollectionArgument): cytoscape.BoundingBox12 & cytoscape.BoundingBoxWH {
+    const all = this.cy.collection().union(eles);
+    const nodes = all.nodes();
+    return nodes.nonempty() ? nodes.boundingBox({ includeLabels: false, includeOverlays: false }) : all.boundingBox();
+  }
+
+  /** The zoom that fits `bb` with `pad` pixels around it, within the view's limits. */
+  private fitZoom(bb: cytoscape.BoundingBoxWH, pad: number): number {
+    const cy = this.cy;
+    const fit = Math.min((cy.width() - 2 * pad) / Math.max(1, bb.w), (cy.height() - 2 * pad) / Math.max(1, bb.h));
+    return Math.max(cy.minZoom(), Math.min(cy.maxZoom(), fit));
+  }
+
+  private centre(bb: cytoscape.BoundingBox12, zoom: number): void {
+    const cy = this.cy;
+    cy.viewport({ zoom, pan: { x: (cy.width() - zoom * (bb.x1 + bb.x2)) / 2, y: (cy.height() - zoom * (bb.y1 + bb.y2)) / 2 } });
   }
 
   private wireEvents(): void {
