@@ -107,11 +107,12 @@ export default async function bigExternal(ctx: BenchContext): Promise<void> {
   const check = ctx.runOnce(process.execPath, [ctx.cli, 'check', model, output]);
   removeOutput();
 
-  // The floor for apply: copying the data file with its holes written out, as apply writes them.
+  // The floor for apply: copying the data file with its holes written out, as apply
+  // writes them, and flushed to disk, as apply's atomic commit does before its rename.
   const copied = path.join(dir, 'copy.onnx.data');
-  const cp = ctx.runOnce('cp', ['--sparse=never', data, copied]);
+  const cp = ctx.runOnce('sh', ['-c', 'cp --sparse=never "$0" "$1" && sync "$1"', data, copied]);
   fs.rmSync(copied, { force: true });
-  ctx.log(`cp --sparse=never of the data file: ${fmtSeconds(cp.wallSeconds)}; apply took ${(apply.wallSeconds / cp.wallSeconds).toFixed(2)}x that`);
+  ctx.log(`cp --sparse=never of the data file, then sync: ${fmtSeconds(cp.wallSeconds)}; apply took ${(apply.wallSeconds / cp.wallSeconds).toFixed(2)}x that`);
   ctx.log(`check of the pair: exit ${check.exitCode} after ${fmtSeconds(check.wallSeconds)}: ${(check.stderr || check.stdout).trim().split('\n')[0]}`);
 
   ctx.record('bigExternal', {
