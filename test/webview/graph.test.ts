@@ -381,6 +381,48 @@ test('a 5,000-operator graph starts collapsed by scope, expands on click, and re
   await page.close();
 });
 
+test('a 100,000-operator graph is drawn collapsed, opens a scope on click, and search reveals a weight deep inside it', async () => {
+  const graph = syntheticTransformer({ operators: 100_000 });
+  const page = await harness.open({ theme: 'dark', title: graph.fileName, width: 1400, height: 900 });
+  // Moving a payload this size into the page takes most of the time (about 20 s here).
+  await page.showModel({ type: 'model', graph, settings: settings({ collapseThreshold: 1000 }) }, { timeout: 240_000 });
+  const c = await page.counts();
+  assert.ok(c['model.operators'] >= 99_000);
+  assert.ok(c.nodes <= 50, `collapsed drawing stays small (${c.nodes} nodes)`);
+  await page.screenshot('synthetic-100k-collapsed');
+
+  // Clicking the collapsed encoder opens it: its layers are drawn as collapsed scopes.
+  const encoder = 's:|/model/encoder';
+  await page.page.evaluate((id) => {
+    const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
+    cy.center(cy.getElementById(id));
+  }, encoder);
+  const at = await page.position(encoder);
+  assert.ok(at, 'the encoder is drawn collapsed');
+  await page.page.mouse.click(at.x, at.y);
+  await page.page.waitForFunction((id) => {
+    const w = window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } };
+    return w.weightSharingView.app.view.cy.getElementById(id).hasClass('box');
+  }, encoder, { timeout: 60_000 });
+  const opened = await page.counts();
+  assert.ok(opened.nodes > 1000, `the encoder's layers are drawn (${opened.nodes} nodes)`);
+  assert.ok(await page.position(`${encoder}/layer.0`), 'its first layer is on screen');
+  await page.screenshot('synthetic-100k-encoder-open');
+
+  // Search finds one weight of layer 1500 and reveals it: its layer and block open, it is selected.
+  await page.page.locator('#graph').focus();
+  await page.page.keyboard.press('/');
+  await page.page.keyboard.type('layer.1500.mlp.fc2.weight');
+  assert.equal(await page.page.locator('#search .field-end').innerText(), '1/1');
+  const id = (await page.weightItemOf('encoder.layer.1500.mlp.fc2.weight'))!;
+  await page.page.waitForFunction((i) => (window as unknown as { weightSharingView: { drawnFor(id: string): string | null } }).weightSharingView.drawnFor(i) === i, id, { timeout: 60_000 });
+  assert.deepEqual(await page.selectedIds(), [id]);
+  assert.ok(await page.position(id), 'the hit is on screen');
+  await page.screenshot('synthetic-100k-search');
+  await assertClean(page);
+  await page.close();
+});
+
 test('hovering an operator shows its attributes and input shapes; hovering an edge shows the value it carries; the host can focus a group', async () => {
   const { page, payload } = await show('siamese-cnn-dynamo.onnx');
   const conv = payload.nodes.find((n) => n.opType === 'Conv')!;

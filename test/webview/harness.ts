@@ -214,12 +214,12 @@ export class WebviewPage {
   }
 
   /** Posts the model and waits until the graph has painted. */
-  async showModel(msg: Extract<HostToWebview, { type: 'model' }>): Promise<void> {
+  async showModel(msg: Extract<HostToWebview, { type: 'model' }>, o: { timeout?: number } = {}): Promise<void> {
     await this.post(msg);
     await this.page.waitForFunction(() => {
       const w = window as unknown as { weightSharingView?: { app: { timings: { interactive?: number } } } };
       return w.weightSharingView?.app.timings.interactive !== undefined;
-    }, undefined, { timeout: 30_000 });
+    }, undefined, { timeout: o.timeout ?? 30_000 });
   }
 
   /**
