@@ -88,6 +88,9 @@ export interface ViewStats {
 
 /** Operators per scope made up for graphs whose names have none. */
 const CHUNK = 100;
+/** Past this many child scopes, they are held in runs (see runsOfScopes). */
+const MAX_CHILD_SCOPES = 200;
+const RUN_SCOPES = 100;
 
 /** Tensors this small that no group mentions are folded into their consumers. */
 const FOLD_MAX_ELEMENTS = 8;
@@ -282,6 +285,7 @@ export class ViewModel {
     for (const [id, scope] of rawScopeOf) this.items.get(id)!.scope = scope;
     this.linkScopes();
     this.compactScopes();
+    this.runsOfScopes();
 
     // Weights: one item each, in the innermost scope holding all their readers.
     for (const t of p.tensors) {
@@ -495,6 +499,27 @@ export class ViewModel {
       return cur;
     };
     for (const item of this.items.values()) item.scope = resolve(item.scope);
+  }
+
+  /**
+   * A scope holding more than MAX_CHILD_SCOPES name scopes holds them in runs
+   * of RUN_SCOPES (`layer.0 – layer.99`): a model of 1,000 layers would
+   * otherwise draw 1,000 nodes however far it is collapsed.
+   */
+  private runsOfScopes(): void {
+    let added = false;
+    for (const s of [...this.scopes.values()]) {
+      const kids = s.children.filter((c) => this.scopes.get(c)!.kind === 'name');
+      if (kids.length <= MAX_CHILD_SCOPES) continue;
+      for (let start = 0; start < kids.length; start += RUN_SCOPES) {
+        const run = kids.slice(start, start + RUN_SCOPES);
+        const id = `r:${s.id}|${start}`;
+        this.scopes.set(id, emptyScope(id, 'name', `${this.scopes.get(run[0]!)!.label} – ${this.scopes.get(run[run.length - 1]!)!.label}`, s.id));
+        for (const c of run) this.scopes.get(c)!.parent = id;
+      }
+      added = true;
+    }
+    if (added) this.linkScopes();
   }
 
   private commonScope(scopes: string[], graphPath: string): string {

@@ -381,7 +381,7 @@ test('a 5,000-operator graph starts collapsed by scope, expands on click, and re
   await page.close();
 });
 
-test('a 100,000-operator graph is drawn collapsed, opens a scope on click, and search reveals a weight deep inside it', async () => {
+test('a 100,000-operator graph is drawn collapsed, its 1,818 layers in runs of 100; a run opens on click; search reveals a weight deep inside', async () => {
   const graph = syntheticTransformer({ operators: 100_000 });
   const page = await harness.open({ theme: 'dark', title: graph.fileName, width: 1400, height: 900 });
   // Moving a payload this size into the page takes most of the time (about 20 s here).
@@ -391,25 +391,27 @@ test('a 100,000-operator graph is drawn collapsed, opens a scope on click, and s
   assert.ok(c.nodes <= 50, `collapsed drawing stays small (${c.nodes} nodes)`);
   await page.screenshot('synthetic-100k-collapsed');
 
-  // Clicking the collapsed encoder opens it: its layers are drawn as collapsed scopes.
-  const encoder = 's:|/model/encoder';
+  // The encoder's 1,818 layers are drawn as runs of 100; clicking the first run opens it.
+  const run = 'r:s:|/model/encoder|0';
+  const label = await page.page.evaluate((id) => (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy.getElementById(id).data('label') as string | undefined, run);
+  assert.match(label ?? '', /^layer\.0 – layer\.99/);
   await page.page.evaluate((id) => {
     const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
     cy.center(cy.getElementById(id));
-  }, encoder);
-  const at = await page.position(encoder);
-  assert.ok(at, 'the encoder is drawn collapsed');
+  }, run);
+  const at = await page.position(run);
+  assert.ok(at, 'the first run of layers is drawn collapsed');
   await page.page.mouse.click(at.x, at.y);
   await page.page.waitForFunction((id) => {
     const w = window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } };
     return w.weightSharingView.app.view.cy.getElementById(id).hasClass('box');
-  }, encoder, { timeout: 60_000 });
+  }, run, { timeout: 60_000 });
   const opened = await page.counts();
-  assert.ok(opened.nodes > 1000, `the encoder's layers are drawn (${opened.nodes} nodes)`);
-  assert.ok(await page.position(`${encoder}/layer.0`), 'its first layer is on screen');
-  await page.screenshot('synthetic-100k-encoder-open');
+  assert.ok(opened.nodes >= c.nodes + 99 && opened.nodes <= 250, `the run's 100 layers are drawn (${opened.nodes} nodes)`);
+  assert.ok(await page.position('s:|/model/encoder/layer.0'), 'its first layer is on screen');
+  await page.screenshot('synthetic-100k-run-open');
 
-  // Search finds one weight of layer 1500 and reveals it: its layer and block open, it is selected.
+  // Search finds one weight of layer 1500 and reveals it: its run, layer and block open, it is selected.
   await page.page.locator('#graph').focus();
   await page.page.keyboard.press('/');
   await page.page.keyboard.type('layer.1500.mlp.fc2.weight');
