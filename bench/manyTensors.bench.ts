@@ -6,29 +6,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BenchContext } from './context';
 import { fmtMB, fmtSeconds } from './measure';
+import { manyScalars } from '../test/unit/model/onnx/scalarsModel';
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  for (; n > 127; n = Math.floor(n / 128)) out.push((n & 127) | 128);
-  out.push(n);
-  return out;
-}
-
-/** Encoded by hand: ModelProto { ir_version 8, opset 17, graph { name 'g', initializer × n } }, values seeded. */
+/** Values seeded (a linear congruential sequence): many of them collide, as real scalars do. */
 function writeScalars(file: string, n: number): void {
   if (fs.existsSync(file)) return;
-  const parts: Buffer[] = [];
-  const value = Buffer.alloc(4);
   let seed = 1;
-  for (let i = 0; i < n; i++) {
-    const name = Buffer.from(`t${i}`);
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    value.writeFloatLE(seed / 2 ** 32, 0);
-    const t = Buffer.from([0x08, 1, 0x10, 1, 0x42, ...varint(name.length), ...name, 0x4a, 4, ...value]);
-    parts.push(Buffer.from([0x2a, ...varint(t.length)]), t);
-  }
-  const graph = Buffer.concat([Buffer.from([0x12, 1, 0x67]), ...parts]);
-  fs.writeFileSync(`${file}.tmp`, Buffer.concat([Buffer.from([0x08, 8, 0x42, 2, 0x10, 17, 0x3a, ...varint(graph.length)]), graph]));
+  fs.writeFileSync(`${file}.tmp`, manyScalars(n, () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32));
   fs.renameSync(`${file}.tmp`, file);
 }
 

@@ -12,38 +12,17 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { openOnnx } from '../../../../extension/model/onnx/reader';
+import { manyScalars } from './scalarsModel';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  for (; n > 127; n = Math.floor(n / 128)) out.push((n & 127) | 128);
-  out.push(n);
-  return out;
-}
-
-/** A ModelProto of `n` float initializers `t0…`, shape [1], raw_data, encoded by hand (independent of the project's writer). */
-function manyScalars(n: number): Buffer {
-  const parts: Buffer[] = [];
-  const value = Buffer.alloc(4);
-  for (let i = 0; i < n; i++) {
-    const name = Buffer.from(`t${i}`);
-    value.writeFloatLE(i, 0);
-    // dims 1, data_type FLOAT, name, raw_data
-    const t = Buffer.from([0x08, 1, 0x10, 1, 0x42, ...varint(name.length), ...name, 0x4a, 4, ...value]);
-    parts.push(Buffer.from([0x2a, ...varint(t.length)]), t);
-  }
-  const graph = Buffer.concat([Buffer.from([0x12, 1, 0x67]), ...parts]);
-  return Buffer.concat([Buffer.from([0x08, 8, 0x42, 2, 0x10, 17, 0x3a, ...varint(graph.length)]), graph]);
-}
 
 test('200,000 one-element initializers keep under 240 bytes of heap per tensor record', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'record-size-'));
   try {
     const n = 200_000;
     const file = path.join(dir, 'scalars.onnx');
-    fs.writeFileSync(file, manyScalars(n));
+    fs.writeFileSync(file, manyScalars(n, (i) => i));
     gc();
     const before = process.memoryUsage().heapUsed;
     const m = await openOnnx(file);
