@@ -52,9 +52,10 @@ async function openTimed(page: Page, name: string): Promise<{ seconds: number; d
   const t0 = performance.now();
   await openFile(page, name);
   for (;;) {
+    // The visible webview is the previous editor's until the new one shows; its title is the file name.
     const { frame } = await webviewFrame(page);
     const title = await frame.evaluate(() => document.title).catch(() => '');
-    if (title.includes(name) || (await frame.evaluate(() => document.body.innerText.includes('operators')).catch(() => false))) {
+    if (title === name) {
       await frame.waitForFunction(() => (window as unknown as ViewProbe).weightSharingView?.app.timings.interactive !== undefined, undefined, { timeout: 300_000 });
       const drawn = await frame.evaluate(() => (window as unknown as ViewProbe).weightSharingView!.app.view!.cy.nodes().length);
       return { seconds: (performance.now() - t0) / 1000, drawn };
