@@ -12,6 +12,7 @@ import type { GraphPayload, ViewSettings } from '../extension/protocol';
 import { openOnnx } from '../extension/model/onnx/reader';
 import { scanModels } from '../extension/sharing/scan';
 import { buildGraphPayload } from '../extension/view/payload';
+import { packGraphPayload } from '../extension/view/packedPayload';
 
 const TARGET_FIRST_PAINT_MS = 2000;
 
@@ -31,7 +32,7 @@ interface Opened {
 async function open(h: WebviewHarness, graph: GraphPayload, settings: ViewSettings): Promise<{ page: WebviewPage; figures: Opened }> {
   const page = await h.open({ theme: 'dark', title: graph.fileName });
   const t0 = performance.now();
-  await page.showModel({ type: 'model', graph, settings });
+  await page.showModel({ type: 'model', graph: packGraphPayload(graph), settings });
   const wall = performance.now() - t0;
   const t = await page.timings();
   const c = await page.counts();

@@ -10,6 +10,7 @@ import type { BenchContext } from './context';
 import { WebviewHarness, type WebviewPage } from '../test/webview/harness';
 import { syntheticTransformer } from '../test/webview/synthetic';
 import type { GraphPayload, ViewSettings } from '../extension/protocol';
+import { packGraphPayload } from '../extension/view/packedPayload';
 
 const SETTINGS: ViewSettings = { collapseThreshold: 1000, minBytes: 1024 };
 const LOAD_TIMEOUT_MS = 600_000;
@@ -28,7 +29,7 @@ interface Opened { page: WebviewPage; firstPaintMs: number; postedMs: number; dr
 async function open(h: WebviewHarness, graph: GraphPayload): Promise<Opened> {
   const page = await h.open({ theme: 'dark', title: graph.fileName, width: 1400, height: 900 });
   const t0 = performance.now();
-  await page.post({ type: 'model', graph, settings: SETTINGS });
+  await page.post({ type: 'model', graph: packGraphPayload(graph), settings: SETTINGS });
   await page.page.waitForFunction(() => (window as unknown as ViewHandle).weightSharingView?.app.timings.interactive !== undefined, undefined, { timeout: LOAD_TIMEOUT_MS });
   const postedMs = performance.now() - t0;
   const t = await page.timings();

@@ -4,10 +4,12 @@
 // Weights never travel here: the webview gets graph metadata, and fetches
 // model bytes by URL when it runs them.
 import type { SharingKind } from './sharing/kinds';
+import type { PackedGraphPayload } from './view/packedPayload';
 
 // Shared with the webview, which imports nothing else from extension/.
 export { scopedName } from './util/scopedName';
 export { RequestClient, serveRequest, type RequestHandlers } from './rpc';
+export { unpackGraphPayload, type PackedGraphPayload } from './view/packedPayload';
 
 /** A weight tensor as the webview sees it. */
 export interface TensorInfo {
@@ -228,8 +230,9 @@ export interface TieOutcome {
   compareWith?: InferenceModelRef;
 }
 
+/** The model to draw, packed (view/packedPayload.ts): columns of typed arrays travel as binary, not JSON. */
 export type HostToWebview =
-  | { type: 'model'; graph: GraphPayload; settings: ViewSettings }
+  | { type: 'model'; graph: PackedGraphPayload; settings: ViewSettings }
   /** How far the Layers tab's analysis is. */
   | { type: 'layersProgress'; message: string; fraction?: number }
   | { type: 'loadError'; message: string }
@@ -238,6 +241,11 @@ export type HostToWebview =
   /** Configures the inference panel; `run` starts a check at once (the Run Inference Check command). */
   | { type: 'inferenceSetup'; setup: InferenceSetup; run: boolean }
   | ReplyMessage;
+
+/** A host message as the webview's parts handle it: the model unpacked once, on arrival. */
+export type ViewMessage =
+  | Exclude<HostToWebview, { type: 'model' }>
+  | { type: 'model'; graph: GraphPayload; settings: ViewSettings };
 
 /** The answer to the request numbered `id`: its result (typed by the request's method), or why it failed. */
 export type ReplyMessage =

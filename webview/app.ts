@@ -1,7 +1,7 @@
 // Puts the page together and follows the host's messages: progress while the
 // host scans, the graph and side panel once the model arrives, a clear error
 // when it cannot be read. Never leaves the page blank.
-import type { ApplySummary, GraphPayload, HostToWebview, ViewSettings } from '../extension/protocol.js';
+import type { ApplySummary, GraphPayload, ViewMessage, ViewSettings } from '../extension/protocol.js';
 import { GraphView } from './graphView.js';
 import { Host } from './host.js';
 import { Search } from './search.js';
@@ -12,7 +12,9 @@ import { button, progressRing } from './toolkit.js';
 import { ViewModel } from './viewModel.js';
 
 export interface Timings {
-  /** performance.now() when the model message arrived. */
+  /** Unpacking the model message's columns into the payload (before `received`). */
+  unpackMs?: number;
+  /** performance.now() when the model message arrived, unpacked. */
   received?: number;
   /** Graph drawn on screen for the first time. */
   firstPaint?: number;
@@ -60,7 +62,7 @@ export class App {
     });
   }
 
-  handle(msg: HostToWebview): void {
+  handle(msg: ViewMessage): void {
     switch (msg.type) {
       case 'model':
         this.showModel(msg.graph, msg.settings);

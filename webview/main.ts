@@ -1,5 +1,5 @@
 // Entry point of the model editor's webview (bundled to dist/webview.js).
-import type { HostToWebview } from '../extension/protocol.js';
+import { unpackGraphPayload, type HostToWebview, type ViewMessage } from '../extension/protocol.js';
 import { App } from './app.js';
 import { Host } from './host.js';
 import { registerToolkit } from './toolkit.js';
@@ -44,9 +44,12 @@ app.onGroupSelected = () => layers.clearSelection();
 window.addEventListener('error', (e) => fail(e.message));
 window.addEventListener('unhandledrejection', (e) => fail(e.reason instanceof Error ? e.reason.message : String(e.reason)));
 window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
-  const msg = e.data;
-  if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') return;
+  const data = e.data;
+  if (!data || typeof data !== 'object' || typeof data.type !== 'string') return;
   try {
+    const began = performance.now();
+    const msg: ViewMessage = data.type === 'model' ? { ...data, graph: unpackGraphPayload(data.graph) } : data;
+    if (msg.type === 'model') app.timings.unpackMs = performance.now() - began;
     if (inference.handle(msg) || layers.handle(msg)) return;
     app.handle(msg);
     if (msg.type === 'model') {

@@ -3,7 +3,7 @@
 // writing a tied variant.
 import type { PathTrust } from '../io/safePath';
 import type { ModelFile } from '../model/types';
-import type { GraphPayload, TieTarget } from '../protocol';
+import type { PackedGraphPayload, TieTarget } from '../protocol';
 import type { ScanProgress, ScanReport } from '../sharing/types';
 
 export interface AnalysisRequest extends PathTrust {
@@ -16,8 +16,8 @@ export interface AnalysisRequest extends PathTrust {
 export interface AnalysisResult {
   model: ModelFile;
   report: ScanReport;
-  /** What the model editor's webview draws. */
-  payload: GraphPayload;
+  /** What the model editor's webview draws, packed: the host only forwards it. */
+  payload: PackedGraphPayload;
   millis: number;
 }
 

@@ -16,13 +16,14 @@ import { scanModels } from '../sharing/scan';
 import { tieLayers } from '../sharing/tie';
 import type { ScanProgress, ScanReport } from '../sharing/types';
 import { buildLayersPayload } from '../view/layersPayload';
+import { packGraphPayload, transferablesOf } from '../view/packedPayload';
 import { buildGraphPayload } from '../view/payload';
 import { defaultCompanions } from './companions';
 import type { AnalysisRequest, HostToWorker, JobProgress, LayersRequest, TieJobResult, TieRequest, WorkerJob, WorkerMessage } from './protocol';
 
 const port = parentPort;
 if (!port) throw new Error('analysis worker: not started as a worker thread');
-const send = (m: WorkerMessage<unknown, JobProgress | ScanProgress>) => port.postMessage(m);
+const send = (m: WorkerMessage<unknown, JobProgress | ScanProgress>, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 const controller = new AbortController();
 port.on('message', (m: HostToWorker) => { if (m?.type === 'abort') controller.abort(); });
 
@@ -39,9 +40,9 @@ async function scan(request: AnalysisRequest): Promise<void> {
   send({ type: 'progress', progress: { phase: 'compare', fraction: 0, message: `Comparing ${model.tensors.length} weight tensors…` } });
   const scanned = await scanModels([model, ...companions], { minBytes: request.minBytes, ...trust, onProgress: (progress) => send({ type: 'progress', progress }) });
   const report = companions.length ? focusOn(scanned, model.path) : scanned;
-  const payload = buildGraphPayload(model, report);
-  // One message: structured cloning keeps the report's members pointing at the model's tensors.
-  send({ type: 'done', result: { model, report, payload, millis: Date.now() - began } });
+  const payload = packGraphPayload(buildGraphPayload(model, report));
+  // One message: structured cloning keeps the report's members pointing at the model's tensors. The payload's columns move without a copy.
+  send({ type: 'done', result: { model, report, payload, millis: Date.now() - began } }, transferablesOf(payload));
 }
 
 /** The report as the model's views need it: its own groups and links; a companion checkpoint's own copies are not this model's findings. */

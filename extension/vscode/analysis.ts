@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { ModelFile } from '../model/types';
-import type { GraphPayload } from '../protocol';
+import type { PackedGraphPayload } from '../protocol';
 import type { ScanProgress, ScanReport } from '../sharing/types';
 import { defaultCompanions, runAnalysis } from './core';
 import { Disposable } from './disposable';
@@ -16,8 +16,8 @@ export interface Analysis {
   uri: vscode.Uri;
   model: ModelFile;
   report: ScanReport;
-  /** What the model editor draws. */
-  payload: GraphPayload;
+  /** What the model editor draws, packed. */
+  payload: PackedGraphPayload;
   /** The minimum size the scan used. */
   minBytes: number;
   millis: number;

@@ -4,7 +4,7 @@
 // graph metadata, and answers the webview's requests.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { serveRequest, type ApplySummary, type GraphPayload, type HostToWebview, type RequestHandlers, type WebviewToHost } from '../protocol';
+import { serveRequest, type ApplySummary, type HostToWebview, type PackedGraphPayload, type RequestHandlers, type WebviewToHost } from '../protocol';
 import type { ScanProgress, SharingGroup } from '../sharing/types';
 import { groupsOfIds, renderWebviewHtml, type ApplyOutcome } from './core';
 import { makeNonce } from '../view/html';
@@ -41,7 +41,7 @@ export interface ModelEditorHooks {
 
 type DocumentState =
   | { kind: 'loading'; progress: ScanProgress }
-  | { kind: 'ready'; analysis: Analysis; payload: GraphPayload }
+  | { kind: 'ready'; analysis: Analysis; payload: PackedGraphPayload }
   | { kind: 'error'; message: string };
 
 export class ModelDocument extends Disposable implements vscode.CustomDocument {

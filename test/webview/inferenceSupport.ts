@@ -10,6 +10,7 @@ import { findTestDataDirs, listTestDataFiles } from '../../extension/check/testD
 import { openModel } from '../../extension/model/registry';
 import { ORT_FILES, type InferenceModelRef, type InferenceSetup, type InferenceTestDataRef } from '../../extension/protocol';
 import { scanModels } from '../../extension/sharing/scan';
+import { packGraphPayload } from '../../extension/view/packedPayload';
 import { buildGraphPayload } from '../../extension/view/payload';
 import type { CheckResult } from '../../webview/inference/panel.js' with { 'resolution-mode': 'import' };
 import { ROOT, WebviewHarness, type ThemeName, type WebviewPage } from './harness';
@@ -64,7 +65,7 @@ export async function switchModel(h: WebviewHarness, page: WebviewPage, path: st
   const urlOf = o.urlOf ?? rootUrlOf(h.origin);
   const model = await openModel(path);
   const report = await scanModels([model]);
-  await page.post({ type: 'model', graph: buildGraphPayload(model, report), settings: { collapseThreshold: 1500, minBytes: 1024 } });
+  await page.post({ type: 'model', graph: packGraphPayload(buildGraphPayload(model, report)), settings: { collapseThreshold: 1500, minBytes: 1024 } });
   await page.post({ type: 'inferenceSetup', setup: await setupFor(path, urlOf, h.origin, o), run: false });
   await page.page.waitForFunction((name) => {
     const w = window as unknown as { weightSharingInference?: { panel: { setupModelName(): string | undefined } } };
@@ -79,7 +80,7 @@ export async function openModelPage(h: WebviewHarness, path: string, o: { theme?
   const model = await openModel(path);
   const report = await scanModels([model]);
   const page = await h.open({ theme: o.theme, title: basename(path), width: o.width, height: o.height });
-  await page.showModel({ type: 'model', graph: buildGraphPayload(model, report), settings: { collapseThreshold: 1500, minBytes: 1024 } });
+  await page.showModel({ type: 'model', graph: packGraphPayload(buildGraphPayload(model, report)), settings: { collapseThreshold: 1500, minBytes: 1024 } });
   await page.post({ type: 'inferenceSetup', setup: await setupFor(path, urlOf, h.origin, o), run: false });
   await page.page.waitForFunction((name) => {
     const w = window as unknown as { weightSharingInference?: { panel: { setupModelName(): string | undefined } } };

@@ -20,6 +20,7 @@ import { openModel } from '../../extension/model/registry';
 import type { LayersPayload, TieOutcome } from '../../extension/protocol';
 import { scanModels } from '../../extension/sharing/scan';
 import { DEFAULT_MIN_BYTES } from '../../extension/sharing/types';
+import { packGraphPayload } from '../../extension/view/packedPayload';
 import { buildGraphPayload } from '../../extension/view/payload';
 import { RESULTS, ROOT, WebviewHarness, type ThemeName, type WebviewPage } from './harness';
 import { CORPUS, modelRef, openModelPage, rootUrlOf } from './inferenceSupport';
@@ -52,7 +53,7 @@ async function showModel(file: string, theme: ThemeName): Promise<WebviewPage> {
   const model = await openModel(path.join(CORPUS, file));
   const payload = buildGraphPayload(model, await scanModels([model], { minBytes: DEFAULT_MIN_BYTES }));
   const page = await harness.open({ theme, title: file, width: 1400, height: 1000 });
-  await page.showModel({ type: 'model', graph: payload, settings: { collapseThreshold: 2000, minBytes: DEFAULT_MIN_BYTES } });
+  await page.showModel({ type: 'model', graph: packGraphPayload(payload), settings: { collapseThreshold: 2000, minBytes: DEFAULT_MIN_BYTES } });
   return page;
 }
 

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openModel } from '../../extension/model/registry';
 import { scanModels } from '../../extension/sharing/scan';
+import { packGraphPayload } from '../../extension/view/packedPayload';
 import { buildGraphPayload } from '../../extension/view/payload';
 import type { GraphPayload } from '../../extension/protocol';
 import { DEFAULT_MIN_BYTES } from '../../extension/sharing/types';
@@ -29,7 +30,7 @@ async function show(target: string, theme: ThemeName): Promise<{ page: WebviewPa
   const model = await openModel(path.join(corpus, target));
   const payload = buildGraphPayload(model, await scanModels([model], { minBytes: DEFAULT_MIN_BYTES }));
   const page = await harness.open({ theme, title: target });
-  await page.showModel({ type: 'model', graph: payload, settings: { collapseThreshold: 2000, minBytes: DEFAULT_MIN_BYTES } });
+  await page.showModel({ type: 'model', graph: packGraphPayload(payload), settings: { collapseThreshold: 2000, minBytes: DEFAULT_MIN_BYTES } });
   return { page, payload };
 }
 
@@ -92,7 +93,7 @@ test('an ONNX export scanned with its checkpoint: tensors carry their source par
   assert.equal(sourced.length, report.provenance.length);
   assert.ok(sourced.every((t) => t.source!.name === t.name.replace(/^m\./, '') || t.name === 'm.lm_head.weight'));
   const page = await harness.open({ theme: 'dark', title: 'provenance' });
-  await page.showModel({ type: 'model', graph: payload, settings: { collapseThreshold: 2000, minBytes: DEFAULT_MIN_BYTES } });
+  await page.showModel({ type: 'model', graph: packGraphPayload(payload), settings: { collapseThreshold: 2000, minBytes: DEFAULT_MIN_BYTES } });
   await page.page.locator('[role="tab"]', { hasText: 'Model' }).first().click();
   const text = await page.page.locator('dl.totals').last().innerText();
   assert.match(text, new RegExp(`${sourced.length} of ${payload.tensors.length} tensors come from gpt2-tiny-untied\\.safetensors`));

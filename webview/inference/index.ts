@@ -1,7 +1,7 @@
 // Mounts the inference check in the model editor's webview: the panel
 // follows the host's messages, adds itself as a tab of each new side panel,
 // and exposes a read-only probe for the webview tests and the benchmark.
-import type { HostToWebview } from '../../extension/protocol.js';
+import type { ViewMessage } from '../../extension/protocol.js';
 import type { Host } from '../host.js';
 import type { Tabs } from '../toolkit.js';
 import { probeWebGpu, type GpuProbe } from './backend.js';
@@ -23,7 +23,7 @@ declare global {
 
 export interface InferenceMount {
   /** True when the message was the panel's alone. */
-  handle(msg: HostToWebview): boolean;
+  handle(msg: ViewMessage): boolean;
   /** Call after a new side panel was built. */
   attach(tabs: Tabs | undefined): void;
   /** Runs the model against a lossy variant (Try tying) and resolves with the result. */

@@ -3,7 +3,7 @@
 // runtime loads, and the report. One element for the page's lifetime: it is
 // re-added to each new side panel, so a report survives the graph being
 // redrawn, and the runtime is loaded once.
-import type { GraphPayload, HostToWebview, InferenceModelRef, InferenceOutcome, InferenceSetup, InferenceSetupReply } from '../../extension/protocol.js';
+import type { GraphPayload, ViewMessage, InferenceModelRef, InferenceOutcome, InferenceSetup, InferenceSetupReply } from '../../extension/protocol.js';
 import type { Host } from '../host.js';
 import { button, dropdown, progressRing, setDisabled, textField, type Dropdown, type Tabs, type TextField } from '../toolkit.js';
 import { backendLabel, probeWebGpu, type BackendChoice } from './backend.js';
@@ -175,7 +175,7 @@ export class InferencePanel {
   }
 
   /** Messages for the panel; false for the others. */
-  handle(msg: HostToWebview): boolean {
+  handle(msg: ViewMessage): boolean {
     if (msg.type === 'model') {
       this.payload = msg.graph;
       this.syncSizes();

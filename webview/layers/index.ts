@@ -1,7 +1,7 @@
 // Mounts the Layers tab in the model editor's webview: one tab for the
 // page's lifetime, re-added to each new side panel (graphs and module trees
 // alike), following the theme, with a read-only probe for the tests.
-import type { HostToWebview } from '../../extension/protocol.js';
+import type { ViewMessage } from '../../extension/protocol.js';
 import type { Host } from '../host.js';
 import { readTheme, watchTheme } from '../theme.js';
 import type { Tabs } from '../toolkit.js';
@@ -16,7 +16,7 @@ declare global {
 
 export interface LayersMount {
   /** True when the message was the tab's alone. */
-  handle(msg: HostToWebview): boolean;
+  handle(msg: ViewMessage): boolean;
   /** Call after a new side panel was built (a new model). */
   attach(tabs: Tabs | undefined): void;
   /** A selection made elsewhere (a sharing group): no cell stays marked. */

@@ -4,7 +4,7 @@
 // of every block). Families are listed compactly, collapsible, sorted (most
 // alike first by default), each with its heatmap; a cell selects both
 // tensors in the graph or module tree; Try tying… sits above the list.
-import type { HostToWebview, LayerFamilyInfo, LayersPayload } from '../../extension/protocol.js';
+import type { ViewMessage, LayerFamilyInfo, LayersPayload } from '../../extension/protocol.js';
 import { breakable, el } from '../dom.js';
 import { formatBytes, formatShape } from '../format.js';
 import type { Host } from '../host.js';
@@ -90,7 +90,7 @@ export class LayersTab {
   }
 
   /** Messages for the tab; false for the others. */
-  handle(msg: HostToWebview): boolean {
+  handle(msg: ViewMessage): boolean {
     if (msg.type !== 'layersProgress') return false;
     if (this.state === 'loading' && this.statusText) {
       this.statusText.textContent = msg.fraction === undefined ? msg.message : `${msg.message} (${Math.round(msg.fraction * 100)}%)`;

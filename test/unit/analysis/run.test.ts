@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writer } from 'protobufjs';
 import { runAnalysis } from '../../../extension/analysis/run';
+import { unpackGraphPayload } from '../../../extension/view/packedPayload';
 import type { ScanProgress } from '../../../extension/sharing/types';
 
 const root = path.join(__dirname, '../../..');
@@ -23,7 +24,7 @@ test('a corpus model: groups and payload come back, members are the model\'s own
   const g = r.report.groups.find((x) => x.kind === 'transposed')!;
   assert.ok(g, 'the transposed embedding pair');
   for (const m of g.members) assert.ok(r.model.tensors.includes(m.tensor), `${m.tensor.name} is the model's tensor object, not a copy`);
-  assert.equal(r.payload.groups[0]!.bytesSaved, 256000);
+  assert.equal(unpackGraphPayload(r.payload).groups[0]!.bytesSaved, 256000);
   assert.ok(progress.length >= 2 && progress.some((p) => p.phase === 'compare'));
 });
 
@@ -33,7 +34,7 @@ test('a checkpoint beside an ONNX export: provenance in the result, only the exp
   });
   assert.ok(r.report.provenance.length >= 10);
   for (const g of r.report.groups) assert.ok(g.members.some((m) => m.path === r.model.path), 'groups of the companion alone are left out');
-  assert.ok(r.payload.tensors.some((t) => t.source?.name === 'transformer.h.0.attn.c_attn.weight'));
+  assert.ok(unpackGraphPayload(r.payload).tensors.some((t) => t.source?.name === 'transformer.h.0.attn.c_attn.weight'));
 });
 
 test('a bad file: the reader\'s error, with its name', async () => {
