@@ -141,6 +141,28 @@ export async function openFile(page: Page, name: string): Promise<void> {
   await row.click();
 }
 
+/**
+ * Opens a model by Quick Open and waits until its graph is interactive.
+ * Resolves with the seconds that took and the nodes drawn. The visible
+ * webview stays the previous editor's until the new one shows, so it waits
+ * for the one titled with the file's name.
+ */
+export async function openModelEditor(page: Page, name: string, timeout = 300_000): Promise<{ seconds: number; drawn: number; frame: Frame }> {
+  const t0 = performance.now();
+  await openFile(page, name);
+  for (;;) {
+    const { frame } = await webviewFrame(page);
+    const title = await frame.evaluate(() => document.title).catch(() => '');
+    if (title === name) {
+      await frame.waitForFunction(() => window.weightSharingView?.app.timings.interactive !== undefined, undefined, { timeout });
+      const drawn = await frame.evaluate(() => window.weightSharingView!.app.view!.cy.nodes().length);
+      return { seconds: (performance.now() - t0) / 1000, drawn, frame };
+    }
+    if (performance.now() - t0 > timeout) throw new Error(`no webview titled ${name} after ${timeout} ms`);
+    await page.waitForTimeout(200);
+  }
+}
+
 /** Runs a command from the palette by its title. */
 export async function runCommand(page: Page, title: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
