@@ -12,6 +12,8 @@
 //   an embedding.
 // - Inputs named like masks are all ones (bool: all true).
 // - Floats are drawn from a seeded standard normal distribution.
+// - Any input can be given a constant (a sample rate) or a range to draw from
+//   (token ids in [100, 200)): the per-input editor and `check --value`.
 import { DTYPE_SIZE, type DType } from '../model/types';
 import { allocateTensorArray, elementCountOf, floatToHalf, isArrayDType, type TensorValue } from './tensorProto';
 import { getOwn } from '../util/ownKeys';
@@ -59,6 +61,8 @@ export interface SynthesisOptions {
   sequence?: number;
   /** Values for named symbolic dimensions; win over batch/sequence. */
   dims?: Record<string, number>;
+  /** Per input name: what its values are, instead of what its name and type suggest. */
+  values?: Record<string, InputValues>;
   /** PRNG seed (default 0). */
   seed?: number;
   /** Most bytes all synthesised inputs may take together (default 1 GB): checked before anything is allocated. */
@@ -67,15 +71,26 @@ export interface SynthesisOptions {
 
 export const DEFAULT_MAX_INPUT_BYTES = 1e9;
 
-export type InputKind = 'token-ids' | 'mask' | 'normal' | 'zeros' | 'ones';
+/** Values chosen for one input: every element `fill`, or drawn uniformly from [low, high) (integers for integer types). */
+export type InputValues = { fill: number } | { low: number; high: number };
+
+export type InputKind = 'token-ids' | 'mask' | 'normal' | 'zeros' | 'ones' | 'constant' | 'uniform';
 
 export interface InputDescription {
   name: string;
   dtype: DType;
+  /** As the model declares it: symbolic dimensions by name (null: unnamed). */
+  shape: ReadonlyArray<number | string | null>;
   dims: number[];
   kind: InputKind;
   /** e.g. 'ids in [0, 1000): vocabulary of Gather reading it'. */
   detail: string;
+  /** token-ids and uniform: values are drawn from [low, high). */
+  range?: [number, number];
+  /** constant: every element's value. */
+  value?: number;
+  /** token-ids: rows of the smallest table the ids index (ids must stay below it). */
+  vocabulary?: number;
 }
 
 export interface SynthesizedInputs {
@@ -214,7 +229,8 @@ export function resolveDims(shape: ReadonlyArray<number | string | null> | undef
   const sequence = options.sequence ?? DEFAULT_SEQUENCE;
   return (shape ?? []).map((d, i) => {
     if (typeof d === 'number' && d >= 0) return d;
-    if (typeof d === 'string' && options.dims && d in options.dims) return options.dims[d];
+    const named = typeof d === 'string' && options.dims ? getOwn(options.dims, d) : undefined;
+    if (named !== undefined) return named;
     if (typeof d === 'string' && BATCH_NAME.test(d)) return batch;
     if (typeof d === 'string' && d !== '') return i === 0 && !/seq|len|token|time|step|position/i.test(d) ? batch : sequence;
     return i === 0 ? batch : sequence;
@@ -228,14 +244,18 @@ export function feedableInputs(model: InputSourceModel): InputValueInfo[] {
   return model.graph.inputs.filter((i) => !initializers.has(i.name));
 }
 
-/** Makes one input per feedable graph input, deterministically from `options.seed`. */
-export function synthesizeInputs(model: InputSourceModel, options: SynthesisOptions = {}): SynthesizedInputs {
+/**
+ * What each feedable input will hold, without allocating it: shape, kind and
+ * range, from the options and what the graph says (the per-input editor
+ * shows this). Refuses, naming the input, what cannot be made.
+ */
+export function planInputs(model: InputSourceModel, options: SynthesisOptions = {}): InputDescription[] {
   const seed = options.seed ?? 0;
-  const feeds: TensorValue[] = [];
-  const descriptions: InputDescription[] = [];
   const budget = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
   let planned = 0;
-  for (const input of feedableInputs(model)) {
+  const out: InputDescription[] = [];
+  const inputs = feedableInputs(model);
+  for (const input of inputs) {
     // Sizes first: a declared [20000, 20000] must be refused, not allocated.
     const dtype = dtypeOf(input);
     if (!dtype || input.shape === undefined) continue;
@@ -246,49 +266,77 @@ export function synthesizeInputs(model: InputSourceModel, options: SynthesisOpti
       throw new InputSynthesisError(input.name, `would take ${(bytes / 1e9).toFixed(2)} GB ([${dims.join(', ')}] ${dtype}), over the ${(budget / 1e9).toFixed(2)} GB budget for inputs: set smaller symbolic dimensions (--batch, --sequence) or pass --inputs`);
     }
   }
-  for (const input of feedableInputs(model)) {
+  for (const input of inputs) {
     const dtype = dtypeOf(input);
     if (!dtype) throw new InputSynthesisError(input.name, `the model gives no element type (${input.type ?? 'no type'})`);
     if (!isArrayDType(dtype) || dtype === 'bfloat16') throw new InputSynthesisError(input.name, `cannot synthesise ${dtype} values`);
     if (input.shape === undefined) throw new InputSynthesisError(input.name, 'the model gives no shape; pass inputs with --inputs');
     const dims = resolveDims(input.shape, options);
-    const count = elementCountOf(dims);
-    const data = allocateTensorArray(dtype, count);
-    const uniform = createRng((seed ^ nameHash(input.name)) >>> 0);
-    let kind: InputKind;
-    let detail: string;
-    if (/mask/i.test(input.name) && (INTEGER_TYPES.has(dtype) || dtype === 'bool' || FLOAT_TYPES.has(dtype))) {
-      kind = 'mask';
-      detail = 'all ones (attention-mask-like name)';
-      fill(data, dtype, () => 1);
-    } else if (dtype === 'bool') {
-      kind = 'ones';
-      detail = 'all true';
-      fill(data, dtype, () => 1);
-    } else if (INTEGER_TYPES.has(dtype)) {
-      const vocab = findVocabulary(model, input.name);
-      if (vocab) {
-        kind = 'token-ids';
-        detail = `ids in [0, ${vocab.size}): vocabulary of ${vocab.tables.join(', ')}`;
-        fill(data, dtype, () => Math.floor(uniform() * vocab.size));
-      } else if (dims.length === 0) {
-        // A scalar integer no table bounds is a count or an index (a Loop's trip count): 1 runs the body once.
-        kind = 'ones';
-        detail = '1 (integer scalar: a count or index)';
-        fill(data, dtype, () => 1);
-      } else {
-        kind = 'zeros';
-        detail = 'zeros (no Gather table bounds its values)';
-      }
-    } else {
-      kind = 'normal';
-      detail = `standard normal, seed ${seed}`;
-      const normal = createNormal(uniform);
-      fill(data, dtype, normal);
-    }
-    feeds.push({ name: input.name, dtype, dims, data });
-    descriptions.push({ name: input.name, dtype, dims, kind, detail });
+    const base = { name: input.name, dtype, shape: input.shape, dims };
+    const vocab = INTEGER_TYPES.has(dtype) ? findVocabulary(model, input.name) : undefined;
+    const chosen = options.values ? getOwn(options.values, input.name) : undefined;
+    if (chosen) out.push({ ...base, ...chosenKind(input.name, dtype, chosen, vocab) });
+    else if (/mask/i.test(input.name) && (INTEGER_TYPES.has(dtype) || dtype === 'bool' || FLOAT_TYPES.has(dtype))) out.push({ ...base, kind: 'mask', detail: 'all ones (attention-mask-like name)' });
+    else if (dtype === 'bool') out.push({ ...base, kind: 'ones', detail: 'all true' });
+    else if (vocab) out.push({ ...base, kind: 'token-ids', detail: `ids in [0, ${vocab.size}): vocabulary of ${vocab.tables.join(', ')}`, range: [0, vocab.size], vocabulary: vocab.size });
+    // A scalar integer no table bounds is a count or an index (a Loop's trip count): 1 runs the body once.
+    else if (INTEGER_TYPES.has(dtype) && dims.length === 0) out.push({ ...base, kind: 'ones', detail: '1 (integer scalar: a count or index)' });
+    else if (INTEGER_TYPES.has(dtype)) out.push({ ...base, kind: 'zeros', detail: 'zeros (no Gather table bounds its values)' });
+    else out.push({ ...base, kind: 'normal', detail: `standard normal, seed ${seed}` });
   }
+  return out;
+}
+
+const INTEGER_RANGE: Partial<Record<DType, [number, number]>> = {
+  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535],
+  int32: [-2147483648, 2147483647], uint32: [0, 4294967295],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], uint64: [0, Number.MAX_SAFE_INTEGER],
+};
+
+/** A chosen constant or range, checked against the input's type (and, for token ids, the vocabulary). */
+function chosenKind(name: string, dtype: DType, chosen: InputValues, vocab: VocabularyUse | undefined): Pick<InputDescription, 'kind' | 'detail' | 'range' | 'value' | 'vocabulary'> {
+  const integer = INTEGER_RANGE[dtype];
+  const check = (v: number, what: string) => {
+    if (!Number.isFinite(v)) throw new InputSynthesisError(name, `${what} ${v} is not a finite number`);
+    if (integer && (!Number.isInteger(v) || v < integer[0] || v > integer[1] + 1)) throw new InputSynthesisError(name, `${what} ${v} is not a ${dtype} value (integers in [${integer[0]}, ${integer[1]}])`);
+    if (dtype === 'bool' && v !== 0 && v !== 1) throw new InputSynthesisError(name, `${what} ${v} is not a bool (0 or 1)`);
+  };
+  const vocabulary = vocab ? { vocabulary: vocab.size } : {};
+  if ('fill' in chosen) {
+    check(chosen.fill, 'value');
+    if (integer && chosen.fill > integer[1]) throw new InputSynthesisError(name, `value ${chosen.fill} is over the ${dtype} maximum ${integer[1]}`);
+    return { kind: 'constant', detail: `all ${chosen.fill} (chosen)`, value: chosen.fill, ...vocabulary };
+  }
+  check(chosen.low, 'low end');
+  check(chosen.high, 'high end');
+  if (!(chosen.low < chosen.high)) throw new InputSynthesisError(name, `the range [${chosen.low}, ${chosen.high}) is empty: the low end must be below the high end`);
+  if (vocab && (chosen.low < 0 || chosen.high > vocab.size)) {
+    throw new InputSynthesisError(name, `ids in [${chosen.low}, ${chosen.high}) would index outside the vocabulary of ${vocab.tables.join(', ')} (${vocab.size} rows): keep them in [0, ${vocab.size})`);
+  }
+  return { kind: vocab ? 'token-ids' : 'uniform', detail: `${integer ? 'integers' : 'values'} in [${chosen.low}, ${chosen.high}) (chosen)`, range: [chosen.low, chosen.high], ...vocabulary };
+}
+
+/** Makes one input per feedable graph input, deterministically from `options.seed`. */
+export function synthesizeInputs(model: InputSourceModel, options: SynthesisOptions = {}): SynthesizedInputs {
+  const seed = options.seed ?? 0;
+  const descriptions = planInputs(model, options);
+  const feeds = descriptions.map((d): TensorValue => {
+    const data = allocateTensorArray(d.dtype, elementCountOf(d.dims));
+    const uniform = createRng((seed ^ nameHash(d.name)) >>> 0);
+    const integer = INTEGER_TYPES.has(d.dtype);
+    switch (d.kind) {
+      case 'mask': case 'ones': fill(data, d.dtype, () => 1); break;
+      case 'constant': fill(data, d.dtype, () => d.value!); break;
+      case 'token-ids': case 'uniform': {
+        const [low, high] = d.range!;
+        fill(data, d.dtype, integer ? () => low + Math.floor(uniform() * (high - low)) : () => low + uniform() * (high - low));
+        break;
+      }
+      case 'normal': fill(data, d.dtype, createNormal(uniform)); break;
+      case 'zeros': break;
+    }
+    return { name: d.name, dtype: d.dtype, dims: d.dims, data };
+  });
   return { feeds, descriptions };
 }
 

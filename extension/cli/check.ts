@@ -1,4 +1,5 @@
-// `weight-sharing check A [B] [--inputs DIR] [--tolerance T] [--json]`:
+// `weight-sharing check A [B] [--inputs DIR] [--tolerance T] [--json]
+// [--dim NAME=N] [--value INPUT=V|LOW:HIGH]`:
 // runs models with onnxruntime-web (WASM, in Node) and compares outputs.
 // Exit 0: every output within tolerance; 1: a difference beyond it; 2: error.
 import { existsSync, readdirSync } from 'node:fs';
@@ -8,6 +9,8 @@ import type { TensorComparison } from '../check/compare';
 import { findTestDataDirs } from '../check/testData';
 import { CliError, parseBytes } from './common';
 import type { PathTrust } from '../io/safePath';
+import type { InputValues } from '../check/inputs';
+import { setOwn } from '../util/ownKeys';
 import { printable } from '../util/printable';
 
 interface CheckArgs {
@@ -23,6 +26,25 @@ function parseNumber(option: string, value: string | undefined, integer: boolean
     throw new CliError(`${option}: '${value}' is not a ${integer ? 'non-negative integer' : 'non-negative number'}`);
   }
   return n;
+}
+
+/** `NAME=VALUE`, split at the first '='. */
+function namedValue(option: string, value: string | undefined): [string, string] {
+  const at = value?.indexOf('=') ?? -1;
+  if (value === undefined || at <= 0) throw new CliError(`${option} needs NAME=VALUE, got '${value ?? ''}'`);
+  return [value.slice(0, at), value.slice(at + 1)];
+}
+
+/** `--value NAME=V` (every element V) or `--value NAME=LOW:HIGH` (drawn from [LOW, HIGH)). */
+function parseInputValues(value: string | undefined): [string, InputValues] {
+  const [name, text] = namedValue('--value', value);
+  const num = (t: string) => {
+    const n = Number(t);
+    if (t.trim() === '' || !Number.isFinite(n)) throw new CliError(`--value ${name}: '${t}' is not a number`);
+    return n;
+  };
+  const colon = text.indexOf(':', 1);
+  return [name, colon < 0 ? { fill: num(text) } : { low: num(text.slice(0, colon)), high: num(text.slice(colon + 1)) }];
 }
 
 export function parseCheckArgs(args: string[]): CheckArgs {
@@ -45,6 +67,16 @@ export function parseCheckArgs(args: string[]): CheckArgs {
       case '--batch': options.batch = parseNumber('--batch', value(), true); break;
       case '--sequence': options.sequence = parseNumber('--sequence', value(), true); break;
       case '--seed': options.seed = parseNumber('--seed', value(), true); break;
+      case '--dim': {
+        const [name, n] = namedValue('--dim', value());
+        setOwn((options.dims ??= {}), name, parseNumber(`--dim ${name}`, n, true));
+        break;
+      }
+      case '--value': {
+        const [name, v] = parseInputValues(value());
+        setOwn((options.values ??= {}), name, v);
+        break;
+      }
       case '--timeout': options.timeoutSeconds = parseNumber('--timeout', value(), false); break;
       case '--max-memory': options.maxMemoryBytes = parseBytes('--max-memory', value()); break;
       case '--max-input': options.maxInputBytes = parseBytes('--max-input', value()); break;

@@ -147,3 +147,45 @@ test('a Gather on axis 1 bounds ids by that axis', () => {
   const ids = Array.from(synthesizeInputs(source).feeds[0].data as BigInt64Array, Number);
   assert.ok(ids.every((v) => v >= 0 && v < 7) && new Set(ids).size > 1, String(ids));
 });
+
+test('chosen values: a constant, a range of ids inside the vocabulary, a range of floats; the plan says so without allocating', async () => {
+  const m = inputSourceOf(await model('bert-tiny-mlm.onnx'))!;
+  const names = feedableInputs(m).map((i) => i.name);
+  const ids = names.find((n) => /input_ids/.test(n))!;
+  const other = names.find((n) => /mask/.test(n))!;
+  const vocab = findVocabulary(m, ids)!.size;
+  const { feeds, descriptions } = synthesizeInputs(m, { values: { [ids]: { low: 100, high: 110 }, [other]: { fill: 0 } } });
+  const idValues = Array.from(feeds.find((f) => f.name === ids)!.data as BigInt64Array, Number);
+  assert.ok(idValues.every((v) => v >= 100 && v < 110), `ids in [100, 110): ${idValues}`);
+  assert.ok(new Set(idValues).size > 1, 'drawn, not constant');
+  // The mask, all ones by its name, holds the chosen 0 instead.
+  assert.deepEqual(Array.from(feeds.find((f) => f.name === other)!.data as BigInt64Array, Number), idValues.map(() => 0));
+  const d = descriptions.find((x) => x.name === ids)!;
+  assert.equal(d.kind, 'token-ids');
+  assert.deepEqual(d.range, [100, 110]);
+  assert.equal(d.vocabulary, vocab);
+  assert.match(descriptions.find((x) => x.name === other)!.detail, /all 0 \(chosen\)/);
+
+  const floats = inputSourceOf(await model('siamese-cnn.onnx'))!;
+  const x = feedableInputs(floats)[0]!.name;
+  const { feeds: f } = synthesizeInputs(floats, { values: { [x]: { low: -0.5, high: 0.5 } } });
+  const values = Array.from(f[0]!.data as Float32Array);
+  assert.ok(values.every((v) => v >= -0.5 && v < 0.5) && Math.max(...values) > 0.4 && Math.min(...values) < -0.4, 'uniform over the range');
+});
+
+test('chosen values the input cannot hold are refused, naming the input and the problem', async () => {
+  const m = inputSourceOf(await model('bert-tiny-mlm.onnx'))!;
+  const ids = feedableInputs(m).map((i) => i.name).find((n) => /input_ids/.test(n))!;
+  const vocab = findVocabulary(m, ids)!.size;
+  const refuse = (values: Record<string, { fill: number } | { low: number; high: number }>, pattern: RegExp) =>
+    assert.throws(() => synthesizeInputs(m, { values }), (e: Error) => e instanceof InputSynthesisError && e.message.includes(`'${ids}'`) && pattern.test(e.message));
+  refuse({ [ids]: { low: 0, high: vocab + 1 } }, new RegExp(`outside the vocabulary .*keep them in \\[0, ${vocab}\\)`));
+  refuse({ [ids]: { low: 5, high: 5 } }, /is empty/);
+  refuse({ [ids]: { fill: 1.5 } }, /not a int64 value/);
+  refuse({ [ids]: { fill: Number.NaN } }, /not a finite number/);
+});
+
+test('a symbolic dimension named like an Object property is a name like any other', () => {
+  assert.deepEqual(resolveDims(['constructor', 4], { dims: { constructor: 3 } }), [3, 4]);
+  assert.deepEqual(resolveDims(['constructor', 'toString'], {}), [1, 8]);
+});

@@ -3,8 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DT, graph, node, valueInfo, writeModel } from '../model/onnx/onnxBuilder';
 
 const root = join(__dirname, '../../..');
 const cli = join(root, 'dist/cli.js');
@@ -91,4 +93,31 @@ test('the ONNX backend-test layout: model.onnx with test_data_set_0/ beside it, 
   assert.match(alone.stdout, /\n  0  float32\[2,3,7,5\]  input_0.pb\n/, 'unnamed input files take the model input names');
   const folder = run(join(dir, 'model.onnx'), '--inputs', dir);
   assert.equal(folder.code, 0, folder.stderr);
+});
+
+test('--value and --dim: a Loop trip count set to 3, a named dimension set to 3; values the input cannot hold exit 2 naming it', () => {
+  const loop = join(corpus, 'loop-rnn.onnx');
+  const r = run(loop, loop, '--json', '--value', 'n=3', '--value', 'x=-1:1');
+  assert.equal(r.code, 0, r.stderr);
+  const tensors = (JSON.parse(r.stdout) as { inputs: { tensors: Array<{ name: string; dims: number[]; source: string }> } }).inputs.tensors;
+  assert.match(tensors.find((t) => t.name === 'n')!.source, /all 3 \(chosen\)/);
+  assert.match(tensors.find((t) => t.name === 'x')!.source, /values in \[-1, 1\) \(chosen\)/);
+  const bad = run(loop, loop, '--value', 'n=1.5');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /input 'n': value 1\.5 is not a int64 value/);
+  assert.match(run(loop, loop, '--value', 'n').stderr, /--value needs NAME=VALUE/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'wsi-check-dim-'));
+  try {
+    const model = writeModel(dir, 'dyn.onnx', graph({
+      nodes: [node('Relu', ['x'], ['y'])],
+      inputs: [valueInfo('x', DT.FLOAT, ['rows', 'batch'])],
+      outputs: [valueInfo('y', DT.FLOAT, ['rows', 'batch'])],
+    }));
+    const d = run(model, model, '--json', '--dim', 'rows=3');
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual((JSON.parse(d.stdout) as { inputs: { tensors: Array<{ dims: number[] }> } }).inputs.tensors[0]!.dims, [3, 1], 'rows as chosen, batch the default');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

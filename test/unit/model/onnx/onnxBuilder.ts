@@ -55,9 +55,10 @@ export function floatRaw(values: number[]): Uint8Array {
   return b;
 }
 
-export function valueInfo(name: string, elemType: number = DT.FLOAT, shape: number[] = []): Msg {
+/** A graph input or output; a string dim is symbolic (dim_param). */
+export function valueInfo(name: string, elemType: number = DT.FLOAT, shape: Array<number | string> = []): Msg {
   const dims = new Msg();
-  for (const d of shape) dims.msg(1, new Msg().varint(1, d));
+  for (const d of shape) dims.msg(1, typeof d === 'string' ? new Msg().string(2, d) : new Msg().varint(1, d));
   return new Msg().string(1, name).msg(2, new Msg().msg(1, new Msg().varint(1, elemType).msg(2, dims)));
 }
 
