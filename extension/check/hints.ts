@@ -59,6 +59,14 @@ export function hintForRuntimeError(reason: string, model?: OpsetSource): string
   if (noKernel) return `onnxruntime-web has no kernel for ${noKernel[1]} version ${noKernel[2]} on the WASM backend (an operator or type it does not support)`;
   const unregistered = /(?:Fatal error: )?(\S+?):(\w+)\((-?\d+)\) is not a registered function\/op/.exec(reason);
   if (unregistered) return `operator ${unregistered[2]} of domain '${unregistered[1]}' is not available in onnxruntime-web (training or custom domains are not part of the web build)`;
+  // onnxruntime checks fed shapes against the declared ones (InferenceSession::ValidateInputs).
+  const dims = /invalid dimensions for input: (.+?) for the following indices\s+((?:index: \d+ Got: \d+ Expected: \d+\s*)+)/.exec(reason);
+  if (dims) {
+    const wrong = [...dims[2]!.matchAll(/index: (\d+) Got: (\d+) Expected: (\d+)/g)].map((m) => `dimension ${m[1]} must be ${m[3]} (got ${m[2]})`);
+    return `input '${dims[1]}': ${wrong.join(', ')}; the model declares that size, so give that input data of that shape`;
+  }
+  const rank = /Invalid rank for input: (.+?) Got: (\d+) Expected: (\d+)/.exec(reason);
+  if (rank) return `input '${rank[1]}' must have ${rank[3]} dimensions (got ${rank[2]}); give that input data of the declared rank`;
   if (/Failed to load external data file/.test(reason)) return "the model keeps weights in an external data file that was not found beside it";
   if (/Opset \d+ is under development|is not supported.*opset|Unsupported model IR version/i.test(reason)) {
     return 'the model uses an opset or IR version newer than this onnxruntime-web supports';

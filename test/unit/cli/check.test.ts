@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DT, graph, node, valueInfo, writeModel } from '../model/onnx/onnxBuilder';
+import { DT, floatRaw, graph, node, tensorProto, valueInfo, writeModel } from '../model/onnx/onnxBuilder';
 
 const root = join(__dirname, '../../..');
 const cli = join(root, 'dist/cli.js');
@@ -117,6 +117,25 @@ test('--value and --dim: a Loop trip count set to 3, a named dimension set to 3;
     const d = run(model, model, '--json', '--dim', 'rows=3');
     assert.equal(d.code, 0, d.stderr);
     assert.deepEqual((JSON.parse(d.stdout) as { inputs: { tensors: Array<{ dims: number[] }> } }).inputs.tensors[0]!.dims, [3, 1], 'rows as chosen, batch the default');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('test data of the wrong shape: onnxruntime\'s rejection, and a hint naming the input and the dimension', () => {
+  const model = join(corpus, 'siamese-cnn.onnx');
+  const dir = mkdtempSync(join(tmpdir(), 'wsi-check-shape-'));
+  try {
+    for (const [folder, dims] of [['dim', [1, 3, 16, 8]], ['rank', [3, 16, 16]]] as const) {
+      mkdirSync(join(dir, folder));
+      const n = dims.reduce((a, b) => a * b, 1);
+      ['x', 'y'].forEach((name, i) => writeFileSync(join(dir, folder, `input_${i}.pb`), tensorProto(name, DT.FLOAT, [...dims]).bytes(9, floatRaw(new Array<number>(n).fill(0.5))).encode()));
+    }
+    const dim = run(model, model, '--inputs', join(dir, 'dim'));
+    assert.equal(dim.code, 2);
+    assert.match(dim.stderr, /Got invalid dimensions for input: x/);
+    assert.match(dim.stderr, /hint: input 'x': dimension 3 must be 16 \(got 8\)/);
+    assert.match(run(model, model, '--inputs', join(dir, 'rank')).stderr, /hint: input 'x' must have 4 dimensions \(got 3\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
