@@ -128,7 +128,7 @@ test('test data of the wrong shape: onnxruntime\'s rejection, and a hint naming 
   try {
     for (const [folder, dims] of [['dim', [1, 3, 16, 8]], ['rank', [3, 16, 16]]] as const) {
       mkdirSync(join(dir, folder));
-      const n = dims.reduce((a, b) => a * b, 1);
+      const n = dims.reduce((a: number, b: number) => a * b, 1);
       ['x', 'y'].forEach((name, i) => writeFileSync(join(dir, folder, `input_${i}.pb`), tensorProto(name, DT.FLOAT, [...dims]).bytes(9, floatRaw(new Array<number>(n).fill(0.5))).encode()));
     }
     const dim = run(model, model, '--inputs', join(dir, 'dim'));
