@@ -58,11 +58,23 @@ export interface TextField {
   setEnd(text: string): void;
 }
 
+/**
+ * Gives a toolkit element an accessible name that stays: vscode-text-field
+ * (and vscode-panels) set their own aria-label when they are connected ("Text
+ * field" when they hold no text), which screen readers then read instead.
+ */
+function keepLabel(el: HTMLElement, label: string): void {
+  el.setAttribute('aria-label', label);
+  new MutationObserver(() => {
+    if (el.getAttribute('aria-label') !== label) el.setAttribute('aria-label', label);
+  }).observe(el, { attributes: true, attributeFilter: ['aria-label'] });
+}
+
 export function textField(o: TextFieldOptions): TextField {
   const f = document.createElement('vscode-text-field') as HTMLElement & { value: string };
   if (o.id) f.id = o.id;
   if (o.placeholder) f.setAttribute('placeholder', o.placeholder);
-  if (o.label) f.setAttribute('aria-label', o.label);
+  if (o.label) keepLabel(f, o.label);
   const end = document.createElement('span');
   end.setAttribute('slot', 'end');
   end.className = 'field-end';
@@ -100,6 +112,7 @@ export interface Tabs {
 export function tabs(initial: Tab[]): Tabs {
   const panels = document.createElement('vscode-panels');
   panels.className = 'side-tabs';
+  keepLabel(panels, 'Side panel');
   const add = (t: Tab) => {
     const tab = document.createElement('vscode-panel-tab');
     tab.id = `tab-${t.id}`;

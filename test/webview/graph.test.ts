@@ -52,6 +52,11 @@ async function assertClean(page: WebviewPage): Promise<void> {
   assert.deepEqual(await page.cspViolations(), [], 'CSP violations');
   assert.deepEqual(page.consoleErrors, [], 'console errors and warnings');
   assert.deepEqual(page.pageErrors, [], 'page errors');
+  // Every control has a name of its own: the toolkit's fallbacks say nothing about what a field is for.
+  const unnamed = await page.page.evaluate(() => [...document.querySelectorAll('vscode-text-field, vscode-dropdown, vscode-button, vscode-panels, button, input')]
+    .filter((e) => !e.getAttribute('aria-label') && !e.textContent?.trim() || ['Text field', 'Panels'].includes(e.getAttribute('aria-label') ?? ''))
+    .map((e) => `${e.tagName.toLowerCase()}#${e.id}`));
+  assert.deepEqual(unnamed, [], 'controls without a label of their own');
 }
 
 /** Tensors of all groups, each once. */
