@@ -26,7 +26,7 @@ export function activate(context: vscode.ExtensionContext): void {
   editor = ModelEditorProvider.register(context, analyses, commands, log);
   context.subscriptions.push(editor.onDidCloseModel((uri) => diagnostics.clear(uri)));
   // After the editor: the check runs in its webview (and registers the command Apply Sharing offers).
-  const inference = new InferenceCheck(context.extensionUri, editor, log);
+  const inference = new InferenceCheck(context.extensionUri, editor, log, context.workspaceState);
   // The Layers tab runs its analysis in the same worker bundle and measures tying with the check.
   context.subscriptions.push(inference, new LayersTab(workerFile, editor, analyses, inference, log));
 }

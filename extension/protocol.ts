@@ -3,6 +3,7 @@
 // only this file from extension/ (and the kind names it imports, types only).
 // Weights never travel here: the webview gets graph metadata, and fetches
 // model bytes by URL when it runs them.
+import type { InputValues } from './check/inputs';
 import type { SharingKind } from './sharing/kinds';
 import type { PackedGraphPayload } from './view/packedPayload';
 
@@ -159,6 +160,14 @@ export interface InferenceSetup {
   compareWith?: InferenceModelRef;
   /** Largest normwise relative difference that passes (setting weightSharing.inference.tolerance). */
   tolerance: number;
+  /** What the user last set in the per-input editor for this model. */
+  inputChoices?: InputChoices;
+}
+
+/** The per-input editor's settings for one model: named symbolic dimensions, and values per input name. */
+export interface InputChoices {
+  dims: Record<string, number>;
+  values: Record<string, InputValues>;
 }
 
 /** The reply to the webview's 'inferenceSetup' request; `run`: start a check at once (Run Inference Check opened the editor). */
@@ -286,6 +295,8 @@ export interface Requests {
   showReport: { params: object; reply: void };
   /** Where the model's bytes are (asked once the page is up). */
   inferenceSetup: { params: object; reply: InferenceSetupReply };
+  /** Remembers the per-input editor's settings for this model (the next setup carries them). */
+  rememberInputs: { params: { choices: InputChoices }; reply: void };
   /** A second model to compare with, picked by the user; null when cancelled. */
   pickComparisonModel: { params: object; reply: InferenceModelRef | null };
   /** How alike the layers are (the Layers tab, when first shown); progress comes as 'layersProgress'. */

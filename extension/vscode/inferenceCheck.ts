@@ -12,7 +12,7 @@ import * as vscode from 'vscode';
 import { externalDataFiles } from '../check/runner';
 import { findTestDataDirs, listTestDataFiles } from '../check/testData';
 import { openModel } from './core';
-import { ORT_FILES, type InferenceModelRef, type InferenceOutcome, type InferenceSetup, type InferenceSetupReply, type WebviewToHost } from '../protocol';
+import { ORT_FILES, type InferenceModelRef, type InferenceOutcome, type InferenceSetup, type InferenceSetupReply, type InputChoices, type WebviewToHost } from '../protocol';
 import { INFERENCE_CHECK_COMMAND, type InferenceCheckArgs } from './commands';
 import { Disposable } from './disposable';
 import { VIEW_TYPE, type ModelEditorProvider } from './modelEditor';
@@ -35,12 +35,15 @@ export class InferenceCheck extends Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly editor: ModelEditorProvider,
     private readonly log: vscode.LogOutputChannel,
+    /** Where each model's per-input editor settings are kept (this workspace's state). */
+    private readonly memory: vscode.Memento,
   ) {
     super();
     this.register(editor.addHooks({
       requests: (uri, webview) => ({
         inferenceSetup: () => this.setupFor(uri, webview).then((setup): InferenceSetupReply => ({ setup, run: this.pendingRuns.delete(uri.toString()) })),
         pickComparisonModel: () => this.pickComparison(uri, webview),
+        rememberInputs: async ({ choices }) => { await this.memory.update(inputsKey(uri), choices); },
       }),
       message: (uri, message) => this.message(uri, message),
     }));
@@ -161,6 +164,7 @@ export class InferenceCheck extends Disposable {
       testData,
       compareWith: other ? await this.modelRef(other, webview) : undefined,
       tolerance: readSettings(model).inferenceTolerance,
+      inputChoices: this.memory.get<InputChoices>(inputsKey(model)),
     };
   }
 
@@ -182,6 +186,10 @@ export class InferenceCheck extends Disposable {
       externalData: external.map((rel) => ({ path: rel, url: webview.asWebviewUri(vscode.Uri.file(path.join(folder, rel))).toString() })),
     };
   }
+}
+
+function inputsKey(model: vscode.Uri): string {
+  return `weightSharing.inputs:${model.toString()}`;
 }
 
 /** Adds a folder to the webview's local resource roots (a model to compare with may live elsewhere). */

@@ -274,6 +274,41 @@ describe('inference panel without WebGPU (plain headless Chromium)', () => {
     await page.screenshot('inference-rejected-dark');
   });
 
+  test('the per-input editor: loop-rnn\'s trip count set to 3 reaches onnxruntime and is remembered; a value n cannot hold is refused before the run', async () => {
+    await switchModel(h, page, join(CORPUS, 'loop-rnn.onnx'));
+    await showInferenceTab(page);
+    await page.page.evaluate(() => (window as unknown as { weightSharingInference: { panel: { configure(o: unknown): void } } }).weightSharingInference.panel.configure({ inputs: 'synthesized' }));
+    const field = page.page.locator('#inf-value-n');
+    await field.waitFor();
+    assert.equal(await field.getAttribute('placeholder'), '1', 'empty: what the synthesiser would choose');
+    assert.equal(await field.getAttribute('aria-label'), 'n: value');
+    assert.match(await text(page, '#inf-inputs'), /n int64 \[\] · 1 \(integer scalar: a count or index\)/);
+    const run = async () => {
+      const r = await runCheck(page, { backend: 'wasm', inputs: 'synthesized', runs: 1, compare: false });
+      assert.ok(r.ok, r.ok ? '' : r.error.reason);
+      return r.report;
+    };
+    const once = await run();
+    await field.locator('input').fill('3');
+    const remembered = (await page.posted()).filter((m) => m.type === 'request' && m.method === 'rememberInputs');
+    assert.deepEqual((remembered.at(-1) as { choices?: unknown } | undefined)?.choices, { dims: {}, values: { n: { fill: 3 } } }, 'the host is asked to remember it');
+    const thrice = await run();
+    assert.match(thrice.inputs.tensors.find((t) => t.name === 'n')?.source ?? '', /all 3 \(chosen\)/);
+    assert.notDeepEqual(thrice.runs[0].outputs[0].preview, once.runs[0].outputs[0].preview, 'three trips of the loop, not one');
+    await page.screenshot('inference-input-editor-light');
+
+    await field.locator('input').fill('1.5');
+    assert.match(await text(page, '#inf-input-problem'), /input 'n': value 1\.5 is not a int64 value/);
+    const refused = await runCheck(page, { backend: 'wasm', inputs: 'synthesized', runs: 1, compare: false });
+    assert.equal(refused.ok, false);
+    if (!refused.ok) assert.equal(refused.error.stage, 'inputs');
+
+    // A setup carrying what the host remembered fills the field again.
+    await switchModel(h, page, join(CORPUS, 'siamese-cnn-dynamo.onnx'));
+    await switchModel(h, page, join(CORPUS, 'loop-rnn.onnx'), { inputChoices: { dims: {}, values: { n: { fill: 3 } } } });
+    assert.equal(await page.page.locator('#inf-value-n input').inputValue(), '3');
+  });
+
   test('Auto falls back to WASM and says why WebGPU is missing', async () => {
     await switchModel(h, page, join(CORPUS, 'siamese-cnn-dynamo.onnx'));
     const r = await runCheck(page, { backend: 'auto', inputs: 0, runs: 2 });

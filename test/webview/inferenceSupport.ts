@@ -8,7 +8,7 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { externalDataFiles } from '../../extension/check/runner';
 import { findTestDataDirs, listTestDataFiles } from '../../extension/check/testData';
 import { openModel } from '../../extension/model/registry';
-import { ORT_FILES, type InferenceModelRef, type InferenceSetup, type InferenceTestDataRef } from '../../extension/protocol';
+import { ORT_FILES, type InferenceModelRef, type InputChoices, type InferenceSetup, type InferenceTestDataRef } from '../../extension/protocol';
 import { scanModels } from '../../extension/sharing/scan';
 import { packGraphPayload } from '../../extension/view/packedPayload';
 import { buildGraphPayload } from '../../extension/view/payload';
@@ -45,7 +45,9 @@ export function testDataRefs(path: string, urlOf: UrlOf): InferenceTestDataRef[]
   });
 }
 
-export async function setupFor(path: string, urlOf: UrlOf, origin: string, o: { compareWith?: string; tolerance?: number } = {}): Promise<InferenceSetup> {
+export interface SetupOptions { compareWith?: string; tolerance?: number; inputChoices?: InputChoices }
+
+export async function setupFor(path: string, urlOf: UrlOf, origin: string, o: SetupOptions = {}): Promise<InferenceSetup> {
   return {
     ortBaseUrl: `${origin}/media/ort/`,
     // As the host does (extension/vscode/inferenceCheck.ts): the test server answers without a length.
@@ -54,6 +56,7 @@ export async function setupFor(path: string, urlOf: UrlOf, origin: string, o: { 
     testData: testDataRefs(path, urlOf),
     compareWith: o.compareWith ? await modelRef(o.compareWith, urlOf) : undefined,
     tolerance: o.tolerance ?? 1e-4,
+    ...(o.inputChoices ? { inputChoices: o.inputChoices } : {}),
   };
 }
 
@@ -61,7 +64,7 @@ export async function setupFor(path: string, urlOf: UrlOf, origin: string, o: { 
  * Points an open page at another model, as the host does when the editor
  * reloads: new graph payload, new setup. The runtime stays loaded.
  */
-export async function switchModel(h: WebviewHarness, page: WebviewPage, path: string, o: { compareWith?: string; tolerance?: number; urlOf?: UrlOf } = {}): Promise<void> {
+export async function switchModel(h: WebviewHarness, page: WebviewPage, path: string, o: SetupOptions & { urlOf?: UrlOf } = {}): Promise<void> {
   const urlOf = o.urlOf ?? rootUrlOf(h.origin);
   const model = await openModel(path);
   const report = await scanModels([model]);
@@ -74,7 +77,7 @@ export async function switchModel(h: WebviewHarness, page: WebviewPage, path: st
 }
 
 /** Opens the editor page for a model: graph drawn, inference panel set up (not run). */
-export async function openModelPage(h: WebviewHarness, path: string, o: { theme?: ThemeName; compareWith?: string; tolerance?: number; urlOf?: UrlOf; width?: number; height?: number } = {}): Promise<WebviewPage> {
+export async function openModelPage(h: WebviewHarness, path: string, o: SetupOptions & { theme?: ThemeName; urlOf?: UrlOf; width?: number; height?: number } = {}): Promise<WebviewPage> {
   if (!existsSync(path)) throw new Error(`${path} is missing`);
   const urlOf = o.urlOf ?? rootUrlOf(h.origin);
   const model = await openModel(path);

@@ -3,6 +3,7 @@
 // shared comparison code (extension/check/compare.ts): against the test
 // data's expected outputs and against the second model.
 import { compareOutputs, type RunComparison } from '../../extension/check/compare.js';
+import type { InputValues } from '../../extension/check/inputs.js';
 import { elementAsNumber, type TensorValue } from '../../extension/check/tensorProto.js';
 import type { GraphPayload, InferenceSetup } from '../../extension/protocol.js';
 import { resolveBackend, type BackendChoice, type BackendName, type GpuProbe } from './backend.js';
@@ -17,6 +18,9 @@ export interface CheckRequest {
   batch: number;
   sequence: number;
   seed: number;
+  /** The per-input editor's named dimensions and values (synthesised inputs only). */
+  dims?: Record<string, number>;
+  values?: Record<string, InputValues>;
   /** Timed runs after the warm-up. */
   runs: number;
   /** Also run setup.compareWith (when set). */
@@ -83,7 +87,7 @@ export async function runCheck(setup: InferenceSetup, payload: GraphPayload | nu
     if (req.inputs === 'synthesized') {
       if (!payload) throw new CheckUsageError('the model has not been read yet, so its input types are unknown');
       events.stage('Synthesising inputs…');
-      inputs = synthesize(payload, { batch: req.batch, sequence: req.sequence, seed: req.seed });
+      inputs = synthesize(payload, { batch: req.batch, sequence: req.sequence, seed: req.seed, dims: req.dims ?? {}, values: req.values ?? {} });
     } else {
       const ref = setup.testData[req.inputs];
       if (!ref) throw new CheckUsageError(`no test data set #${req.inputs}`);

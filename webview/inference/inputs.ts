@@ -44,7 +44,7 @@ export function inputSourceOf(payload: GraphPayload): InputSourceModel {
   };
 }
 
-export function synthesize(payload: GraphPayload, options: Required<Pick<SynthesisOptions, 'batch' | 'sequence' | 'seed'>>): CheckInputs {
+export function synthesize(payload: GraphPayload, options: Required<Pick<SynthesisOptions, 'batch' | 'sequence' | 'seed' | 'dims' | 'values'>>): CheckInputs {
   const { feeds, descriptions } = synthesizeInputs(inputSourceOf(payload), options);
   return {
     kind: 'synthesized',

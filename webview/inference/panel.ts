@@ -3,13 +3,14 @@
 // runtime loads, and the report. One element for the page's lifetime: it is
 // re-added to each new side panel, so a report survives the graph being
 // redrawn, and the runtime is loaded once.
-import type { GraphPayload, ViewMessage, InferenceModelRef, InferenceOutcome, InferenceSetup, InferenceSetupReply } from '../../extension/protocol.js';
+import type { GraphPayload, InputChoices, ViewMessage, InferenceModelRef, InferenceOutcome, InferenceSetup, InferenceSetupReply } from '../../extension/protocol.js';
 import type { Host } from '../host.js';
 import { button, dropdown, progressRing, setDisabled, textField, type Dropdown, type Tabs, type TextField } from '../toolkit.js';
 import { backendLabel, probeWebGpu, type BackendChoice } from './backend.js';
 import { runCheck, type CheckReport, type CheckRequest } from './check.js';
 import { formatNumber, formatPercent, renderFailure, renderReport } from './report.js';
 import { loadRuntime, type RuntimeProgress } from './runtime.js';
+import { InputEditor } from './inputEditor.js';
 import { CheckCancelled, InferenceFailure } from './session.js';
 import { addInferenceStyles } from './style.js';
 
@@ -28,8 +29,13 @@ function costLine(r: CheckReport): string {
 
 export type CheckResult = { ok: true; report: CheckReport } | { ok: false; error: { model: string; stage: string; reason: string; hint?: string } };
 
-function field(label: string, id: string, value: string): TextField {
-  const f = textField({ id, label, onInput: () => undefined });
+function readInt(f: TextField, fallback: number, min: number): number {
+  const n = Number.parseInt(f.value(), 10);
+  return Number.isFinite(n) && n >= min ? n : fallback;
+}
+
+function field(label: string, id: string, value: string, onInput: () => void = () => undefined): TextField {
+  const f = textField({ id, label, onInput });
   f.setValue(value);
   return f;
 }
@@ -49,6 +55,7 @@ export class InferencePanel {
   private readonly sequence: TextField;
   private readonly seed: TextField;
   private readonly runs: TextField;
+  private readonly editor: InputEditor;
   private readonly compareName: HTMLElement;
   private readonly clearCompare: HTMLElement;
   private readonly runButton: HTMLElement;
@@ -96,8 +103,9 @@ export class InferencePanel {
       if (target.id) l.htmlFor = target.id;
       return l;
     };
-    this.batch = field('Batch size', 'inf-batch', '1');
-    this.sequence = field('Sequence length', 'inf-sequence', '8');
+    // Batch and sequence are the defaults the per-input editor shows for dimensions left empty.
+    this.batch = field('Batch size', 'inf-batch', '1', () => this.showInputs());
+    this.sequence = field('Sequence length', 'inf-sequence', '8', () => this.showInputs());
     this.seed = field('Seed', 'inf-seed', '0');
     this.runs = field('Timed runs', 'inf-runs', '5');
     const sizes = document.createElement('div');
@@ -116,7 +124,11 @@ export class InferencePanel {
     compare.append('Compare with', this.compareName,
       button('Choose…', { appearance: 'secondary', id: 'inf-compare-pick', title: 'Choose a second model to compare with', onClick: () => void this.pickComparison() }),
       this.clearCompare);
-    controls.append(label('Backend', this.backend.element), this.backend.element, label('Inputs', this.inputs.element), this.inputs.element, sizes, compare);
+    this.editor = new InputEditor((choices) => {
+      if (this.setup) this.setup = { ...this.setup, inputChoices: choices };
+      this.host.request({ method: 'rememberInputs', choices }).catch((err: unknown) => this.host.log('warn', `remembering inputs: ${err instanceof Error ? err.message : String(err)}`));
+    });
+    controls.append(label('Backend', this.backend.element), this.backend.element, label('Inputs', this.inputs.element), this.inputs.element, sizes, this.editor.element, compare);
 
     const actions = document.createElement('div');
     actions.className = 'inf-actions';
@@ -165,6 +177,7 @@ export class InferencePanel {
     // A model with a test data folder is checked against it unless the user chose otherwise.
     if (newModel && !this.inputsTouched) this.inputs.setValue(reply.setup.testData.length ? '0' : 'synthesized');
     this.compareEnabled = reply.setup.compareWith !== undefined;
+    if (newModel) this.showInputs(reply.setup.inputChoices);
     this.renderSetup();
     if (this.tabShown) this.preload();
     if (reply.run) {
@@ -178,6 +191,7 @@ export class InferencePanel {
   handle(msg: ViewMessage): boolean {
     if (msg.type === 'model') {
       this.payload = msg.graph;
+      this.showInputs(this.setup?.inputChoices);
       this.syncSizes();
       for (const w of this.payloadWaiters.splice(0)) w();
       return false;
@@ -199,18 +213,16 @@ export class InferencePanel {
 
   /** The check the controls describe. */
   request(): CheckRequest {
-    const int = (f: TextField, fallback: number, min: number) => {
-      const n = Number.parseInt(f.value(), 10);
-      return Number.isFinite(n) && n >= min ? n : fallback;
-    };
     const source = this.inputs.value();
+    const { dims, values } = this.editor.choices();
     return {
+      dims, values,
       backend: (['auto', 'webgpu', 'wasm'].includes(this.backend.value()) ? this.backend.value() : 'auto') as BackendChoice,
       inputs: source === 'synthesized' ? 'synthesized' : Number(source),
-      batch: int(this.batch, 1, 1),
-      sequence: int(this.sequence, 8, 1),
-      seed: int(this.seed, 0, 0),
-      runs: int(this.runs, 5, 1),
+      batch: readInt(this.batch, 1, 1),
+      sequence: readInt(this.sequence, 8, 1),
+      seed: readInt(this.seed, 0, 0),
+      runs: readInt(this.runs, 5, 1),
       compare: this.compareEnabled,
     };
   }
@@ -377,6 +389,13 @@ export class InferencePanel {
     this.syncSizes();
   }
 
+  /** Rebuilds the per-input editor for the model (its remembered choices, else what the fields hold). */
+  private showInputs(choices: InputChoices | undefined = this.editor.choices()): void {
+    if (!this.payload || this.payload.view !== 'graph') return;
+    this.editor.show(this.payload, choices, { batch: readInt(this.batch, 1, 1), sequence: readInt(this.sequence, 8, 1), seed: 0 });
+    this.syncSizes();
+  }
+
   private inputsTouched = false;
   private showTab = false;
 
@@ -386,6 +405,7 @@ export class InferencePanel {
     // Batch and sequence set symbolic dimensions only; a model exported with fixed shapes has none.
     const symbolic = this.payload ? hasSymbolicDims(this.payload) : true;
     setDisabled(this.seed.element, !synthesized);
+    this.editor.element.style.display = synthesized && this.editor.hasRows ? '' : 'none';
     for (const f of [this.batch, this.sequence]) {
       setDisabled(f.element, !synthesized || !symbolic);
       f.element.title = !symbolic ? 'The model’s inputs have fixed shapes' : synthesized ? '' : 'Test data has fixed shapes';

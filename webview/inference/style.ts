@@ -15,6 +15,18 @@ const CSS = `
 .inf-sizes label { display: flex; flex-direction: column; gap: 2px; color: var(--muted, #9d9d9d); font-size: 11px; }
 .inf-sizes vscode-text-field { width: 100%; min-width: 0; }
 .inf-sizes vscode-text-field::part(root) { min-width: 0; width: 100%; }
+.inf-inputs { grid-column: 1 / -1; display: flex; flex-direction: column; gap: 6px; border-left: 2px solid var(--border, #444); padding: 2px 0 2px 8px; }
+.inf-inputs h3 { margin: 0; }
+.inf-input-row { display: flex; flex-direction: column; gap: 3px; }
+.inf-input-row .mono { font-family: var(--mono, monospace); font-size: 12px; word-break: break-all; }
+.inf-input-row .detail { color: var(--muted, #9d9d9d); font-size: 11px; }
+.inf-input-controls { display: grid; grid-template-columns: repeat(auto-fill, minmax(110px, 1fr)); gap: 6px; }
+.inf-input-controls:empty { display: none; }
+.inf-input-controls label { display: flex; flex-direction: column; gap: 2px; color: var(--muted, #9d9d9d); font-size: 11px; min-width: 0; }
+.inf-input-controls vscode-text-field { width: 100%; min-width: 0; }
+.inf-input-controls vscode-text-field::part(root) { min-width: 0; width: 100%; }
+.inf-input-problem { margin: 0; color: var(--error, #f48771); font-size: 12px; }
+.inf-input-problem[hidden] { display: none; }
 .inf-compare { grid-column: 1 / -1; display: flex; align-items: center; gap: 6px; flex-wrap: wrap; }
 .inf-compare .name { font-family: var(--mono, monospace); word-break: break-all; }
 .inf-compare .name.none { font-family: inherit; color: var(--muted, #9d9d9d); font-style: italic; }
