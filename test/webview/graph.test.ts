@@ -191,6 +191,56 @@ test('bert-tiny-mlm-trained in the light theme, and a theme switch restyles the 
   await page.close();
 });
 
+/** How a control is named in the tab-order test: a list box and a tab strip are one stop each (arrow keys move inside them). */
+const CONTROL_ID = `(e) => e.closest('#groups') ? 'groups' : e.tagName === 'VSCODE-PANEL-TAB' ? 'tabs' : e.id || e.tagName.toLowerCase() + ':' + (e.getAttribute('aria-label') || e.textContent.trim())`;
+
+/** The visible, enabled controls a keyboard user must reach. */
+async function visibleControls(page: WebviewPage): Promise<string[]> {
+  return await page.page.evaluate(`[...document.querySelectorAll('vscode-text-field, vscode-button, vscode-panel-tab, vscode-dropdown, [tabindex="0"], #groups')]
+    .filter((e) => e.getClientRects().length > 0 && !e.closest('[hidden]') && !e.hasAttribute('disabled') && e.closest('vscode-panel-view:not([aria-hidden="true"]), .toolbar, #graph, vscode-panels'))
+    .map(${CONTROL_ID})`) as string[];
+}
+
+/** What Tab stops on, in order, from the top of the page; each with the name a screen reader reads. */
+async function tabStops(page: WebviewPage, presses = 60): Promise<Array<{ id: string; name: string }>> {
+  const reached: Array<{ id: string; name: string }> = [];
+  await page.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  for (let i = 0; i < presses; i++) {
+    await page.page.keyboard.press('Tab');
+    const at = await page.page.evaluate(`(() => {
+      const e = document.activeElement;
+      if (!e || e === document.body) return null;
+      const name = e.getAttribute('aria-label') || e.textContent.trim() || '';
+      return { id: (${CONTROL_ID})(e), name };
+    })()`) as { id: string; name: string } | null;
+    if (at && !reached.some((r) => r.id === at.id)) reached.push(at);
+  }
+  return reached;
+}
+
+test('keyboard: Tab alone reaches every control of the editor and of each side-panel tab, each with a name', async () => {
+  const { page } = await show('bert-tiny-mlm-trained.onnx');
+  for (const tab of ['sharing', 'model', 'inference', 'layers']) {
+    await page.page.click(`#tab-${tab}`);
+    await page.page.waitForTimeout(300);
+    const controls = await visibleControls(page);
+    const reached = await tabStops(page);
+    const ids = reached.map((r) => r.id);
+    assert.deepEqual(controls.filter((c) => !ids.includes(c)), [], `${tab}: Tab reaches every control (reached: ${ids.join(', ')})`);
+    for (const want of ['search', 'fit', 'zoom-out', 'zoom-in', 'graph', 'tabs']) assert.ok(ids.includes(want), `${tab}: ${want} is reached: ${ids.join(', ')}`);
+    assert.deepEqual(reached.filter((r) => !r.name || ['Text field', 'Panels'].includes(r.name)).map((r) => r.id), [], `${tab}: each focused control has a name`);
+    if (tab === 'sharing') assert.ok(ids.includes('groups'), 'the group list is a stop');
+    if (tab === 'inference') for (const want of ['inf-backend', 'inf-input-source', 'inf-low-input_ids', 'inf-high-input_ids']) assert.ok(ids.includes(want), `inference: ${want} is reached: ${ids.join(', ')}`);
+  }
+  // Inside the tab strip, arrow keys move between tabs and show each one.
+  await page.page.locator('#tab-sharing').click();
+  await page.page.keyboard.press('ArrowRight');
+  assert.equal(await page.page.evaluate(() => document.activeElement?.id), 'tab-model');
+  assert.equal(await page.page.locator('#tab-model').getAttribute('aria-selected'), 'true');
+  await assertClean(page);
+  await page.close();
+});
+
 test('keyboard: groups are reachable and selectable from the keyboard; / and Enter search', async () => {
   const { page, payload } = await show('siamese-cnn-dynamo.onnx');
   const first = page.page.locator('#groups li.group').first();
