@@ -8,10 +8,11 @@
 // One page per browser: the 26 MB runtime loads and compiles once and every
 // model after the first reuses it (as in VS Code, where a webview keeps it).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { decodeTensorProto, elementAsNumber } from '../../extension/check/tensorProto';
 import { applySharing } from '../../extension/sharing/apply';
 import { WebviewHarness, type WebviewPage } from './harness';
 import { CORPUS, modelRef, openModelPage, rootUrlOf, runCheck, showInferenceTab, switchModel, WEBGPU_ARGS } from './inferenceSupport';
@@ -148,6 +149,35 @@ describe('inference panel with WebGPU available (--enable-unsafe-webgpu)', () =>
     }
   });
 
+  test('cond-branches: the If decided by x gets inputs for each branch, and both branches match the shared copy', async () => {
+    const input = join(CORPUS, 'cond-branches.onnx');
+    const output = join(sharedDir, 'cond-branches.shared.onnx');
+    await applySharing(input, { output, force: true });
+    await switchModel(h, page, input, { compareWith: output, urlOf: urlOf() });
+    const r = await runCheck(page, { backend: 'wasm', inputs: 0, runs: 1, compare: true });
+    assert.ok(r.ok, r.ok ? '' : r.error.reason);
+    const b = r.report.branches;
+    assert.ok(b, 'a branch report');
+    assert.deepEqual(b.points.map((p) => p.cond), ['gt']);
+    // The exporter's condition is ReduceSum(x) > 0: the test data's own x decides the branch it takes.
+    const x = decodeTensorProto(readFileSync(join(CORPUS, 'cond-branches.test_data_set_0', 'input_0.pb')), 'x');
+    let sum = 0;
+    for (let i = 0; i < x.data.length; i++) sum += elementAsNumber(x, i);
+    const given = sum > 0 ? 'then' : 'else';
+    const other = given === 'then' ? 'else' : 'then';
+    assert.equal(b.points[0]![given], 'as given');
+    assert.equal(b.points[0]![other], 'negated', 'negating x flips the sign of its sum');
+    assert.deepEqual(b.runs.map((run) => run.inputs), ['negated']);
+    for (const o of b.runs[0]!.comparisons[0]!.result.outputs) assert.equal(o.bitIdentical, true, `${other} branch, ${o.name}: max abs ${o.maxAbsDiff}`);
+    assert.equal(r.report.pass, true);
+    const shown = await text(page, '#inf-branches');
+    assert.match(shown, new RegExp(`${given}: inputs as given · PASS`));
+    assert.match(shown, new RegExp(`${other}: inputs negated · PASS`));
+    await showInferenceTab(page);
+    await page.page.locator('#inf-branches').scrollIntoViewIfNeeded();
+    await page.screenshot('inference-branches-dark');
+  });
+
   test('synthesised inputs: ids inside the vocabulary, the seed control decides the values, fixed shapes keep batch and sequence off', async () => {
     const input = join(CORPUS, 'bert-tiny-mlm-trained.onnx');
     const output = join(sharedDir, 'bert-tiny-mlm-trained.shared.onnx');
@@ -282,7 +312,7 @@ describe('inference panel without WebGPU (plain headless Chromium)', () => {
     await field.waitFor();
     assert.equal(await field.getAttribute('placeholder'), '1', 'empty: what the synthesiser would choose');
     assert.equal(await field.getAttribute('aria-label'), 'n: value');
-    assert.match(await text(page, '#inf-inputs'), /n int64 \[\] · 1 \(integer scalar: a count or index\)/);
+    assert.match(await text(page, '#inf-input-editor'), /n int64 \[\] · 1 \(integer scalar: a count or index\)/);
     const run = async () => {
       const r = await runCheck(page, { backend: 'wasm', inputs: 'synthesized', runs: 1, compare: false });
       assert.ok(r.ok, r.ok ? '' : r.error.reason);

@@ -9,7 +9,8 @@ import type { GraphPayload, InferenceSetup } from '../../extension/protocol.js';
 import { resolveBackend, type BackendChoice, type BackendName, type GpuProbe } from './backend.js';
 import { loadTestData, synthesize, type CheckInputs, type InputSummary } from './inputs.js';
 import { loadRuntime, type RuntimeProgress } from './runtime.js';
-import { InferenceFailure, runModel, type RunTimings } from './session.js';
+import { evaluateConditions, InferenceFailure, runModel, type RunTimings } from './session.js';
+import { exposeConditions, inputDependentIfs, inputVariants } from '../../extension/check/branches.js';
 
 export interface CheckRequest {
   backend: BackendChoice;
@@ -25,6 +26,22 @@ export interface CheckRequest {
   runs: number;
   /** Also run setup.compareWith (when set). */
   compare: boolean;
+  /** Look for inputs that take each branch of input-dependent Ifs, and check each (default true). */
+  branches?: boolean;
+}
+
+/** One input-dependent If, and which inputs took each branch (undefined: none of the variants tried). */
+export interface BranchCoverage {
+  node: string;
+  cond: string;
+  then?: string;
+  else?: string;
+}
+
+export interface BranchReport {
+  points: BranchCoverage[];
+  /** Checks on the variants that took a branch the inputs as given did not (the given inputs' check is the main one). */
+  runs: Array<{ inputs: string; comparisons: ComparisonSummary[] }>;
 }
 
 export interface OutputShape {
@@ -60,6 +77,8 @@ export interface CheckReport {
   inputs: { kind: CheckInputs['kind']; label: string; tensors: InputSummary[] };
   runs: ModelRunSummary[];
   comparisons: ComparisonSummary[];
+  /** Each input-dependent If's branches, when the model has any. */
+  branches?: BranchReport;
   /** undefined when there was nothing to compare with. */
   pass?: boolean;
   tolerance: number;
@@ -124,13 +143,44 @@ export async function runCheck(setup: InferenceSetup, payload: GraphPayload | nu
     runs.push(summaryOf(b.model.name, b.model.path, 'compared', b.outputs, b.timings));
     comparisons.push({ against: 'model', label: setup.compareWith.name, result: compareOutputs(a.outputs, b.outputs, options) });
   }
+  const points = payload && req.branches !== false ? inputDependentIfs(payload, new Set(a.inputNames)) : [];
+  let branches: BranchReport | undefined;
+  if (points.length > 0) {
+    const variants = inputVariants(inputs.feeds);
+    events.stage(`Reading ${setup.model.name} to find which inputs take each branch…`);
+    const res = await fetch(setup.model.url);
+    if (!res.ok) throw new InferenceFailure(setup.model.name, 'load', `cannot fetch the model to find its branches: HTTP ${res.status}`);
+    const exposed = exposeConditions(new Uint8Array(await res.arrayBuffer()), points.map((p) => p.cond));
+    const values = await evaluateConditions(runtime.ort, setup.model, exposed, points.map((p) => p.cond), variants.map((v) => v.feeds), { backend, signal: events.signal, onStage: events.stage });
+    const coverage = points.map((p): BranchCoverage => {
+      const taken = values.get(p.cond)!;
+      const then = taken.indexOf(true);
+      const otherwise = taken.indexOf(false);
+      return { ...p, ...(then >= 0 ? { then: variants[then]!.label } : {}), ...(otherwise >= 0 ? { else: variants[otherwise]!.label } : {}) };
+    });
+    const needed = [...new Set(coverage.flatMap((c) => [c.then, c.else]))].filter((l): l is string => l !== undefined && l !== variants[0]!.label);
+    const branchRuns: BranchReport['runs'] = [];
+    for (const label of needed) {
+      const feeds = variants.find((v) => v.label === label)!.feeds;
+      const x = await runModel(runtime.ort, setup.model, feeds, { backend, runs: 1, opsets, onStage: events.stage, signal: events.signal });
+      const compared: ComparisonSummary[] = [];
+      if (req.compare && setup.compareWith) {
+        const y = await runModel(runtime.ort, setup.compareWith, feeds, { backend, runs: 1, onStage: events.stage, signal: events.signal });
+        compared.push({ against: 'model', label: setup.compareWith.name, result: compareOutputs(x.outputs, y.outputs, options) });
+      }
+      branchRuns.push({ inputs: label, comparisons: compared });
+    }
+    branches = { points: coverage, runs: branchRuns };
+  }
+  const all = [...comparisons, ...(branches?.runs.flatMap((r) => r.comparisons) ?? [])];
   return {
     backend, gpu, fallback,
     runtime: { loadMs: runtime.loadMs, wasmBytes: runtime.wasmBytes },
     inputs: { kind: inputs.kind, label: inputs.label, tensors: inputs.summary },
     runs,
     comparisons,
-    pass: comparisons.length ? comparisons.every((c) => c.result.pass) : undefined,
+    ...(branches ? { branches } : {}),
+    pass: all.length ? all.every((c) => c.result.pass) : undefined,
     tolerance: setup.tolerance,
     totalMs: performance.now() - t0,
   };

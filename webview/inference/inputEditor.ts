@@ -35,7 +35,7 @@ export class InputEditor {
   constructor(private readonly onChange: (choices: InputChoices) => void) {
     this.element = document.createElement('section');
     this.element.className = 'inf-inputs';
-    this.element.id = 'inf-inputs';
+    this.element.id = 'inf-input-editor';
     this.element.setAttribute('aria-label', 'Synthesised inputs');
     const heading = document.createElement('h3');
     heading.textContent = 'Synthesised inputs';

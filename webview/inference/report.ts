@@ -5,7 +5,7 @@
 import type { TensorComparison } from '../../extension/check/compare.js';
 import { el } from '../dom.js';
 import { adapterLabel, backendLabel, type GpuProbe } from './backend.js';
-import type { CheckReport } from './check.js';
+import type { BranchReport, CheckReport, ComparisonSummary } from './check.js';
 import type { InferenceFailure } from './session.js';
 
 function heading(prefix: string, rest: string): HTMLElement {
@@ -115,6 +115,7 @@ export function renderReport(r: CheckReport): HTMLElement {
     root.append(ul);
     if (c.result.pairedBy === 'position') root.append(el('p', 'detail muted', 'Outputs paired by position: the names differ.'));
   }
+  if (r.branches) root.append(branchSection(r.branches, r.comparisons));
   root.append(heading('Inputs', r.inputs.label));
   const inputs = el('ul', 'inf-list');
   inputs.id = 'inf-inputs';
@@ -162,6 +163,36 @@ export function renderFailure(f: InferenceFailure | Error): HTMLElement {
     const p = el('p', 'hint', `Hint: ${failure.hint}`);
     p.id = 'inf-error-hint';
     box.append(p);
+  }
+  return box;
+}
+
+/** Which inputs took each branch of the model's input-dependent Ifs, and the check on the inputs that took a branch the given ones did not. */
+function branchSection(b: BranchReport, given: ComparisonSummary[]): HTMLElement {
+  const box = el('div', 'inf-branches');
+  box.id = 'inf-branches';
+  box.append(heading('Branches', `${b.points.length} If node${b.points.length === 1 ? '' : 's'} decided by the inputs`));
+  const ul = el('ul', 'inf-list');
+  for (const p of b.points) {
+    const li = el('li');
+    const side = (name: 'then' | 'else', label: string | undefined): string => {
+      if (label === undefined) return `${name}: not taken by any inputs tried (as given, negated, zeros, scaled)`;
+      const checks = b.runs.find((r) => r.inputs === label)?.comparisons ?? (label === 'as given' ? given : []);
+      const verdict = checks.length ? (checks.every((c) => c.result.pass) ? ' · PASS' : ' · FAIL') : '';
+      return `${name}: inputs ${label}${verdict}`;
+    };
+    li.dataset.node = p.node;
+    li.append(el('div', 'mono', `${p.node} (on ${p.cond})`), el('div', 'detail', side('then', p.then)), el('div', 'detail', side('else', p.else)));
+    ul.append(li);
+  }
+  box.append(ul);
+  for (const run of b.runs) {
+    for (const c of run.comparisons) {
+      box.append(heading(`${c.result.pass ? 'PASS' : 'FAIL'} on inputs ${run.inputs} against`, c.label));
+      const list = el('ul', 'inf-list inf-comparison');
+      for (const o of c.result.outputs) list.append(outputItem(o));
+      box.append(list);
+    }
   }
   return box;
 }

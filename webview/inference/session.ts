@@ -76,17 +76,19 @@ export function hintFor(reason: string, backend: BackendName, opsets?: Array<{ d
 
 const MISSING_EXTERNAL = /Failed to load external data file "+([^"]+)"+/;
 
-async function createSession(ort: OrtModule, model: InferenceModelRef, o: RunOptions): Promise<{ session: Ort.InferenceSession; createMs: number }> {
+/** `bytes`: the model as rewritten in the page (its external data still by URL); else onnxruntime fetches model.url. */
+async function createSession(ort: OrtModule, model: InferenceModelRef, o: Pick<RunOptions, 'backend' | 'opsets'>, bytes?: Uint8Array): Promise<{ session: Ort.InferenceSession; createMs: number }> {
   const external = new Map(model.externalData.map((e) => [e.path, e.url]));
   for (let attempt = 0; ; attempt++) {
     const t0 = performance.now();
     try {
-      const session = await ort.InferenceSession.create(model.url, {
+      const options: Ort.InferenceSession.SessionOptions = {
         executionProviders: [o.backend],
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
         externalData: [...external].map(([path, data]) => ({ path, data })),
-      });
+      };
+      const session = bytes ? await ort.InferenceSession.create(bytes, options) : await ort.InferenceSession.create(model.url, options);
       return { session, createMs: performance.now() - t0 };
     } catch (err) {
       const reason = cleanReason(err instanceof Error ? err.message : String(err));
@@ -195,6 +197,28 @@ export async function runModel(ort: OrtModule, model: InferenceModelRef, feeds: 
       model, backend: o.backend, inputNames: [...session.inputNames], outputs,
       timings: { createMs, warmupMs, runsMs, medianMs: median(runsMs) },
     };
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * Runs `bytes` (the model with its `If` conditions as extra outputs) once per
+ * feed set, in one session, and returns each condition's value per run
+ * (true: the then branch).
+ */
+export async function evaluateConditions(ort: OrtModule, model: InferenceModelRef, bytes: Uint8Array, conds: readonly string[], feedSets: ReadonlyArray<readonly TensorValue[]>, o: Pick<RunOptions, 'backend' | 'signal' | 'onStage'>): Promise<Map<string, boolean[]>> {
+  const { session } = await createSession(ort, model, o, bytes);
+  const out = new Map<string, boolean[]>(conds.map((c) => [c, []]));
+  try {
+    for (const [i, feeds] of feedSets.entries()) {
+      await stopIfCancelled(o.signal);
+      o.onStage?.(`Finding which branches inputs take (${i + 1} of ${feedSets.length})…`);
+      const results = await runOnce(session, bindFeeds(ort, session, feeds, model.name), model.name, o.backend);
+      for (const c of conds) out.get(c)!.push(Boolean(Number((results[c] as Ort.Tensor).data[0])));
+      dispose(results);
+    }
+    return out;
   } finally {
     await session.release();
   }
