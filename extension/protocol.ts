@@ -287,6 +287,8 @@ export interface Requests {
   applySharing: { params: { groupIds?: string[] }; reply: { summary: ApplySummary } | { cancelled: true } };
   /** Opens the copy the last Apply of this editor wrote. */
   openApplied: { params: object; reply: void };
+  /** The graph of the copy the last Apply wrote, for the side-by-side view. */
+  compareApplied: { params: object; reply: { graph: PackedGraphPayload } };
   /** Runs the inference check on this model against the copy the last Apply wrote. */
   checkApplied: { params: object; reply: void };
   openOutline: { params: object; reply: void };

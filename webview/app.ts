@@ -1,7 +1,8 @@
 // Puts the page together and follows the host's messages: progress while the
 // host scans, the graph and side panel once the model arrives, a clear error
 // when it cannot be read. Never leaves the page blank.
-import type { ApplySummary, GraphPayload, ViewMessage, ViewSettings } from '../extension/protocol.js';
+import { unpackGraphPayload, type ApplySummary, type GraphPayload, type ViewMessage, type ViewSettings } from '../extension/protocol.js';
+import { CompareView } from './compareView.js';
 import { GraphView } from './graphView.js';
 import { Host } from './host.js';
 import { Search } from './search.js';
@@ -46,11 +47,13 @@ export class App {
   private statusLine: HTMLElement | null = null;
   private applied: ApplySummary | null = null;
   private payload: GraphPayload | null = null;
+  private compare: CompareView | null = null;
 
   constructor(private readonly root: HTMLElement, readonly host: Host) {
     watchTheme((t) => {
       this.theme = t;
       this.view?.setTheme(t);
+      this.compare?.view.setTheme(t);
       this.panel?.setTheme(t);
     });
     document.addEventListener('keydown', (e) => {
@@ -159,7 +162,11 @@ export class App {
     graphEl.tabIndex = 0;
     graphEl.setAttribute('aria-label', `Graph of ${payload.fileName}: arrow keys pan, + and - zoom, 0 fits`);
     graphEl.addEventListener('keydown', (e) => { if (this.view?.handleKey(e)) e.preventDefault(); });
-    graphArea.append(toolbar, graphEl);
+    // The graph's pane; the side-by-side view adds the shared copy's beside it.
+    const panes = document.createElement('div');
+    panes.className = 'panes';
+    panes.append(graphEl);
+    graphArea.append(toolbar, panes);
     workspace.append(graphArea);
     this.root.replaceChildren(workspace);
 
@@ -179,6 +186,7 @@ export class App {
       },
       groupClicked: (index) => this.selectGroup(index),
       redrawn: (info) => {
+        this.compare?.mark();
         if (this.statusLine) this.statusLine.textContent = `${model.stats.operators} ${payload.view === 'modules' ? 'modules' : 'operators'} · ${info.nodes} drawn · ${view.lastEngine} ${Math.round(info.layoutMs)} ms`;
         this.saveState();
       },
@@ -219,6 +227,7 @@ export class App {
       }), 'Apply sharing'),
       openApplied: () => this.run(this.host.request({ method: 'openApplied' }), 'Open shared copy'),
       checkApplied: () => this.run(this.host.request({ method: 'checkApplied' }), 'Run inference check'),
+      compareApplied: () => this.run(this.host.request({ method: 'compareApplied' }).then((r) => this.showCompare(unpackGraphPayload(r.graph), settings.collapseThreshold)), 'Compare side by side'),
       dismissApplied: () => this.showApplied(null),
       showReport: () => this.run(this.host.request({ method: 'showReport' }), 'Show report'),
       openOutline: () => this.run(this.host.request({ method: 'openOutline' }), 'Open outline'),
@@ -250,6 +259,13 @@ export class App {
     );
   }
 
+  /** The shared copy beside the original, in step with it; again: the newest copy replaces the old. */
+  showCompare(copy: GraphPayload, collapseThreshold: number): void {
+    if (!this.view) return;
+    this.compare?.destroy();
+    this.compare = new CompareView(this.view, copy, this.theme, collapseThreshold, () => { this.compare?.destroy(); this.compare = null; });
+  }
+
   private showApplied(summary: ApplySummary | null): void {
     this.applied = summary;
     this.panel?.showApplied(summary);
@@ -268,6 +284,8 @@ export class App {
   }
 
   private teardown(): void {
+    this.compare?.destroy();
+    this.compare = null;
     this.view?.destroy();
     this.view = null;
     this.panel = null;

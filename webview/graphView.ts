@@ -234,6 +234,14 @@ export class GraphView {
     this.frame(focus, anchor === undefined ? undefined : cy.getElementById(this.drawnFor(anchor)));
   }
 
+  /** Opens the scopes holding items and frames them (the side-by-side view's first look at what changed). */
+  frameItems(itemIds: string[]): void {
+    this.reveal(itemIds);
+    let eles = this.cy.collection();
+    for (const id of itemIds) eles = eles.union(this.cy.getElementById(this.drawnFor(id)));
+    if (eles.nonempty()) this.frame(eles);
+  }
+
   /** Makes items drawn as themselves; true when the drawing changed. */
   reveal(itemIds: string[]): boolean {
     const needed = this.model.scopesToReveal(itemIds).filter((s) => !this.expanded.has(s));

@@ -18,6 +18,7 @@ export interface SidePanelEvents {
   /** The copy the last Apply wrote: open it, check it against the model, or stop showing its summary. */
   openApplied(): void;
   checkApplied(): void;
+  compareApplied(): void;
   dismissApplied(): void;
   showReport(): void;
   openOutline(): void;
@@ -130,6 +131,7 @@ export class SidePanel {
     actions.append(button('Open', { appearance: 'primary', title: `Open ${s.outputName} in the model editor`, id: 'open-applied', onClick: () => this.events.openApplied() }));
     if (s.runnable) {
       actions.append(button('Run Inference Check', { appearance: 'secondary', title: `Run the model and ${s.outputName} on the same inputs and compare their outputs`, id: 'check-applied', onClick: () => this.events.checkApplied() }));
+      actions.append(button('Compare side by side', { appearance: 'secondary', title: `Show ${s.outputName} beside this model, what Apply changed marked`, id: 'compare-applied', onClick: () => this.events.compareApplied() }));
     }
     actions.append(button('Dismiss', { appearance: 'secondary', title: 'Stop showing this summary', onClick: () => this.events.dismissApplied() }));
     parts.push(actions);

@@ -14,6 +14,8 @@ type Block = cytoscape.StylesheetJsonBlock;
 export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
   const fam = familyColors(theme);
   const hc = theme.contrastBorder !== null;
+  const light = theme.kind === 'light' || theme.kind === 'high-contrast-light';
+  const diff = light ? { added: '#2f7d32', changed: '#895503', removed: '#ad0707' } : { added: '#81b88b', changed: '#e2c08d', removed: '#f14c4c' };
   const g = (ele: cytoscape.SingularElementArgument) => groupColor(Number(ele.data('g') ?? 0), theme);
   const gText = (ele: cytoscape.SingularElementArgument) => textOn(g(ele));
   const blocks: Block[] = [
@@ -165,6 +167,10 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
     // Selection and focus: the chosen group stands out, the rest recedes.
     { selector: '.faded', style: { opacity: 0.25 } },
     { selector: 'node.box.faded', style: { opacity: 0.4 } },
+    // The side-by-side view: what Apply changed, in the colours of VS Code's diff decorations.
+    { selector: 'node.diff-inserted', style: { 'border-color': diff.added, 'border-width': 4, 'border-style': 'double' } },
+    { selector: 'node.diff-rewired', style: { 'border-color': diff.changed, 'border-width': 3, 'border-style': 'dashed' } },
+    { selector: 'node.diff-dropped', style: { 'border-color': diff.removed, 'border-width': 3, 'border-style': 'dashed', opacity: 0.6 } },
     {
       selector: 'node:selected, node.focus',
       style: {

@@ -276,6 +276,7 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
         return { summary };
       },
       openApplied: () => this.actions.openOutput(lastApplied().output),
+      compareApplied: async () => ({ graph: (await this.analyses.analyze(vscode.Uri.file(lastApplied().output))).payload }),
       checkApplied: () => this.actions.checkOutput(document.uri, lastApplied().output),
       openOutline: () => this.actions.openOutline(document.uri),
       showReport: () => this.actions.showReport(document.uri),

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openOnnx } from '../../extension/model/onnx/reader';
+import { applySharing } from '../../extension/sharing/apply';
 import { scanModels } from '../../extension/sharing/scan';
 import { packGraphPayload } from '../../extension/view/packedPayload';
 import { buildGraphPayload } from '../../extension/view/payload';
@@ -240,6 +241,67 @@ test('keyboard: Tab alone reaches every control of the editor and of each side-p
   await assertClean(page);
   await page.close();
 });
+
+for (const [file, expect] of [
+  ['bert-tiny-mlm-trained.onnx', { inserted: 'Transpose', rewired: 0, dropped: 'onnx::MatMul_377' }],
+  ['cond-branches.onnx', { inserted: undefined, rewired: 1, dropped: 'w_copy' }],
+] as const) {
+  test(`side by side: ${file} beside the copy Apply wrote, in step, what Apply changed marked`, async () => {
+    const { page, payload } = await show(file, { theme: file.startsWith('bert') ? 'dark' : 'light' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsi-compare-'));
+    try {
+      const output = path.join(dir, file.replace(/\.onnx$/, '.shared.onnx'));
+      const applied = await applySharing(path.join(corpus, file), { output });
+      // The host's part, as the model editor does it: Apply's summary, then the copy's graph.
+      await page.page.locator('vscode-button', { hasText: 'Apply sharing…' }).click();
+      await page.reply('applySharing', { summary: {
+        output, outputName: path.basename(output), inputBytes: applied.bytesBefore, outputBytes: applied.bytesAfter,
+        bytesSaved: applied.bytesBefore - applied.bytesAfter, applied: ['1 group'], skipped: [], runnable: true,
+      } });
+      await page.page.locator('#compare-applied').click();
+      const copy = await openOnnx(output);
+      await page.reply('compareApplied', { graph: packGraphPayload(buildGraphPayload(copy, await scanModels([copy]))) });
+      await page.page.locator('#graph-compare canvas').first().waitFor();
+      // Facts from the two files, read by the reader: the nodes only the copy has, and the tensors only the original stores.
+      const insertedOps = copy.graph!.main.nodes.filter((n) => !payload.nodes.some((o) => o.name === n.name)).map((n) => n.opType);
+      const droppedIds = payload.tensors.filter((t) => !copy.tensors.some((c) => c.name === t.name)).map((t) => t.id);
+      assert.deepEqual(droppedIds.map((id) => payload.tensors.find((t) => t.id === id)!.name), [expect.dropped]);
+      const state = await page.page.evaluate(`(() => {
+        const app = window.weightSharingView.app;
+        const left = app.view.cy, right = app.compare.view.cy;
+        const marked = (cy, cls) => cy.nodes('.' + cls).map((n) => String(n.data('label')).split('\\n')[0]);
+        const right0 = { ...right.pan() };
+        left.panBy({ x: 40, y: -25 });
+        const moved = { x: right.pan().x - right0.x, y: right.pan().y - right0.y };
+        left.zoom({ level: left.zoom() * 1.25, renderedPosition: { x: 100, y: 100 } });
+        return {
+          moved,
+          inserted: marked(right, 'diff-inserted'), rewired: marked(right, 'diff-rewired'), rewiredLeft: marked(left, 'diff-rewired'), dropped: marked(left, 'diff-dropped'),
+          leftPan: left.pan(), rightPan: right.pan(), leftZoom: left.zoom(), rightZoom: right.zoom(),
+          legend: document.getElementById('compare-legend').textContent,
+          droppedMarked: ${JSON.stringify(droppedIds)}.map((id) => left.getElementById(app.view.drawnFor(app.view.model.weightOfTensor.get(id))).hasClass('diff-dropped')),
+        };
+      })()`) as { inserted: string[]; rewired: string[]; rewiredLeft: string[]; dropped: string[]; moved: { x: number; y: number }; leftPan: { x: number; y: number }; rightPan: { x: number; y: number }; leftZoom: number; rightZoom: number; legend: string; droppedMarked: boolean[] };
+      assert.deepEqual(state.inserted, insertedOps, 'inserted nodes marked in the copy');
+      if (expect.inserted) assert.deepEqual(insertedOps, [expect.inserted]);
+      assert.equal(state.rewired.length, expect.rewired);
+      assert.equal(state.rewiredLeft.length, expect.rewired, 'the same readers marked in the original');
+      assert.deepEqual(state.droppedMarked, [true], 'the copy Apply dropped is marked in the original');
+      assert.equal(state.dropped.length, 1);
+      assert.match(state.legend, new RegExp(`${insertedOps.length} inserted.*${expect.rewired} rewired.*1 not stored`));
+      assert.deepEqual([Math.round(state.moved.x), Math.round(state.moved.y)], [40, -25], 'a pan of the original pans the copy as far');
+      assert.equal(state.rightZoom, state.leftZoom, 'and a zoom zooms it');
+      await page.screenshot(`compare-${file.replace(/\.onnx$/, '')}`);
+      await page.page.locator('#compare-close').click();
+      assert.equal(await page.page.locator('#compare').count(), 0);
+      assert.equal(await page.page.evaluate(() => document.querySelectorAll('#graph canvas').length > 0), true);
+      await assertClean(page);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await page.close();
+    }
+  });
+}
 
 test('keyboard: groups are reachable and selectable from the keyboard; / and Enter search', async () => {
   const { page, payload } = await show('siamese-cnn-dynamo.onnx');
