@@ -219,7 +219,7 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await s.page.keyboard.press('Control+Shift+M');
   });
 
-  test('Apply from the side panel: its summary stays in the panel, and Open there opens the copy', async () => {
+  test('Apply from the side panel: its summary stays in the panel, Compare side by side draws the copy, and Open there opens it', async () => {
     await s.page.locator('.tabs-container .tab', { hasText: MODEL }).filter({ hasNotText: '.shared' }).first().click();
     const view = webview(s.page);
     await view.locator('.actions').getByText('Apply sharing…', { exact: true }).click();
@@ -232,6 +232,13 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     assert.match(await box.innerText(), new RegExp(`${path.basename(output).replace(/\./g, '\\.')}\\s+is [\\d.]+ kB`));
     assert.match(await box.locator('details.applied').innerText(), /Applied \(1\)/);
     await screenshot(s.page, 'e2e-apply-summary');
+    // Side by side: the host scans the copy and the webview draws it beside the model, the inserted Transpose and the dropped copy marked.
+    await box.locator('#compare-applied').click();
+    const legend = view.locator('#compare-legend');
+    await legend.waitFor({ timeout: 60_000 });
+    assert.match(await legend.innerText(), /1 inserted\s+0 rewired\s+1 not stored/);
+    await screenshot(s.page, 'e2e-compare');
+    await view.locator('#compare-close').click();
     await box.locator('#open-applied').click();
     await s.page.locator('.tabs-container .tab', { hasText: path.basename(output) }).waitFor({ timeout: 30_000 });
   });
