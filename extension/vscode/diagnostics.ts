@@ -7,6 +7,7 @@ import type { SharingGroup } from '../sharing/types';
 import { describeGroup, groupTensorBytes } from '../sharing/groupText';
 import type { Analysis, ModelAnalyses } from './analysis';
 import { Disposable } from './disposable';
+import { REVEAL_GROUP_COMMAND, type RevealGroupArgs } from './modelEditor';
 import { type Settings, readSettings } from './settings';
 
 export const DIAGNOSTIC_SOURCE = 'Weight Sharing';
@@ -25,10 +26,16 @@ export function reportableGroups(groups: SharingGroup[], settings: Settings): Ar
   return out;
 }
 
-export function makeDiagnostic(group: SharingGroup, severity: vscode.DiagnosticSeverity, range: vscode.Range): vscode.Diagnostic {
+/**
+ * One finding. Its code (the group's kind) links to the group in the model
+ * editor: a binary model has no lines for the entry itself to lead to, and
+ * VS Code tells a custom editor nothing about which entry opened it.
+ */
+export function makeDiagnostic(group: SharingGroup, severity: vscode.DiagnosticSeverity, range: vscode.Range, model: vscode.Uri): vscode.Diagnostic {
   const d = new vscode.Diagnostic(range, describeGroup(group), severity);
   d.source = DIAGNOSTIC_SOURCE;
-  d.code = group.kind;
+  const args: RevealGroupArgs = { model: model.toString(), groupId: group.id };
+  d.code = { value: group.kind, target: vscode.Uri.parse(`command:${REVEAL_GROUP_COMMAND}?${encodeURIComponent(JSON.stringify(args))}`) };
   return d;
 }
 
@@ -57,7 +64,7 @@ export class ModelDiagnostics extends Disposable {
     const range = new vscode.Range(0, 0, 0, 0);
     const modelPath = analysis.model.path;
     const groups = analysis.report.groups.filter((g) => g.members.some((m) => m.path === modelPath));
-    const diagnostics = this.outlines?.hasOutline(analysis.uri) ? [] : reportableGroups(groups, settings).map(({ group, severity }) => makeDiagnostic(group, severity, range));
+    const diagnostics = this.outlines?.hasOutline(analysis.uri) ? [] : reportableGroups(groups, settings).map(({ group, severity }) => makeDiagnostic(group, severity, range, analysis.uri));
     this.collection.set(analysis.uri, diagnostics);
     this.published.set(analysis.uri.toString(), analysis);
   }

@@ -39,6 +39,15 @@ export interface ModelEditorHooks {
   message?(uri: vscode.Uri, message: WebviewToHost, webview: vscode.Webview): boolean;
 }
 
+/** Selects a group in a model's editor; the target of each Problems entry's code link. */
+export const REVEAL_GROUP_COMMAND = 'weightSharing.revealGroup';
+
+export interface RevealGroupArgs {
+  /** The model's URI, as a string (command links carry JSON). */
+  model: string;
+  groupId: string;
+}
+
 type DocumentState =
   | { kind: 'loading'; progress: ScanProgress }
   | { kind: 'ready'; analysis: Analysis; payload: PackedGraphPayload }
@@ -121,7 +130,25 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
       webviewOptions: { retainContextWhenHidden: true },
       supportsMultipleEditorsPerDocument: true,
     }));
+    context.subscriptions.push(vscode.commands.registerCommand(REVEAL_GROUP_COMMAND, (arg?: unknown) => {
+      const a = arg as Partial<RevealGroupArgs> | undefined;
+      if (typeof a?.model !== 'string' || typeof a.groupId !== 'string') return;
+      provider.revealGroup(vscode.Uri.parse(a.model), a.groupId).catch((err: unknown) => log.warn(`reveal group: ${err instanceof Error ? err.message : String(err)}`));
+    }));
     return provider;
+  }
+
+  /** Groups to select in a model's editor once it has drawn the model (it was opened to show them). */
+  private readonly pendingFocus = new Map<string, string>();
+
+  /** Opens (or brings forward) the model's editor and selects and frames the group there. */
+  async revealGroup(model: vscode.Uri, groupId: string): Promise<void> {
+    const key = model.toString();
+    this.pendingFocus.set(key, groupId);
+    await vscode.commands.executeCommand('vscode.openWith', model, VIEW_TYPE);
+    const loaded = [...this.documents].some((d) => d.uri.toString() === key && d.state.kind === 'ready');
+    // A panel that has drawn the model selects it now; a new one when its model is posted.
+    if (loaded && this.post(model, { type: 'focusGroup', groupId }) > 0) this.pendingFocus.delete(key);
   }
 
   readonly webviews = new WebviewCollection();
@@ -221,6 +248,11 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
       else {
         const settings = readSettings(document.uri);
         post({ type: 'model', graph: s.payload, settings: { collapseThreshold: settings.collapseThreshold, minBytes: s.analysis.minBytes } });
+        const focus = this.pendingFocus.get(document.uri.toString());
+        if (focus !== undefined && ready) {
+          post({ type: 'focusGroup', groupId: focus });
+          this.pendingFocus.delete(document.uri.toString());
+        }
       }
     };
     disposables.push(document.onDidChangeState(postState));

@@ -117,7 +117,7 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
       const own = group.members.filter((m) => m.path === analysis.model.path);
       const at = [...own.slice(group.kind === 'tied' ? 0 : 1), ...own].map((m) => ({ m, range: rangeOf(m.tensor.id) })).find((x) => x.range);
       if (!at) continue;
-      const d = makeDiagnostic(group, severity, at.range!);
+      const d = makeDiagnostic(group, severity, at.range!, analysis.uri);
       d.relatedInformation = own.filter((m) => m !== at.m).flatMap((m) => {
         const range = rangeOf(m.tensor.id);
         return range ? [new vscode.DiagnosticRelatedInformation(new vscode.Location(uri, range), `${m === own[0] && group.kind !== 'tied' ? 'kept' : 'also'}: ${m.tensor.name}`)] : [];

@@ -98,6 +98,13 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await row.waitFor({ timeout: 30_000 });
     assert.equal(await row.locator('.codicon-warning, .codicon-marker-warning, [class*="warning"]').count() > 0, true, 'warning icon');
     await screenshot(s.page, 'e2e-problems');
+    // The entry's code ('transposed') leads to the group: clear the selection, follow the link, the group is selected again.
+    const group = webview(s.page).locator('#groups li.group', { hasText: 'onnx::MatMul_377' });
+    if (await group.getAttribute('aria-selected') === 'true') await group.click();
+    assert.notEqual(await group.getAttribute('aria-selected'), 'true');
+    await row.locator('.monaco-link', { hasText: 'transposed' }).click();
+    await group.and(webview(s.page).locator('[aria-selected="true"]')).waitFor({ timeout: 20_000 });
+    await screenshot(s.page, 'e2e-problems-reveal');
     await s.page.keyboard.press('Control+Shift+M');
   });
 
