@@ -210,7 +210,7 @@ export class App {
     );
     if (model.scopes.size > 1) {
       toolbar.append(
-        button('Expand all', { title: 'Open every scope (slow on big graphs)', id: 'expand-all', appearance: 'secondary', onClick: () => view.expandAll() }),
+        button('Expand all', { title: 'Open every scope (slow on big graphs)', id: 'expand-all', appearance: 'secondary', onClick: () => this.whileBusy(`Drawing all ${model.items.size} items…`, () => view.expandAll()) }),
         button('Collapse all', { title: 'Close every scope', id: 'collapse-all', appearance: 'secondary', onClick: () => view.collapseAll() }),
       );
     }
@@ -250,6 +250,19 @@ export class App {
     if (restored?.applied) this.showApplied(restored.applied);
     if (restored && restored.group !== null && restored.group < payload.groups.length) this.selectGroup(restored.group);
     else if (!restored && payload.groups.length > 0) this.selectGroup(largestGroup(payload));
+  }
+
+  /**
+   * Says what is coming and lets the page paint it before work that holds
+   * the page (cytoscape draws on this thread: seconds for tens of thousands
+   * of nodes); the redraw's own status line replaces the message.
+   */
+  private whileBusy(message: string, work: () => void): void {
+    if (this.statusLine) this.statusLine.textContent = message;
+    this.root.setAttribute('aria-busy', 'true');
+    requestAnimationFrame(() => setTimeout(() => {
+      try { work(); } finally { this.root.removeAttribute('aria-busy'); }
+    }, 0));
   }
 
   private run(p: Promise<unknown>, what: string): void {

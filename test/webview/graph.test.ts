@@ -499,6 +499,26 @@ test('a 5,000-operator graph starts collapsed by scope, expands on click, and re
   await page.close();
 });
 
+test('Expand all on a big graph says what it is drawing before the page is held, then what it drew', async () => {
+  const graph = syntheticTransformer({ operators: 3000 });
+  const page = await harness.open({ theme: 'dark', title: graph.fileName });
+  await page.showModel({ type: 'model', graph: packGraphPayload(graph), settings: settings({ collapseThreshold: 400 }) });
+  await page.page.evaluate(`(() => {
+    window.__status = [];
+    const line = document.getElementById('status-line');
+    new MutationObserver(() => window.__status.push([line.textContent, document.getElementById('app').getAttribute('aria-busy')])).observe(line, { childList: true, characterData: true, subtree: true });
+  })()`);
+  await page.page.locator('#expand-all').click();
+  await page.page.waitForFunction(() => (document.getElementById('status-line')?.textContent ?? '').includes('drawn'), undefined, { timeout: 60_000 });
+  const seen = await page.page.evaluate('window.__status') as Array<[string, string | null]>;
+  assert.match(seen[0]?.[0] ?? '', /^Drawing all \d+ items…$/, JSON.stringify(seen));
+  assert.equal(seen[0]?.[1], 'true', 'the page says it is busy');
+  assert.match(seen.at(-1)?.[0] ?? '', /operators · \d+ drawn/);
+  assert.equal(await page.page.getAttribute('#app', 'aria-busy'), null);
+  await assertClean(page);
+  await page.close();
+});
+
 test('a 100,000-operator graph is drawn collapsed, its 1,818 layers in runs of 100; a run opens on click; search reveals a weight deep inside', async () => {
   const graph = syntheticTransformer({ operators: 100_000 });
   const page = await harness.open({ theme: 'dark', title: graph.fileName, width: 1400, height: 900 });
