@@ -11,6 +11,7 @@ import { DEFAULT_STATS_BUFFER, formatStats, statsSupported, tensorStats } from '
 import type { Analysis, ModelAnalyses } from './analysis';
 import { makeDiagnostic, reportableGroups } from './diagnostics';
 import { derivedDocument } from './derivedDocument';
+import { REVEAL_GROUP_COMMAND, type RevealGroupArgs } from './modelEditor';
 import { Disposable } from './disposable';
 import { readSettings } from './settings';
 
@@ -206,9 +207,12 @@ export class ModelOutlines extends Disposable implements vscode.TextDocumentCont
     const lenses: vscode.CodeLens[] = [];
     for (const [gi, line] of entry.outline.groupLines) {
       const group = entry.analysis.report.groups[gi];
+      const at = new vscode.Range(line, 0, line, 0);
+      const reveal: RevealGroupArgs = { model: entry.analysis.uri.toString(), groupId: group.id };
+      lenses.push(new vscode.CodeLens(at, { title: 'Show in model editor', command: REVEAL_GROUP_COMMAND, arguments: [reveal] }));
       if (!group.applicable) continue;
       const args: ApplyGroupsArgs = { model: entry.analysis.uri.toString(), groupIds: [group.id] };
-      lenses.push(new vscode.CodeLens(new vscode.Range(line, 0, line, 0), {
+      lenses.push(new vscode.CodeLens(at, {
         title: `Apply sharing for this group (saves ${formatBytes(group.bytesSaved)})`,
         command: APPLY_COMMAND,
         arguments: [args],

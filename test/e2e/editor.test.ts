@@ -108,7 +108,7 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await s.page.keyboard.press('Control+Shift+M');
   });
 
-  test('the outline lists tensors, marks the pair and hovers show dtype, shape, bytes, statistics and group', async () => {
+  test('the outline lists tensors, marks the pair, hovers show dtype, shape, bytes, statistics and group, and a lens leads to the group', async () => {
     await focusModelTab();
     await runCommand(s.page, 'Weight Sharing: Open Model Outline');
     const editor = s.page.locator('.editor-instance .monaco-editor').first();
@@ -156,6 +156,15 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await screenshot(s.page, 'e2e-outline-quickfix');
     await s.page.keyboard.press('Escape');
     await s.page.keyboard.press('Control+Shift+M');
+    // The group's row also leads to the group in the model editor: with its selection cleared, the lens selects it again.
+    await focusModelTab();
+    const group = webview(s.page).locator('#groups li.group', { hasText: COPY });
+    if (await group.getAttribute('aria-selected') === 'true') await group.click();
+    await s.page.locator('.tabs-container .tab', { hasText: `${MODEL}.outline` }).first().click();
+    // Back to the top, where the group's row is (the search above scrolled to the copy's row).
+    await s.page.keyboard.press('Control+Home');
+    await editor.locator('.codelens-decoration a', { hasText: 'Show in model editor' }).first().click();
+    await group.and(webview(s.page).locator('[aria-selected="true"]')).waitFor({ timeout: 20_000 });
   });
 
   test('Show Sharing Report opens the scan rendered; its Markdown source is one command away', async () => {
