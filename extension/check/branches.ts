@@ -3,6 +3,7 @@
 // extra output (a splice of the ModelProto's graph field, weights untouched)
 // and run on a few variants of the inputs; each branch then gets inputs
 // that take it. Browser-safe: the webview's inference check uses it.
+import { Reader, Writer } from 'protobufjs/minimal';
 import type { TensorValue } from './tensorProto';
 
 /** What the search needs of a graph: its inputs and main-graph nodes (the webview's payload has both). */
@@ -38,28 +39,6 @@ export function inputDependentIfs(graph: BranchGraph, fed: ReadonlySet<string>):
   return main.flatMap((n, i) => (n.opType === 'If' && n.inputs[0] && dependsOnInput(n.inputs[0]) ? [{ node: n.name || `If #${i}`, cond: n.inputs[0] }] : []));
 }
 
-function readVarint(b: Uint8Array, at: number): [number, number] {
-  let value = 0;
-  let scale = 1;
-  for (let i = at; i < b.length && i < at + 10; i++) {
-    value += (b[i]! & 0x7f) * scale;
-    scale *= 128;
-    if ((b[i]! & 0x80) === 0) return [value, i + 1];
-  }
-  throw new Error(`model: a varint at byte ${at} runs past its end`);
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) { out.push((n % 128) | 0x80); n = Math.floor(n / 128); }
-  out.push(n);
-  return out;
-}
-
-function lengthDelimited(field: number, body: Uint8Array | number[]): number[] {
-  return [...varint((field << 3) | 2), ...varint(body.length), ...body];
-}
-
 const GRAPH_FIELD = 7;
 const GRAPH_OUTPUT_FIELD = 12;
 const BOOL = 9;
@@ -70,37 +49,37 @@ const BOOL = 9;
  * copied byte for byte.
  */
 export function exposeConditions(model: Uint8Array, names: readonly string[]): Uint8Array {
-  let at = 0;
-  while (at < model.length) {
-    const [tag, afterTag] = readVarint(model, at);
-    const wire = tag & 7;
-    let end: number;
-    if (wire === 0) end = readVarint(model, afterTag)[1];
-    else if (wire === 1) end = afterTag + 8;
-    else if (wire === 5) end = afterTag + 4;
-    else if (wire === 2) {
-      const [len, body] = readVarint(model, afterTag);
-      end = body + len;
-      if (end > model.length) throw new Error(`model: field ${tag >>> 3} at byte ${at} runs past the end of the file`);
-      if (tag >>> 3 === GRAPH_FIELD) {
-        const enc = new TextEncoder();
-        const extra = names.flatMap((name) => lengthDelimited(GRAPH_OUTPUT_FIELD, [
-          ...lengthDelimited(1, enc.encode(name)),
-          ...lengthDelimited(2, lengthDelimited(1, [...varint(1 << 3), ...varint(BOOL)])),
-        ]));
-        const graph = new Uint8Array(len + extra.length);
-        graph.set(model.subarray(body, end));
-        graph.set(extra, len);
-        const head = [...varint(tag), ...varint(graph.length)];
-        const out = new Uint8Array(at + head.length + graph.length + model.length - end);
-        out.set(model.subarray(0, at));
-        out.set(head, at);
-        out.set(graph, at + head.length);
-        out.set(model.subarray(end), at + head.length + graph.length);
-        return out;
-      }
-    } else throw new Error(`model: wire type ${wire} at byte ${at} is not a ModelProto field`);
-    at = end;
+  const reader = new Reader(model);
+  while (reader.pos < reader.len) {
+    const at = reader.pos;
+    let tag: number;
+    try {
+      tag = reader.uint32();
+      if ((tag & 7) !== 2 || tag >>> 3 !== GRAPH_FIELD) { reader.skipType(tag & 7); continue; }
+    } catch (err) {
+      if (err instanceof RangeError) throw new Error(`model: the field at byte ${at} runs past the end of the file`);
+      throw new Error(`model: the field at byte ${at} is not a ModelProto field (${(err as Error).message})`);
+    }
+    const len = reader.uint32();
+    const body = reader.pos;
+    if (body + len > model.length) throw new Error(`model: field ${GRAPH_FIELD} at byte ${at} runs past the end of the file`);
+    // ValueInfoProto { name = 1; type = 2: TypeProto { tensor_type = 1: { elem_type = 1 } } } per condition.
+    const extra = new Writer();
+    for (const name of names) {
+      extra.uint32((GRAPH_OUTPUT_FIELD << 3) | 2).fork()
+        .uint32((1 << 3) | 2).string(name)
+        .uint32((2 << 3) | 2).fork().uint32((1 << 3) | 2).fork().uint32(1 << 3).int32(BOOL).ldelim().ldelim()
+        .ldelim();
+    }
+    const added = extra.finish();
+    const head = new Writer().uint32((GRAPH_FIELD << 3) | 2).uint32(len + added.length).finish();
+    const out = new Uint8Array(at + head.length + len + added.length + model.length - body - len);
+    out.set(model.subarray(0, at));
+    out.set(head, at);
+    out.set(model.subarray(body, body + len), at + head.length);
+    out.set(added, at + head.length + len);
+    out.set(model.subarray(body + len), at + head.length + len + added.length);
+    return out;
   }
   throw new Error('model: no graph field');
 }
