@@ -3,7 +3,7 @@
 // when it cannot be read. Never leaves the page blank.
 import { unpackGraphPayload, type ApplySummary, type GraphPayload, type ViewMessage, type ViewSettings } from '../extension/protocol.js';
 import { CompareView } from './compareView.js';
-import { GraphView } from './graphView.js';
+import { GraphView, graphContainer } from './graphView.js';
 import { Host } from './host.js';
 import { Search } from './search.js';
 import { SidePanel } from './sidePanel.js';
@@ -157,11 +157,7 @@ export class App {
     const toolbar = document.createElement('div');
     toolbar.className = 'toolbar';
     toolbar.setAttribute('role', 'toolbar');
-    const graphEl = document.createElement('div');
-    graphEl.id = 'graph';
-    graphEl.tabIndex = 0;
-    graphEl.setAttribute('aria-label', `Graph of ${payload.fileName}: arrow keys pan, + and - zoom, 0 fits`);
-    graphEl.addEventListener('keydown', (e) => { if (this.view?.handleKey(e)) e.preventDefault(); });
+    const graphEl = graphContainer('graph', payload.fileName, () => this.view);
     // The graph's pane; the side-by-side view adds the shared copy's beside it.
     const panes = document.createElement('div');
     panes.className = 'panes';

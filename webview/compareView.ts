@@ -6,7 +6,7 @@
 import type { GraphPayload } from '../extension/protocol.js';
 import { button } from './toolkit.js';
 import { diffGraphs, type GraphDiff } from './graphDiff.js';
-import { GraphView } from './graphView.js';
+import { GraphView, graphContainer } from './graphView.js';
 import type { Theme } from './theme.js';
 import { ViewModel } from './viewModel.js';
 
@@ -39,17 +39,13 @@ export class CompareView {
       legend.append(item);
     }
     head.append(title, legend, button('Close', { appearance: 'secondary', id: 'compare-close', title: 'Close the side-by-side view', onClick: onClose }));
-    const graphEl = document.createElement('div');
-    graphEl.id = 'graph-compare';
-    graphEl.tabIndex = 0;
-    graphEl.setAttribute('aria-label', `Graph of ${copy.fileName}: arrow keys pan, + and - zoom, 0 fits`);
+    const graphEl = graphContainer('graph-compare', copy.fileName, () => this.view);
     this.element.append(head, graphEl);
     original.cy.container()!.parentElement!.append(this.element);
     original.cy.resize();
 
     const model = new ViewModel(copy, collapseThreshold);
     this.view = new GraphView(graphEl, model, theme, { hover: () => undefined, groupClicked: () => undefined, redrawn: () => this.mark() });
-    graphEl.addEventListener('keydown', (e) => { if (this.view.handleKey(e)) e.preventDefault(); });
     this.view.renderInitial(collapseThreshold);
     // The same scopes open on both sides (a scope is named after its module path, the same in both).
     this.view.setExpanded(original.expandedScopes);

@@ -42,6 +42,16 @@ const MAX_FRAME_ZOOM = 1.25;
 /** Below this zoom the 11 px labels are under 6 px: a group that far apart is framed around its first copy instead. */
 const MIN_FRAME_ZOOM = 0.55;
 
+/** The element a graph is drawn in: focusable, named, and driven from the keyboard once its view exists. */
+export function graphContainer(id: string, fileName: string, view: () => GraphView | null): HTMLElement {
+  const el = document.createElement('div');
+  el.id = id;
+  el.tabIndex = 0;
+  el.setAttribute('aria-label', `Graph of ${fileName}: arrow keys pan, + and - zoom, 0 fits`);
+  el.addEventListener('keydown', (e) => { if (view()?.handleKey(e)) e.preventDefault(); });
+  return el;
+}
+
 export class GraphView {
   readonly cy: cytoscape.Core;
   private expanded = new Set<string>();

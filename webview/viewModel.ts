@@ -457,9 +457,9 @@ export class ViewModel {
       const s = this.scopes.get(id)!;
       const parent = this.scopes.get(into)!;
       for (const c of s.children) this.scopes.get(c)!.parent = into;
+      // Array literals, not push(...)/splice(...): a scope can hold more children than a call takes arguments.
       const at = parent.children.indexOf(id);
-      if (at >= 0) parent.children.splice(at, 1, ...s.children);
-      else parent.children.push(...s.children);
+      parent.children = at >= 0 ? [...parent.children.slice(0, at), ...s.children, ...parent.children.slice(at + 1)] : [...parent.children, ...s.children];
       this.scopes.delete(id);
     };
     // Bottom-up, so merges see their children's final shape.
