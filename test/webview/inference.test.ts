@@ -111,7 +111,9 @@ describe('inference panel with WebGPU available (--enable-unsafe-webgpu)', () =>
           assert.ok(o.maxRelDiff <= TOLERANCE, `${name} ${o.name} on ${backend}: max rel ${o.maxRelDiff}`);
           assert.ok(o.cosine > 0.999999, `${name} ${o.name} on ${backend}: cosine ${o.cosine}`);
         }
-        assert.equal(rep.runs[0].timings.runsMs.length, 2);
+        // A warm-up slower than SLOW_RUN_MS (a busy machine) is followed by one timed run, not the two asked for.
+        const { SLOW_RUN_MS } = await import('../../webview/inference/session.js');
+        assert.equal(rep.runs[0].timings.runsMs.length, rep.runs[0].timings.warmupMs > SLOW_RUN_MS ? 1 : 2);
         assert.ok(rep.runs[0].timings.medianMs > 0);
         // The panel says the same.
         assert.equal(await text(page, '#inf-verdict'), 'PASS');

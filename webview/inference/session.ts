@@ -133,7 +133,7 @@ export class CheckCancelled extends Error {
 }
 
 /** A first run slower than this gets one timed run after it, not the number asked for. */
-const SLOW_RUN_MS = 5000;
+export const SLOW_RUN_MS = 5000;
 
 /**
  * Lets the page handle its events (a Cancel click, a repaint of the status
