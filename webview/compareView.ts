@@ -10,8 +10,6 @@ import { GraphView, graphContainer } from './graphView.js';
 import type { Theme } from './theme.js';
 import { ViewModel } from './viewModel.js';
 
-const MARKS = ['diff-inserted', 'diff-rewired', 'diff-dropped'];
-
 export class CompareView {
   readonly element: HTMLElement;
   readonly view: GraphView;
@@ -62,22 +60,26 @@ export class CompareView {
 
   /** Marks what Apply changed on whatever each side draws now (call after either side redraws). */
   mark(): void {
-    const on = (view: GraphView, ids: Iterable<string>, cls: string, weights = false) => {
-      for (const id of ids) {
-        const item = weights ? view.model.weightOfTensor.get(id) : id;
-        if (item !== undefined) view.cy.getElementById(view.drawnFor(item)).addClass(cls);
+    const tags = (view: GraphView, marks: Array<[Iterable<string>, string, boolean?]>) => {
+      const out = new Map<string, string>();
+      for (const [ids, cls, weights] of marks) {
+        for (const id of ids) {
+          const item = weights ? view.model.weightOfTensor.get(id) : id;
+          if (item === undefined) continue;
+          const drawn = view.drawnFor(item);
+          const had = out.get(drawn);
+          out.set(drawn, had === undefined ? cls : `${had} ${cls}`);
+        }
       }
+      view.tag(out);
     };
-    for (const v of [this.original, this.view]) v.cy.elements().removeClass(MARKS.join(' '));
-    on(this.view, this.diff.inserted, 'diff-inserted');
-    on(this.view, this.diff.rewired, 'diff-rewired');
-    on(this.original, this.diff.rewiredInOriginal, 'diff-rewired');
-    on(this.original, this.diff.dropped, 'diff-dropped', true);
+    tags(this.view, [[this.diff.inserted, 'diff-inserted'], [this.diff.rewired, 'diff-rewired']]);
+    tags(this.original, [[this.diff.rewiredInOriginal, 'diff-rewired'], [this.diff.dropped, 'diff-dropped', true]]);
   }
 
   destroy(): void {
     for (const [v, fn] of this.follow) v.cy.off('viewport', fn);
-    this.original.cy.elements().removeClass(MARKS.join(' '));
+    this.original.tag(new Map());
     this.view.destroy();
     this.element.remove();
     this.original.cy.resize();

@@ -7,6 +7,8 @@ import { ViewModel } from './viewModel.js';
 import { buildElements, buildGroupLinks, fontsFor } from './elements.js';
 import { buildStyle } from './style.js';
 import { dagreCost, layeredLayout, type LayoutEdge, type LayoutNode } from './layered.js';
+import { contains, Drawing, EXTENT_PREFIX, grow, type Rect } from './drawing.js';
+import { OverviewLayer } from './overviewLayer.js';
 import type { Theme } from './theme.js';
 
 cytoscape.use(dagre);
@@ -30,12 +32,37 @@ const DAGRE_BUDGET = 1200;
 
 export type LayoutEngine = 'auto' | 'dagre' | 'layered';
 
+/** Furthest out cytoscape zooms (a windowed drawing's overview may go further, to fit). */
+const MIN_ZOOM = 0.03;
 /** Below this zoom labels are unreadable, so the overview shows the top instead. */
 const MIN_OVERVIEW_ZOOM = 0.45;
 const READABLE_ZOOM = 0.9;
 
 /** Most expanded name scopes drawn as boxes. */
 const MAX_NAME_BOXES = 150;
+
+/** Nodes past which cytoscape holds only the part of the drawing near the viewport (see drawing.ts). */
+const WINDOW_NODES = 2500;
+/** Leaf nodes near the viewport past which the overview layer paints the drawing instead (zoomed far out). */
+const WINDOW_BUDGET = 1200;
+/** Held beyond each side of the viewport, as a share of its size, so short pans need nothing new. */
+const WINDOW_MARGIN = 0.5;
+/** The layered layout's box metrics; a box's bounds in the drawing follow them. */
+const BOX = { padding: 14, label: 16 };
+
+/** Classes the view sets on drawn elements: what a redraw or a new window re-applies. */
+interface Marks {
+  focus: Set<string>;
+  /** Drawn elements not in it are faded (null: nothing is). */
+  context: Set<string> | null;
+  selected: Set<string>;
+  match: Set<string>;
+  current: string | null;
+  /** More classes by drawn id (the side-by-side view's diff marks). */
+  tags: Map<string, string>;
+}
+
+const hasClass = (classes: string, name: string) => ` ${classes} `.includes(` ${name} `);
 
 /** Largest zoom used when framing a few nodes, so they do not fill the screen. */
 const MAX_FRAME_ZOOM = 1.25;
@@ -61,6 +88,16 @@ export class GraphView {
   /** Which layout to use; 'auto' picks by cost. */
   layoutEngine: LayoutEngine = 'auto';
   lastEngine: Exclude<LayoutEngine, 'auto'> = 'dagre';
+  /** Everything drawn, laid out; cytoscape holds all of it, or a window of it when `windowed`. */
+  private drawing: Drawing | null = null;
+  private windowed = false;
+  /** The area whose elements cytoscape holds (windowed), null when nothing is held yet or the overview paints. */
+  private held: Rect | null = null;
+  private windowQueued = false;
+  private readonly overviewLayer: OverviewLayer;
+  private overviewShown = false;
+  private overviewFrame = 0;
+  private marks: Marks = { focus: new Set(), context: null, selected: new Set(), match: new Set(), current: null, tags: new Map() };
 
   constructor(
     container: HTMLElement,
@@ -72,7 +109,7 @@ export class GraphView {
       container,
       style: buildStyle(theme),
       layout: { name: 'preset' },
-      minZoom: 0.03,
+      minZoom: MIN_ZOOM,
       maxZoom: 4,
       boxSelectionEnabled: false,
       selectionType: 'single',
@@ -81,6 +118,7 @@ export class GraphView {
       textureOnViewport: model.items.size > 1500,
       hideEdgesOnViewport: model.items.size > 1500,
     });
+    this.overviewLayer = new OverviewLayer(container, theme);
     this.wireEvents();
   }
 
@@ -107,17 +145,21 @@ export class GraphView {
     if (this.expanded.has(scopeId)) return;
     this.expanded.add(scopeId);
     this.redraw();
-    const box = this.cy.getElementById(scopeId);
     // A scope of hundreds of layers fits only as a sliver: then its first rows at a readable zoom.
-    const children = box.children();
-    const top = children.min((n) => n.position('y')).ele;
-    this.frame(box, top ? children.filter((n) => n.same(top)) : undefined);
+    const kids = this.drawing?.children.get(scopeId) ?? [];
+    let top: string | undefined;
+    let topY = Infinity;
+    for (const id of kids) {
+      const r = this.drawing!.nodes.get(id)!.rect;
+      if (r.y1 + r.y2 < topY) { topY = r.y1 + r.y2; top = id; }
+    }
+    this.frame([scopeId], top === undefined ? undefined : [top]);
   }
 
   collapse(scopeId: string): void {
     if (!this.expanded.delete(scopeId)) return;
     this.redraw();
-    this.frame(this.cy.getElementById(scopeId));
+    this.frame([scopeId]);
   }
 
   expandAll(): void {
@@ -135,13 +177,15 @@ export class GraphView {
   setTheme(theme: Theme): void {
     this.theme = theme;
     this.cy.style(buildStyle(theme));
+    this.overviewLayer.setTheme(theme);
+    if (this.overviewShown) this.paintOverview();
     this.lastHalo = 0;
     this.updateHalo();
   }
 
   fit(): void {
-    if (this.cy.nodes().empty()) return;
-    const bb = this.boxOf(this.cy.nodes());
+    const bb = this.drawing?.bounds;
+    if (!bb || this.drawing!.nodes.size === 0) return;
     this.centre(bb, this.fitZoom(bb, 24));
   }
 
@@ -151,9 +195,10 @@ export class GraphView {
    */
   overview(): void {
     const cy = this.cy;
-    if (cy.nodes().empty()) return;
+    const d = this.drawing;
+    if (!d || d.nodes.size === 0) return;
     const pad = 24;
-    const bb = this.boxOf(cy.nodes());
+    const bb = d.bounds;
     // A handful of nodes would otherwise be blown up to poster size.
     const zoom = Math.min(this.fitZoom(bb, pad), MAX_FRAME_ZOOM);
     if (zoom >= MIN_OVERVIEW_ZOOM) {
@@ -162,9 +207,8 @@ export class GraphView {
     }
     const readable = READABLE_ZOOM;
     // Start where the data enters: centred on the graph inputs, else on the drawing.
-    const inputs = cy.nodes('.graph-input');
-    const ib = inputs.nonempty() ? this.boxOf(inputs) : undefined;
-    const cx = ib ? ib.x1 + ib.w / 2 : (bb.x1 + bb.x2) / 2;
+    const ib = d.rectOf([...d.nodes.values()].filter((n) => hasClass(n.classes, 'graph-input')).map((n) => n.id));
+    const cx = ib ? (ib.x1 + ib.x2) / 2 : (bb.x1 + bb.x2) / 2;
     const left = Math.max(bb.x1 * readable - pad, Math.min(cx * readable - cy.width() / 2, bb.x2 * readable + pad - cy.width()));
     cy.viewport({ zoom: readable, pan: { x: -left, y: pad - bb.y1 * readable } });
     this.updateHalo();
@@ -203,7 +247,7 @@ export class GraphView {
     const group = index === null ? undefined : this.model.payload.groups[index];
     if (!group) { this.clearFocus(); return; }
     // Far apart, the view stays readable around the first copy (what Apply drops); the dashed link leads to the kept one.
-    this.focusItems(group.tensorIds, group.consumerNodeIds, (e) => e.hasClass('shared') || e.hasClass('group-link'), group.tensorIds[1]);
+    this.focusItems(group.tensorIds, group.consumerNodeIds, (classes) => hasClass(classes, 'shared') || hasClass(classes, 'group-link'), group.tensorIds[1]);
   }
 
   /**
@@ -219,37 +263,32 @@ export class GraphView {
   }
 
   private clearFocus(): void {
-    this.cy.elements().removeClass('focus faded');
-    this.cy.elements().unselect();
+    this.setMarks({ focus: new Set(), context: null, selected: new Set() });
     this.focused = false;
   }
 
-  private focusItems(tensorIds: string[], readerIds: string[], keepEdge: (e: cytoscape.EdgeSingular) => boolean, anchorTensor?: string): void {
-    const cy = this.cy;
-    this.clearFocus();
-    this.focused = true;
+  private focusItems(tensorIds: string[], readerIds: string[], keepEdge: (classes: string) => boolean, anchorTensor?: string): void {
     const members = tensorIds.map((t) => this.model.weightOfTensor.get(t)).filter((id): id is string => id !== undefined);
     this.reveal(members);
-    const ids = new Set<string>();
-    for (const id of members) ids.add(this.drawnFor(id));
-    for (const id of readerIds) if (this.model.items.has(id)) ids.add(this.drawnFor(id));
-    let focus = cy.collection();
-    for (const id of ids) focus = focus.union(cy.getElementById(id));
-    focus = focus.union(focus.edgesWith(focus).filter(keepEdge));
-    const context = focus.union(focus.ancestors());
-    cy.elements().not(context).addClass('faded');
-    focus.addClass('focus');
-    focus.nodes().select();
+    const d = this.drawing!;
+    const nodes = new Set<string>();
+    for (const id of members) nodes.add(this.drawnFor(id));
+    for (const id of readerIds) if (this.model.items.has(id)) nodes.add(this.drawnFor(id));
+    for (const id of nodes) if (!d.nodes.has(id)) nodes.delete(id);
+    const focus = new Set(nodes);
+    for (const e of d.edges) if (nodes.has(e.source) && nodes.has(e.target) && keepEdge(e.classes)) focus.add(e.id);
+    const context = new Set(focus);
+    for (const id of nodes) for (const a of d.ancestors(id)) context.add(a);
+    this.focused = true;
+    this.setMarks({ focus, context, selected: nodes });
     const anchor = anchorTensor === undefined ? undefined : this.model.weightOfTensor.get(anchorTensor);
-    this.frame(focus, anchor === undefined ? undefined : cy.getElementById(this.drawnFor(anchor)));
+    this.frame(nodes, anchor === undefined ? undefined : [this.drawnFor(anchor)]);
   }
 
   /** Opens the scopes holding items and frames them (the side-by-side view's first look at what changed). */
   frameItems(itemIds: string[]): void {
     this.reveal(itemIds);
-    let eles = this.cy.collection();
-    for (const id of itemIds) eles = eles.union(this.cy.getElementById(this.drawnFor(id)));
-    if (eles.nonempty()) this.frame(eles);
+    this.frame(itemIds.map((id) => this.drawnFor(id)));
   }
 
   /** Makes items drawn as themselves; true when the drawing changed. */
@@ -263,28 +302,32 @@ export class GraphView {
 
   /** Highlights search hits; the current one is revealed, selected and centred. */
   showMatches(itemIds: string[], current: number): void {
-    const cy = this.cy;
-    cy.elements().removeClass('match match-current');
-    if (itemIds.length === 0) return;
-    const target = itemIds[current];
+    if (itemIds.length === 0) { this.clearMatches(); return; }
+    const target = itemIds[current]!;
     this.reveal([target]);
-    for (const id of itemIds) cy.getElementById(this.drawnFor(id)).addClass('match');
-    const el = cy.getElementById(target);
-    el.addClass('match-current');
-    cy.elements().unselect();
-    el.select();
-    cy.animate({ center: { eles: el }, zoom: Math.max(cy.zoom(), 0.9) }, { duration: 150 });
+    this.setMarks({ match: new Set(itemIds.map((id) => this.drawnFor(id))), current: target, selected: new Set([target]) });
+    const r = this.drawing?.rectOf([target]);
+    if (!r) return;
+    const zoom = Math.max(this.cy.zoom(), 0.9);
+    // Typing moves from hit to hit: the last one wins, not a queue of pans.
+    this.cy.stop(true, false);
+    this.cy.animate({ zoom, pan: this.panToCentre(r, zoom) }, { duration: 150 });
   }
 
   clearMatches(): void {
-    this.cy.elements().removeClass('match match-current');
+    this.setMarks({ match: new Set(), current: null });
+  }
+
+  /** Extra classes on drawn elements, by drawn id, kept when they are drawn again (replaces the last set). */
+  tag(tags: Map<string, string>): void {
+    this.setMarks({ tags });
   }
 
   /** Visible counts, for tests and the status line. */
   counts(): Record<string, number> {
     const cy = this.cy;
     return {
-      nodes: cy.nodes().length,
+      nodes: cy.nodes().not('.extent').length,
       edges: cy.edges().length,
       operators: cy.nodes('.op').length,
       weights: cy.nodes('.weight').length,
@@ -294,10 +337,16 @@ export class GraphView {
       scopes: cy.nodes('.scope').length,
       boxes: cy.nodes('.box').length,
       selected: cy.nodes(':selected').length,
+      drawingNodes: this.drawing?.nodes.size ?? 0,
+      drawingEdges: this.drawing?.edges.length ?? 0,
+      windowed: this.windowed ? 1 : 0,
+      overview: this.overviewShown ? 1 : 0,
     };
   }
 
   destroy(): void {
+    cancelAnimationFrame(this.overviewFrame);
+    this.overviewLayer.canvas.remove();
     this.cy.destroy();
   }
 
@@ -308,58 +357,181 @@ export class GraphView {
     // change dirties all descendants): past a limit, scopes are not boxed.
     const graph = this.model.visible(this.expanded, this.nameBoxes && this.expanded.size <= MAX_NAME_BOXES);
     const elements = buildElements(this.model, graph, fontsFor(this.theme.fontFamily));
-    // Only what is drawn differently is replaced (an expand changes a few
-    // elements; rebuilding all restyled every one: 300 ms for 2 more nodes at
-    // 10k operators). Removing a box or a node takes its contents and edges
-    // with it; they are added back from `elements`.
-    const keys = new Map(elements.map((d) => [d.data.id!, JSON.stringify([d.data, d.classes])]));
-    cy.batch(() => {
-      cy.elements().filter((e) => { const key = keys.get(e.id()); return key === undefined || key !== this.drawnKeys.get(e.id()); }).remove();
-      cy.add(elements.filter((d) => cy.getElementById(d.data.id!).empty()));
-      // What a focus or a search marked is redrawn unmarked, as a fresh drawing would be.
-      cy.elements().removeClass('focus faded match match-current').unselect();
-    });
-    this.drawnKeys = keys;
-    const t1 = performance.now();
-    this.runLayout();
-    const drawn = new Set(cy.nodes().map((n) => n.id()));
-    cy.add(buildGroupLinks(this.model, drawn, (id) => this.drawnFor(id)));
+    const all = new Set(graph.nodes.map((n) => n.id));
+    const links = () => buildGroupLinks(this.model, all, (id) => this.drawnFor(id));
+    // What a focus or a search marked is redrawn unmarked, as a fresh drawing would be.
+    this.marks = { focus: new Set(), context: null, selected: new Set(), match: new Set(), current: null, tags: this.marks.tags };
+    let t1: number;
+    if (graph.nodes.length > WINDOW_NODES) {
+      cy.batch(() => cy.elements().remove());
+      t1 = performance.now();
+      const positions = this.layout(elements, 'layered');
+      this.drawing = new Drawing([...elements, ...links()], (id) => positions?.get(id), BOX);
+      // The overview paints at any zoom: Fit may show all of it.
+      const b = this.drawing.bounds;
+      cy.minZoom(Math.min(MIN_ZOOM, 0.9 * Math.min(cy.width() / (b.x2 - b.x1 + 1), cy.height() / (b.y2 - b.y1 + 1))));
+      this.drawnKeys = new Map();
+      this.windowed = true;
+      this.held = null;
+      // After the caller has framed what it wanted: the window follows the viewport.
+      this.queueWindow();
+    } else {
+      // Only what is drawn differently is replaced (an expand changes a few
+      // elements; rebuilding all restyled every one: 300 ms for 2 more nodes at
+      // 10k operators). Removing a box or a node takes its contents and edges
+      // with it; they are added back from `elements`.
+      const keys = new Map(elements.map((d) => [d.data.id!, JSON.stringify([d.data, d.classes])]));
+      cy.batch(() => {
+        cy.elements().filter((e) => { const key = keys.get(e.id()); return key === undefined || key !== this.drawnKeys.get(e.id()); }).remove();
+        cy.add(elements.filter((d) => cy.getElementById(d.data.id!).empty()));
+        cy.elements().removeClass('focus faded match match-current').unselect();
+      });
+      this.drawnKeys = keys;
+      this.windowed = false;
+      cy.minZoom(MIN_ZOOM);
+      this.showOverview(false);
+      t1 = performance.now();
+      this.layout(elements, this.layoutEngine);
+      const groupLinks = links();
+      cy.add(groupLinks);
+      this.drawing = new Drawing([...elements, ...groupLinks], (id) => { const n = cy.getElementById(id); return n.nonempty() ? n.position() : undefined; }, BOX);
+      this.applyMarks(cy.elements());
+    }
     this.lastHalo = 0;
     this.updateHalo();
     const t2 = performance.now();
-    this.events.redrawn({ nodes: cy.nodes().length, edges: cy.edges().length, layoutMs: t2 - t1 });
+    this.events.redrawn({ nodes: this.drawing.nodes.size, edges: this.drawing.edges.length, layoutMs: t2 - t1 });
     return { buildMs: t1 - t0, layoutMs: t2 - t1 };
   }
 
   /**
    * dagre (network-simplex) when affordable: it routes long edges around
    * nodes. Otherwise the fast layered layout (layered.ts), whose cost does
-   * not grow with edge length.
+   * not grow with edge length. dagre moves cytoscape's nodes (all of them
+   * must be held); the layered layout's positions are returned, and set on
+   * the nodes cytoscape holds.
    */
-  private runLayout(): void {
+  private layout(elements: readonly cytoscape.ElementDefinition[], choice: LayoutEngine): Map<string, { x: number; y: number }> | undefined {
     const cy = this.cy;
-    const nodes: LayoutNode[] = cy.nodes().map((n) => {
-      const parent = n.data('parent') as string | undefined;
-      const ln: LayoutNode = { id: n.id(), width: Number(n.data('w') ?? 0), height: Number(n.data('h') ?? 0) };
-      if (parent !== undefined) ln.parent = parent;
-      return ln;
-    });
-    const edges: LayoutEdge[] = cy.edges().map((e) => ({ source: e.source().id(), target: e.target().id() }));
-    const engine = this.layoutEngine === 'auto' ? (dagreCost(nodes, edges) <= DAGRE_BUDGET ? 'dagre' : 'layered') : this.layoutEngine;
+    const nodes: LayoutNode[] = [];
+    const edges: LayoutEdge[] = [];
+    for (const d of elements) {
+      if (d.group === 'edges') { edges.push({ source: String(d.data.source), target: String(d.data.target) }); continue; }
+      const ln: LayoutNode = { id: d.data.id!, width: Number(d.data.w ?? 0), height: Number(d.data.h ?? 0) };
+      if (d.data.parent !== undefined) ln.parent = String(d.data.parent);
+      nodes.push(ln);
+    }
+    const engine = choice === 'auto' ? (dagreCost(nodes, edges) <= DAGRE_BUDGET ? 'dagre' : 'layered') : choice;
     this.lastEngine = engine;
     if (engine === 'dagre') {
       cy.layout({
         name: 'dagre', rankDir: 'TB', nodeSep: 22, rankSep: 34, edgeSep: 8, ranker: 'network-simplex', fit: false, animate: false,
       } as cytoscape.LayoutOptions).run();
-      return;
+      return undefined;
     }
-    const positions = layeredLayout(nodes, edges, { nodeSep: 22, rankSep: 36, boxPadding: 14, boxLabel: 16 });
+    const positions = layeredLayout(nodes, edges, { nodeSep: 22, rankSep: 36, boxPadding: BOX.padding, boxLabel: BOX.label });
     // One preset layout sets every position in a single pass (per-node
     // position() calls re-fit compound parents each time: seconds for 7,000 nodes).
-    cy.nodes().filter((n) => positions.has(n.id())).layout({
-      name: 'preset', fit: false, animate: false,
-      positions: (n: cytoscape.NodeSingular) => positions.get(n.id())!,
-    } as cytoscape.LayoutOptions).run();
+    const held = cy.nodes().filter((n) => positions.has(n.id()));
+    if (held.nonempty()) {
+      held.layout({
+        name: 'preset', fit: false, animate: false,
+        positions: (n: cytoscape.NodeSingular) => positions.get(n.id())!,
+      } as cytoscape.LayoutOptions).run();
+    }
+    return positions;
+  }
+
+  /** Updates what a big drawing holds once the current task is done (after any framing it does). */
+  private queueWindow(): void {
+    if (!this.windowed || this.windowQueued) return;
+    this.windowQueued = true;
+    queueMicrotask(() => {
+      this.windowQueued = false;
+      this.updateWindow();
+    });
+  }
+
+  /**
+   * Holds in cytoscape what lies in and around the viewport; zoomed out so
+   * far that this would be too much, paints the overview layer instead.
+   */
+  private updateWindow(): void {
+    const d = this.drawing;
+    if (!this.windowed || !d) return;
+    const e = this.cy.extent();
+    const view: Rect = { x1: e.x1, y1: e.y1, x2: e.x2, y2: e.y2 };
+    if (this.held && contains(this.held, view)) return;
+    const area = grow(view, e.w * WINDOW_MARGIN, e.h * WINDOW_MARGIN);
+    if (d.leavesIn(area) > WINDOW_BUDGET) {
+      if (this.cy.elements().nonempty()) this.cy.batch(() => this.cy.elements().remove());
+      this.held = null;
+      this.showOverview(true);
+      return;
+    }
+    this.showOverview(false);
+    const win = d.windowOf(area);
+    const cy = this.cy;
+    const keep = (id: string) => (id.startsWith(EXTENT_PREFIX) ? win.nodes.has(id.slice(EXTENT_PREFIX.length, id.lastIndexOf(':'))) : win.nodes.has(id) || win.edges.has(id));
+    cy.batch(() => {
+      cy.elements().filter((el) => !keep(el.id())).remove();
+      const adding: cytoscape.ElementDefinition[] = [];
+      for (const id of win.nodes) {
+        if (cy.getElementById(id).nonempty()) continue;
+        const n = d.nodes.get(id)!;
+        adding.push(n.def);
+        if (n.inner) adding.push(...d.extentsOf(id));
+      }
+      for (const edge of d.edges) if (win.edges.has(edge.id) && cy.getElementById(edge.id).empty()) adding.push(edge.def);
+      if (adding.length > 0) this.applyMarks(cy.add(adding));
+    });
+    this.held = area;
+    this.lastHalo = 0;
+    this.updateHalo();
+  }
+
+  private showOverview(on: boolean): void {
+    if (on) this.paintOverview();
+    else if (this.overviewShown) this.overviewLayer.clear();
+    this.overviewShown = on;
+  }
+
+  /** Paints the overview at the next frame (viewport events come faster than frames). */
+  private paintOverview(): void {
+    if (this.overviewFrame) return;
+    this.overviewFrame = requestAnimationFrame(() => {
+      this.overviewFrame = 0;
+      if (!this.overviewShown || !this.drawing) return;
+      const cy = this.cy;
+      this.overviewLayer.draw(this.drawing, { zoom: cy.zoom(), pan: cy.pan(), width: cy.width(), height: cy.height() });
+    });
+  }
+
+  private setMarks(change: Partial<Marks>): void {
+    Object.assign(this.marks, change);
+    const cy = this.cy;
+    cy.batch(() => {
+      cy.elements().removeClass(`focus faded match match-current ${[...this.taggedClasses].join(' ')}`).unselect();
+      this.applyMarks(cy.elements());
+    });
+  }
+
+  /** Every class a tag has set, to clear them when the tags change. */
+  private taggedClasses = new Set<string>();
+
+  private applyMarks(eles: cytoscape.CollectionReturnValue): void {
+    const m = this.marks;
+    for (const cls of m.tags.values()) for (const c of cls.split(' ')) this.taggedClasses.add(c);
+    eles.forEach((el) => {
+      const id = el.id();
+      if (m.context && !m.context.has(id)) el.addClass('faded');
+      if (m.focus.has(id)) el.addClass('focus');
+      if (m.match.has(id)) el.addClass('match');
+      if (m.current === id) el.addClass('match-current');
+      const tags = m.tags.get(id);
+      if (tags) el.addClass(tags);
+      if (m.selected.has(id)) el.select();
+    });
   }
 
   /**
@@ -385,40 +557,35 @@ export class GraphView {
   private drawnKeys = new Map<string, string>();
 
   /**
-   * Fits `eles` in view, never closer than MAX_FRAME_ZOOM; when fitting them
-   * all would make labels unreadable (below MIN_FRAME_ZOOM), shows `anchor`
-   * and what is near it at a readable zoom instead.
+   * Fits the drawn nodes `ids` in view, never closer than MAX_FRAME_ZOOM;
+   * when fitting them all would make labels unreadable (below
+   * MIN_FRAME_ZOOM), shows `anchor` and what is near it at a readable zoom
+   * instead.
    */
-  private frame(eles: cytoscape.CollectionReturnValue | cytoscape.CollectionArgument, anchor?: cytoscape.CollectionReturnValue): void {
-    if (eles.length === 0) return;
-    const bb = this.boxOf(eles);
+  private frame(ids: Iterable<string>, anchor?: Iterable<string>): void {
+    const bb = this.drawing?.rectOf(ids);
+    if (!bb) return;
     const zoom = Math.min(this.fitZoom(bb, 60), MAX_FRAME_ZOOM);
-    if (zoom < MIN_FRAME_ZOOM && anchor && anchor.nonempty()) this.centre(this.boxOf(anchor), MIN_FRAME_ZOOM);
+    const ab = anchor === undefined ? undefined : this.drawing!.rectOf(anchor);
+    if (zoom < MIN_FRAME_ZOOM && ab) this.centre(ab, MIN_FRAME_ZOOM);
     else this.centre(bb, zoom);
     this.updateHalo();
   }
 
-  /**
-   * The node boxes of `eles`, measured without labels (they sit inside the
-   * boxes): cy.fit's full bounding box walks every label and edge path, 5.7 s
-   * of expanding all 26k nodes of a 20k-operator graph.
-   */
-  private boxOf(eles: cytoscape.CollectionReturnValue | cytoscape.CollectionArgument): cytoscape.BoundingBox12 & cytoscape.BoundingBoxWH {
-    const all = this.cy.collection().union(eles);
-    const nodes = all.nodes();
-    return nodes.nonempty() ? nodes.boundingBox({ includeLabels: false, includeOverlays: false }) : all.boundingBox();
-  }
-
   /** The zoom that fits `bb` with `pad` pixels around it, within the view's limits. */
-  private fitZoom(bb: cytoscape.BoundingBoxWH, pad: number): number {
+  private fitZoom(bb: Rect, pad: number): number {
     const cy = this.cy;
-    const fit = Math.min((cy.width() - 2 * pad) / Math.max(1, bb.w), (cy.height() - 2 * pad) / Math.max(1, bb.h));
+    const fit = Math.min((cy.width() - 2 * pad) / Math.max(1, bb.x2 - bb.x1), (cy.height() - 2 * pad) / Math.max(1, bb.y2 - bb.y1));
     return Math.max(cy.minZoom(), Math.min(cy.maxZoom(), fit));
   }
 
-  private centre(bb: cytoscape.BoundingBox12, zoom: number): void {
+  private centre(bb: Rect, zoom: number): void {
+    this.cy.viewport({ zoom, pan: this.panToCentre(bb, zoom) });
+  }
+
+  private panToCentre(bb: Rect, zoom: number): { x: number; y: number } {
     const cy = this.cy;
-    cy.viewport({ zoom, pan: { x: (cy.width() - zoom * (bb.x1 + bb.x2)) / 2, y: (cy.height() - zoom * (bb.y1 + bb.y2)) / 2 } });
+    return { x: (cy.width() - zoom * (bb.x1 + bb.x2)) / 2, y: (cy.height() - zoom * (bb.y1 + bb.y2)) / 2 };
   }
 
   private wireEvents(): void {
@@ -434,13 +601,23 @@ export class GraphView {
     cy.on('mouseout', 'node, edge', () => this.events.hover(null));
     cy.on('pan zoom', () => this.events.hover(null));
     cy.on('zoom', () => this.updateHalo());
+    cy.on('viewport resize', () => {
+      this.queueWindow();
+      if (this.overviewShown) this.paintOverview();
+    });
     cy.on('tap', 'node.scope', (e) => this.expand(e.target.id()));
     cy.on('dbltap', 'node.box', (e) => {
       if (e.target.hasClass('box')) this.collapse(e.target.id());
     });
     cy.on('tap', 'node.grouped', (e) => this.events.groupClicked(Number(e.target.data('g'))));
     cy.on('tap', (e) => {
-      if (e.target === cy && this.focused) this.clearFocus();
+      if (e.target !== cy) return;
+      // The overview is a picture, a pixel of it hundreds of nodes wide: a
+      // click goes to the node nearest it, at a zoom that can be read and clicked.
+      if (this.overviewShown) {
+        const near = this.drawing?.nearestLeaf(e.position);
+        if (near) this.centre(near.rect, READABLE_ZOOM);
+      } else if (this.focused) this.clearFocus();
     });
   }
 }

@@ -164,6 +164,8 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
         'z-index': 6,
       },
     },
+    // A big drawing's window holds a box without all of its content: these keep its size (drawing.ts).
+    { selector: 'node.extent', style: { width: 1, height: 1, opacity: 0, events: 'no', label: '' } },
     // Selection and focus: the chosen group stands out, the rest recedes.
     { selector: '.faded', style: { opacity: 0.25 } },
     { selector: 'node.box.faded', style: { opacity: 0.4 } },

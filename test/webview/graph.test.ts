@@ -606,3 +606,99 @@ test('hovering an operator shows its attributes and input shapes; hovering an ed
   await assertClean(page);
   await page.close();
 });
+
+/** Drawing leaves that meet the viewport but cytoscape does not hold: what a window forgot to draw. */
+const UNHELD_IN_VIEW = `(() => {
+  const view = window.weightSharingView.app.view;
+  const e = view.cy.extent();
+  const out = [];
+  for (const n of view.drawing.nodes.values()) {
+    const r = n.rect;
+    if (n.inner || r.x2 < e.x1 || r.x1 > e.x2 || r.y2 < e.y1 || r.y1 > e.y2) continue;
+    if (view.cy.getElementById(n.id).empty()) out.push(n.id);
+  }
+  return out;
+})()`;
+
+test('expand all on a 20,000-operator graph lays out every node but holds only those near the view; panning, zooming out to the overview, clicking it, search and a group all draw what they show', async () => {
+  const graph = syntheticTransformer({ operators: 20_000 });
+  const page = await harness.open({ theme: 'dark', title: graph.fileName, width: 1400, height: 900 });
+  await page.showModel({ type: 'model', graph: packGraphPayload(graph), settings: settings({ collapseThreshold: 1000 }) }, { timeout: 120_000 });
+  await page.page.locator('#expand-all').click();
+  await page.page.waitForFunction(() => (document.getElementById('status-line')?.textContent ?? '').includes('drawn'), undefined, { timeout: 60_000 });
+  const all = await page.counts();
+  // Every operator and every weight the payload has is in the drawing (no boxes past 150 open scopes).
+  assert.equal(all.drawingNodes, graph.nodes.length + graph.tensors.length + graph.inputs.length + graph.outputs.length);
+  assert.equal(all.windowed, 1);
+  assert.ok(all.nodes > 0 && all.nodes < 1500, `cytoscape holds ${all.nodes} of ${all.drawingNodes}`);
+  assert.deepEqual(await page.page.evaluate(UNHELD_IN_VIEW), []);
+  await page.screenshot('synthetic-20k-expanded');
+
+  // Far down by keyboard: new nodes come into view, and are drawn.
+  const heldIds = () => page.page.evaluate('window.weightSharingView.app.view.cy.nodes().map((n) => n.id())') as Promise<string[]>;
+  const first = new Set(await heldIds());
+  await page.page.locator('#graph').focus();
+  for (let i = 0; i < 20; i++) await page.page.keyboard.press('Shift+ArrowDown');
+  await page.page.waitForTimeout(50);
+  const later = await heldIds();
+  assert.ok(later.some((id) => !first.has(id)), 'panning brought other nodes in');
+  assert.deepEqual(await page.page.evaluate(UNHELD_IN_VIEW), []);
+
+  // Fit: too much to hold, the overview paints it; its canvas is not blank.
+  await page.page.locator('#fit').click();
+  await page.page.waitForFunction(() => (window as unknown as { weightSharingView: { counts(): Record<string, number> } }).weightSharingView.counts().overview === 1);
+  assert.equal((await page.counts()).nodes, 0);
+  await page.page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+  const painted = await page.page.evaluate(() => {
+    const c = document.querySelector('canvas.overview-layer') as HTMLCanvasElement;
+    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+    return n;
+  });
+  assert.ok(painted > 1000, `the overview painted ${painted} pixels`);
+  await page.screenshot('synthetic-20k-overview');
+
+  // A click on the overview zooms in there, to what can be read: held again.
+  // (Aimed at the operator halfway through the drawing, where the overview painted it.)
+  const box = (await page.page.locator('#graph').boundingBox())!;
+  const target = await page.page.evaluate(`(() => {
+    const view = window.weightSharingView.app.view;
+    const ops = [...view.drawing.nodes.values()].filter((n) => n.classes.includes('op'));
+    const n = ops[Math.floor(ops.length / 2)];
+    const z = view.cy.zoom(), p = view.cy.pan();
+    return { id: n.id, x: p.x + z * (n.rect.x1 + n.rect.x2) / 2, y: p.y + z * (n.rect.y1 + n.rect.y2) / 2 };
+  })()`) as { id: string; x: number; y: number };
+  await page.page.mouse.click(box.x + target.x, box.y + target.y);
+  await page.page.waitForFunction(() => (window as unknown as { weightSharingView: { counts(): Record<string, number> } }).weightSharingView.counts().overview === 0);
+  assert.equal(await page.page.evaluate('window.weightSharingView.app.view.cy.zoom()'), 0.9);
+  assert.ok(await page.position(target.id), `${target.id}, clicked in the overview, is drawn`);
+  assert.deepEqual(await page.page.evaluate(UNHELD_IN_VIEW), []);
+  await page.page.waitForTimeout(300);
+  await page.screenshot('synthetic-20k-overview-clicked');
+
+  // Search for a weight far from here: it is drawn, selected and on screen.
+  await page.page.locator('#graph').focus();
+  await page.page.keyboard.press('/');
+  await page.page.keyboard.type('layer.300.mlp.fc2.weight');
+  const id = (await page.weightItemOf('encoder.layer.300.mlp.fc2.weight'))!;
+  await page.page.waitForFunction((i) => (window as unknown as { weightSharingView: { pagePosition(id: string): unknown } }).weightSharingView.pagePosition(i) !== null, id);
+  await page.page.waitForTimeout(300);
+  assert.deepEqual(await page.selectedIds(), [id]);
+  const at = (await page.position(id))!;
+  assert.ok(at.x > box.x && at.x < box.x + box.width && at.y > box.y && at.y < box.y + box.height, `the hit is on screen: ${JSON.stringify(at)}`);
+  assert.deepEqual(await page.page.evaluate(UNHELD_IN_VIEW), []);
+  await page.page.keyboard.press('Escape');
+
+  // The exact group (layer 0 and a far layer): its first copy is framed, selected and drawn with its halo class.
+  await page.page.locator('#groups li.group').nth(1).click();
+  const group = graph.groups[1];
+  const kept = (await page.weightItemOf(group.tensorIds[1]))!;
+  const sel = await page.selectedIds();
+  assert.ok(sel.includes(kept), `the framed copy is selected: ${sel.join(', ')}`);
+  assert.equal(await page.page.evaluate((i) => (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy.getElementById(i).hasClass('grouped'), kept), true);
+  assert.deepEqual(await page.page.evaluate(UNHELD_IN_VIEW), []);
+  await page.screenshot('synthetic-20k-group');
+  await assertClean(page);
+  await page.close();
+});
