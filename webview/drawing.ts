@@ -118,7 +118,9 @@ export class Drawing {
    * ends of every edge that may cross it (its ends' bounding box meets it),
    * and the boxes around all of them. A fan-out edge (a mask read by every
    * layer) is held only when both its ends are: pulling in far ends would
-   * bring hundreds of distant readers.
+   * bring hundreds of distant readers. So is a group's dashed link: the
+   * canvas dashes all of a path, and one from layer 0 to layer 363 cost
+   * 60 ms a frame.
    */
   windowOf(area: Rect): DrawingWindow {
     const nodes = new Set<string>();
@@ -130,7 +132,7 @@ export class Drawing {
       if (!s || !t) continue;
       const sIn = inside.has(e.source), tIn = inside.has(e.target);
       if (!sIn && !tIn && !meets(union([s.rect, t.rect]), area)) continue;
-      if (!(sIn && tIn) && /(^| )fanout( |$)/.test(e.classes)) continue;
+      if (!(sIn && tIn) && /(^| )(fanout|group-link)( |$)/.test(e.classes)) continue;
       edges.add(e.id);
       nodes.add(e.source);
       nodes.add(e.target);

@@ -50,10 +50,12 @@ test('a window holds what meets it, both ends of the edges that may cross it, an
   assert.equal(d.leavesIn({ x1: -2000, y1: -2000, x2: 2000, y2: 2000 }), 5, 'boxes are not counted');
 });
 
-test('a fan-out edge whose far end is outside the window is left out; one with both ends in is kept', async () => {
-  const d = await drawing([edge('ef', 'e', 'f', 'data fanout'), edge('ae', 'a', 'e', 'data fanout')]);
+test('a fan-out edge or a group link whose far end is outside the window is left out; one with both ends in is kept', async () => {
+  const d = await drawing([edge('ef', 'e', 'f', 'data fanout'), edge('ae', 'a', 'e', 'data fanout'), edge('link', 'a', 'd', 'group-link')]);
   const w = d.windowOf({ x1: -20, y1: -20, x2: 20, y2: 20 });
   assert.ok(!w.edges.has('ae') && !w.nodes.has('e'));
+  assert.ok(!w.edges.has('link') && !w.nodes.has('d'));
+  assert.ok(d.windowOf({ x1: -20, y1: -20, x2: 20, y2: 1020 }).edges.has('link'));
   // ef crosses the area between e and f; neither end is in it: left out too.
   assert.ok(!d.windowOf({ x1: -20, y1: 490, x2: 20, y2: 510 }).edges.has('ef'));
   assert.ok(d.windowOf({ x1: -2000, y1: 0, x2: 2000, y2: 600 }).edges.has('ef'));
