@@ -208,9 +208,13 @@ export class GraphView {
       return;
     }
     const readable = READABLE_ZOOM;
-    // Start where the data enters: centred on the graph inputs, else on the drawing.
-    const ib = d.rectOf([...d.nodes.values()].filter((n) => hasClass(n.classes, 'graph-input')).map((n) => n.id));
-    const cx = ib ? (ib.x1 + ib.x2) / 2 : (bb.x1 + bb.x2) / 2;
+    // Start where the data enters: centred on the topmost graph input, else on the drawing.
+    // (Centred on all inputs, a mask laid out beside layer 0 left the view on empty space between them.)
+    let first: Rect | undefined;
+    for (const n of d.nodes.values()) {
+      if (hasClass(n.classes, 'graph-input') && (!first || n.rect.y1 < first.y1 || (n.rect.y1 === first.y1 && n.rect.x1 < first.x1))) first = n.rect;
+    }
+    const cx = first ? (first.x1 + first.x2) / 2 : (bb.x1 + bb.x2) / 2;
     const left = Math.max(bb.x1 * readable - pad, Math.min(cx * readable - cy.width() / 2, bb.x2 * readable + pad - cy.width()));
     cy.viewport({ zoom: readable, pan: { x: -left, y: pad - bb.y1 * readable } });
     this.updateHalo();
