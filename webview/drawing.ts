@@ -122,17 +122,15 @@ export class Drawing {
    * canvas dashes all of a path, and one from layer 0 to layer 363 cost
    * 60 ms a frame.
    */
-  windowOf(area: Rect): DrawingWindow {
-    const nodes = new Set<string>();
-    for (const n of this.nodes.values()) if (!this.children.has(n.id) && meets(n.rect, area)) nodes.add(n.id);
+  windowOf(area: Rect, meeting: ReadonlySet<string> = this.leavesMeeting(area)): DrawingWindow {
+    const nodes = new Set(meeting);
     const edges = new Set<string>();
-    const inside = new Set(nodes);
     for (const e of this.edges) {
       const s = this.nodes.get(e.source), t = this.nodes.get(e.target);
       if (!s || !t) continue;
-      const sIn = inside.has(e.source), tIn = inside.has(e.target);
+      const sIn = meeting.has(e.source), tIn = meeting.has(e.target);
       if (!sIn && !tIn && !meets(union([s.rect, t.rect]), area)) continue;
-      if (!(sIn && tIn) && /(^| )(fanout|group-link)( |$)/.test(e.classes)) continue;
+      if (!(sIn && tIn) && (hasClass(e.classes, 'fanout') || hasClass(e.classes, 'group-link'))) continue;
       edges.add(e.id);
       nodes.add(e.source);
       nodes.add(e.target);
@@ -142,11 +140,11 @@ export class Drawing {
     return { nodes, edges, leaves };
   }
 
-  /** Leaf nodes meeting `area`: counts the cost of a window before building it. */
-  leavesIn(area: Rect): number {
-    let count = 0;
-    for (const n of this.nodes.values()) if (!this.children.has(n.id) && meets(n.rect, area)) count++;
-    return count;
+  /** Leaf nodes meeting `area`: what a window's cost grows with, known before it is built. */
+  leavesMeeting(area: Rect): Set<string> {
+    const out = new Set<string>();
+    for (const n of this.nodes.values()) if (n.inner === undefined && meets(n.rect, area)) out.add(n.id);
+    return out;
   }
 
   /** The leaf node nearest a point (by distance to its bounds). */
@@ -178,6 +176,11 @@ export class Drawing {
 }
 
 const EMPTY: Rect = { x1: 0, y1: 0, x2: 0, y2: 0 };
+
+/** Whether a space-separated class list holds `name`. */
+export function hasClass(classes: string, name: string): boolean {
+  return ` ${classes} `.includes(` ${name} `);
+}
 
 export function meets(a: Rect, b: Rect): boolean {
   return a.x1 <= b.x2 && b.x1 <= a.x2 && a.y1 <= b.y2 && b.y1 <= a.y2;

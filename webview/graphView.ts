@@ -7,7 +7,7 @@ import { ViewModel } from './viewModel.js';
 import { buildElements, buildGroupLinks, fontsFor } from './elements.js';
 import { buildStyle } from './style.js';
 import { dagreCost, layeredLayout, type LayoutEdge, type LayoutNode } from './layered.js';
-import { contains, Drawing, EXTENT_PREFIX, grow, type Rect } from './drawing.js';
+import { contains, Drawing, EXTENT_PREFIX, grow, hasClass, type Rect } from './drawing.js';
 import { OverviewLayer } from './overviewLayer.js';
 import type { Theme } from './theme.js';
 
@@ -64,7 +64,7 @@ interface Marks {
 
 const MARK_CLASSES = ['faded', 'focus', 'match', 'match-current'];
 
-const hasClass = (classes: string, name: string) => ` ${classes} `.includes(` ${name} `);
+const noMarks = (tags: Map<string, string> = new Map()): Marks => ({ focus: new Set(), context: null, selected: new Set(), match: new Set(), current: null, tags });
 
 /** Largest zoom used when framing a few nodes, so they do not fill the screen. */
 const MAX_FRAME_ZOOM = 1.25;
@@ -99,7 +99,7 @@ export class GraphView {
   private readonly overviewLayer: OverviewLayer;
   private overviewShown = false;
   private overviewFrame = 0;
-  private marks: Marks = { focus: new Set(), context: null, selected: new Set(), match: new Set(), current: null, tags: new Map() };
+  private marks: Marks = noMarks();
 
   constructor(
     container: HTMLElement,
@@ -366,7 +366,7 @@ export class GraphView {
     const all = new Set(graph.nodes.map((n) => n.id));
     const links = () => buildGroupLinks(this.model, all, (id) => this.drawnFor(id));
     // What a focus or a search marked is redrawn unmarked, as a fresh drawing would be.
-    this.marks = { focus: new Set(), context: null, selected: new Set(), match: new Set(), current: null, tags: this.marks.tags };
+    this.marks = noMarks(this.marks.tags);
     let t1: number;
     if (graph.nodes.length > WINDOW_NODES) {
       cy.batch(() => cy.elements().remove());
@@ -468,14 +468,15 @@ export class GraphView {
     const view: Rect = { x1: e.x1, y1: e.y1, x2: e.x2, y2: e.y2 };
     if (this.held && contains(this.held, view)) return;
     const area = grow(view, e.w * WINDOW_MARGIN, e.h * WINDOW_MARGIN);
-    if (d.leavesIn(area) > WINDOW_BUDGET) {
+    const meeting = d.leavesMeeting(area);
+    if (meeting.size > WINDOW_BUDGET) {
       if (this.cy.elements().nonempty()) this.cy.batch(() => this.cy.elements().remove());
       this.held = null;
       this.showOverview(true);
       return;
     }
     this.showOverview(false);
-    const win = d.windowOf(area);
+    const win = d.windowOf(area, meeting);
     const cy = this.cy;
     const keep = (id: string) => (id.startsWith(EXTENT_PREFIX) ? win.nodes.has(id.slice(EXTENT_PREFIX.length, id.lastIndexOf(':'))) : win.nodes.has(id) || win.edges.has(id));
     cy.batch(() => {
@@ -542,7 +543,10 @@ export class GraphView {
             default: return tags?.includes(cls) ?? false;
           }
         };
-        for (const cls of MARK_CLASSES.concat(tagged)) if (want(cls) !== el.hasClass(cls)) el.toggleClass(cls, want(cls));
+        for (const cls of MARK_CLASSES.concat(tagged)) {
+          const on = want(cls);
+          if (on !== el.hasClass(cls)) el.toggleClass(cls, on);
+        }
         if (m.selected.has(id) !== el.selected()) { if (m.selected.has(id)) el.select(); else el.unselect(); }
       });
     });

@@ -4,7 +4,7 @@
 // zooms, where cytoscape hides them too. Members of a sharing group keep
 // their colour and a halo, so groups still show from afar.
 import type { Drawing, Rect } from './drawing.js';
-import { meets } from './drawing.js';
+import { hasClass, meets } from './drawing.js';
 import { familyColors, groupColor } from './colors.js';
 import type { Family } from './families.js';
 import type { Theme } from './theme.js';
@@ -69,7 +69,6 @@ export class OverviewLayer {
       if (list) list.push(n.rect); else leaves.set(p, [n.rect]);
     }
     // Boxes: a faint fill and an outline, under everything.
-    ctx.globalAlpha = 1;
     ctx.fillStyle = this.theme.foreground;
     ctx.globalAlpha = 0.035;
     for (const r of boxes) ctx.fillRect(r.x1, r.y1, r.x2 - r.x1, r.y2 - r.y1);
@@ -118,12 +117,13 @@ export class OverviewLayer {
 
   /** The colours the stylesheet (style.ts) gives an element of these classes, cached per classes and group. */
   private paintOf(classes: string, group: number): Paint {
-    const key = `${classes}|${classes.includes('grouped') || classes.includes('has-groups') ? group : ''}`;
+    const grouped = hasClass(classes, 'grouped') || hasClass(classes, 'has-groups');
+    const key = `${classes}|${grouped ? group : ''}`;
     let p = this.paints.get(key);
     if (p) return p;
     const t = this.theme;
     const cls = new Set(classes.split(' '));
-    if (cls.has('grouped') || cls.has('has-groups')) {
+    if (grouped) {
       const g = groupColor(group, t);
       p = cls.has('tied-only') || cls.has('scope') ? { fill: t.widgetBackground, stroke: g, halo: g } : { fill: g, stroke: g, halo: g };
     } else if (cls.has('op')) {

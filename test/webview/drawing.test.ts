@@ -47,7 +47,7 @@ test('a window holds what meets it, both ends of the edges that may cross it, an
   assert.deepEqual([...between.nodes].sort(), ['b', 'c', 'd']);
   // Off to the side of everything.
   assert.equal(d.windowOf({ x1: 400, y1: 0, x2: 600, y2: 100 }).nodes.size, 0);
-  assert.equal(d.leavesIn({ x1: -2000, y1: -2000, x2: 2000, y2: 2000 }), 5, 'boxes are not counted');
+  assert.equal(d.leavesMeeting({ x1: -2000, y1: -2000, x2: 2000, y2: 2000 }).size, 5, 'boxes are not counted');
 });
 
 test('a fan-out edge or a group link whose far end is outside the window is left out; one with both ends in is kept', async () => {
