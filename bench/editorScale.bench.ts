@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { BenchContext } from './context';
 import { writeDynamoExport } from '../test/e2e/dynamoExport';
 import { openModelEditor, skipReason, startSession } from '../test/e2e/harness';
+import { untilPainted, type Painted } from '../test/webview/paint';
 
 const CORPUS_MODEL = 'bert-tiny-mlm-trained.onnx';
 
@@ -28,12 +29,7 @@ export default async function editorScale(ctx: BenchContext): Promise<void> {
     ctx.log(`  in the webview: unpack ${t.unpackMs?.toFixed(0)} ms, view model ${t.modelMs?.toFixed(0)} ms, layout ${t.layoutMs?.toFixed(0)} ms, set-up ${t.setupMs?.toFixed(0)} ms, `
       + `message to interactive ${(t.interactive! - t.received! + (t.unpackMs ?? 0)).toFixed(0)} ms; before the message (host, worker, webview load): ${(big.seconds * 1000 - (t.interactive! - t.received! + (t.unpackMs ?? 0))).toFixed(0)} ms`);
     ctx.log(`${path.basename(file)}: open ${big.seconds.toFixed(1)} s (${(big.seconds / corpus.seconds).toFixed(2)}x the corpus model; target <= 2x), ${big.drawn} nodes drawn collapsed`);
-    const all = await big.frame.evaluate(() => new Promise<{ ms: number; drawn: number; held: number }>((resolve) => {
-      const view = window.weightSharingView!.app.view!;
-      const t = performance.now();
-      view.expandAll();
-      view.cy.one('render', () => requestAnimationFrame(() => resolve({ ms: performance.now() - t, drawn: view.counts().drawingNodes, held: view.counts().nodes })));
-    }));
+    const all = await big.frame.evaluate(untilPainted('expandAll()')) as Painted;
     ctx.log(`expand all: ${(all.ms / 1000).toFixed(1)} s to paint ${all.drawn} nodes, ${all.held} of them held near the view (${(all.ms / 1000 / big.seconds).toFixed(2)}x the open time; target <= 3x)`);
     ctx.record('editorScale', { corpus: { seconds: corpus.seconds, drawn: corpus.drawn }, big: { seconds: big.seconds, drawn: big.drawn }, expandAll: all });
   } finally {

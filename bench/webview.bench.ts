@@ -13,6 +13,7 @@ import { openOnnx } from '../extension/model/onnx/reader';
 import { scanModels } from '../extension/sharing/scan';
 import { buildGraphPayload } from '../extension/view/payload';
 import { packGraphPayload } from '../extension/view/packedPayload';
+import { untilPainted, type Painted } from '../test/webview/paint';
 
 const TARGET_FIRST_PAINT_MS = 2000;
 
@@ -80,12 +81,7 @@ export default async function webviewBench(ctx: BenchContext): Promise<void> {
       return { ms: performance.now() - t, drawn: view.counts().drawingNodes, held: view.counts().nodes };
     });
     ctx.log(`expand one layer: ${ms(expandOne.ms)} (layout and redraw, ${expandOne.drawn} nodes)`);
-    const expandAll = await page.page.evaluate(() => new Promise<{ ms: number; drawn: number; held: number }>((resolve) => {
-      const view = (window as unknown as { weightSharingView: { app: { view: { expandAll(): void; counts(): Record<string, number>; cy: { one(e: string, f: () => void): void } } } } }).weightSharingView.app.view;
-      const t = performance.now();
-      view.expandAll();
-      view.cy.one('render', () => requestAnimationFrame(() => resolve({ ms: performance.now() - t, drawn: view.counts().drawingNodes, held: view.counts().nodes })));
-    }));
+    const expandAll = await page.page.evaluate(untilPainted('expandAll()')) as Painted;
     ctx.log(`expand all: ${ms(expandAll.ms)} to paint ${expandAll.drawn} nodes (every operator and weight; cytoscape holds the ${expandAll.held} near the view)`);
     await page.close();
 

@@ -11,17 +11,13 @@ import { WebviewHarness, type WebviewPage } from '../test/webview/harness';
 import { syntheticTransformer } from '../test/webview/synthetic';
 import type { GraphPayload, ViewSettings } from '../extension/protocol';
 import { packGraphPayload } from '../extension/view/packedPayload';
+import { untilPainted, type Painted } from '../test/webview/paint';
 
 const SETTINGS: ViewSettings = { collapseThreshold: 1000, minBytes: 1024 };
 const LOAD_TIMEOUT_MS = 600_000;
 
 interface ViewHandle {
-  weightSharingView: {
-    app: {
-      timings: Record<string, number | undefined>;
-      view: { expand(id: string): void; expandAll(): void; counts(): Record<string, number>; cy: { nodes(): { length: number }; panBy(p: { x: number; y: number }): void; one(e: string, f: () => void): void } };
-    };
-  };
+  weightSharingView: { app: { timings: Record<string, number | undefined> } };
 }
 
 interface Opened { page: WebviewPage; firstPaintMs: number; postedMs: number; drawn: number; heapMB: number }
@@ -41,23 +37,8 @@ async function open(h: WebviewHarness, graph: GraphPayload): Promise<Opened> {
   return { page, firstPaintMs: t.firstPaint - t.received, postedMs, drawn, heapMB: heap.usedSize / 1e6 };
 }
 
-async function expandOne(page: WebviewPage, scope: string): Promise<{ ms: number; drawn: number; held: number }> {
-  return page.page.evaluate((id) => new Promise((resolve) => {
-    const view = (window as unknown as ViewHandle).weightSharingView.app.view;
-    const t = performance.now();
-    view.expand(id);
-    view.cy.one('render', () => requestAnimationFrame(() => resolve({ ms: performance.now() - t, drawn: view.counts().drawingNodes, held: view.counts().nodes })));
-  }), scope);
-}
-
-async function expandAll(page: WebviewPage): Promise<{ ms: number; drawn: number; held: number }> {
-  return page.page.evaluate(() => new Promise((resolve) => {
-    const view = (window as unknown as ViewHandle).weightSharingView.app.view;
-    const t = performance.now();
-    view.expandAll();
-    view.cy.one('render', () => requestAnimationFrame(() => resolve({ ms: performance.now() - t, drawn: view.counts().drawingNodes, held: view.counts().nodes })));
-  }));
-}
+const expandOne = (page: WebviewPage, scope: string) => page.page.evaluate(untilPainted(`expand(${JSON.stringify(scope)})`)) as Promise<Painted>;
+const expandAll = (page: WebviewPage) => page.page.evaluate(untilPainted('expandAll()')) as Promise<Painted>;
 
 interface Frames { medianMs: number; p95Ms: number; fps: number }
 

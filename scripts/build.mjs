@@ -21,8 +21,34 @@ const targets = [
   { entryPoints: [join(root, 'extension/analysis/worker.ts')], outfile: join(root, 'dist/analysisWorker.js'), platform: 'node', format: 'cjs', external: ['tsx'] },
   // One range of a layer family's sums (extension/sharing/layerPool.ts); tsx as for the CLI (util/startWorker.ts).
   { entryPoints: [join(root, 'extension/sharing/layersWorker.ts')], outfile: join(root, 'dist/layersWorker.js'), platform: 'node', format: 'cjs', external: ['tsx'] },
-  { entryPoints: [join(root, 'webview/main.ts')], outfile: join(root, 'dist/webview.js'), platform: 'browser', format: 'esm' },
+  { entryPoints: [join(root, 'webview/main.ts')], outfile: join(root, 'dist/webview.js'), platform: 'browser', format: 'esm', plugins: [workerSource()] },
 ].filter((t) => existsSync(t.entryPoints[0]));
+
+/**
+ * `import source from './x.js?worker'` in the webview: x.ts bundled on its
+ * own, as a string the page starts as a blob worker. A webview cannot start
+ * a worker from its resource URIs (another origin); blob: it can (the CSP's
+ * worker-src). Rebuilt in watch mode when any file of the worker changes.
+ */
+function workerSource() {
+  return {
+    name: 'worker-source',
+    setup(build) {
+      build.onResolve({ filter: /\?worker$/ }, (args) => ({
+        path: join(args.resolveDir, args.path.replace(/\?worker$/, '').replace(/\.js$/, '.ts')),
+        namespace: 'worker-source',
+      }));
+      build.onLoad({ filter: /.*/, namespace: 'worker-source' }, async (args) => {
+        const out = await esbuild.build({ entryPoints: [args.path], bundle: true, write: false, format: 'iife', platform: 'browser', target: 'es2022', minify: true, metafile: true, absWorkingDir: root, logLevel: 'warning' });
+        return {
+          contents: `export default ${JSON.stringify(out.outputFiles[0].text)};`,
+          loader: 'js',
+          watchFiles: Object.keys(out.metafile.inputs).map((f) => join(root, f)),
+        };
+      });
+    },
+  };
+}
 
 const common = { bundle: true, sourcemap: true, target: 'es2022', logLevel: 'warning' };
 

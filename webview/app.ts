@@ -10,6 +10,7 @@ import { SidePanel } from './sidePanel.js';
 import { readTheme, watchTheme, type Theme } from './theme.js';
 import { Tooltip } from './tooltip.js';
 import { button, progressRing } from './toolkit.js';
+import { LayoutProgressNote } from './layoutProgress.js';
 import { ViewModel } from './viewModel.js';
 
 export interface Timings {
@@ -45,6 +46,7 @@ export class App {
   private tooltip: Tooltip | null = null;
   private search: Search | null = null;
   private statusLine: HTMLElement | null = null;
+  private layoutNote: LayoutProgressNote | null = null;
   private applied: ApplySummary | null = null;
   private payload: GraphPayload | null = null;
   private compare: CompareView | null = null;
@@ -186,6 +188,7 @@ export class App {
         if (this.statusLine) this.statusLine.textContent = `${model.stats.operators} ${payload.view === 'modules' ? 'modules' : 'operators'} · ${info.nodes} drawn · ${view.lastEngine} ${Math.round(info.layoutMs)} ms`;
         this.saveState();
       },
+      layout: (state) => this.layoutNote?.update(state),
     });
     this.view = view;
     view.layoutEngine = settings.layout ?? 'auto';
@@ -198,6 +201,9 @@ export class App {
     this.statusLine = document.createElement('span');
     this.statusLine.className = 'status-line muted';
     this.statusLine.id = 'status-line';
+    this.layoutNote = new LayoutProgressNote(() => {
+      if (view.cancelLayout() && this.statusLine) this.statusLine.textContent = 'Layout cancelled: the drawing is as it was';
+    });
     toolbar.append(
       this.search.field.element,
       button('Fit', { title: 'Fit the graph to the view', id: 'fit', appearance: 'secondary', onClick: () => view.fit() }),
@@ -210,7 +216,7 @@ export class App {
         button('Collapse all', { title: 'Close every scope', id: 'collapse-all', appearance: 'secondary', onClick: () => view.collapseAll() }),
       );
     }
-    toolbar.append(this.statusLine);
+    toolbar.append(this.statusLine, this.layoutNote.element);
 
     this.panel = new SidePanel(payload, this.theme, {
       selectGroup: (index) => {
@@ -253,11 +259,18 @@ export class App {
    * the page (cytoscape draws on this thread: seconds for tens of thousands
    * of nodes); the redraw's own status line replaces the message.
    */
-  private whileBusy(message: string, work: () => void): void {
+  private whileBusy(message: string, work: () => Promise<unknown>): void {
     if (this.statusLine) this.statusLine.textContent = message;
     this.root.setAttribute('aria-busy', 'true');
+    const done = () => this.root.removeAttribute('aria-busy');
     requestAnimationFrame(() => setTimeout(() => {
-      try { work(); } finally { this.root.removeAttribute('aria-busy'); }
+      try {
+        // A failure still reaches the page's unhandledrejection report.
+        void work().finally(done);
+      } catch (err) {
+        done();
+        throw err;
+      }
     }, 0));
   }
 
@@ -301,6 +314,8 @@ export class App {
     this.tooltip = null;
     this.search = null;
     this.statusLine = null;
+    this.layoutNote?.hide();
+    this.layoutNote = null;
   }
 }
 

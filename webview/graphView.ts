@@ -6,7 +6,8 @@ import dagre from 'cytoscape-dagre';
 import { ViewModel } from './viewModel.js';
 import { buildElements, buildGroupLinks, fontsFor } from './elements.js';
 import { buildStyle } from './style.js';
-import { dagreCost, layeredLayout, type LayoutEdge, type LayoutNode } from './layered.js';
+import { dagreCost, layeredLayout, type LayoutEdge, type LayoutNode, type LayoutOptions } from './layered.js';
+import { LayoutRunner, type LayoutJob } from './layoutRunner.js';
 import { contains, Drawing, EXTENT_PREFIX, grow, hasClass, type Rect } from './drawing.js';
 import { OverviewLayer } from './overviewLayer.js';
 import type { Theme } from './theme.js';
@@ -20,6 +21,13 @@ export interface GraphViewEvents {
   groupClicked(index: number): void;
   /** The drawing changed (expand/collapse); counts for the status line. */
   redrawn(info: { nodes: number; edges: number; layoutMs: number }): void;
+  /** A big drawing's layout runs in the worker (the share of its nodes placed so far), or has ended (null). */
+  layout?(state: LayoutState | null): void;
+}
+
+export interface LayoutState {
+  nodes: number;
+  fraction: number;
 }
 
 export interface RenderTimings {
@@ -49,6 +57,7 @@ const WINDOW_BUDGET = 1200;
 const WINDOW_MARGIN = 0.5;
 /** The layered layout's box metrics; a box's bounds in the drawing follow them. */
 const BOX = { padding: 14, label: 16 };
+const LAYERED: Partial<LayoutOptions> = { nodeSep: 22, rankSep: 36, boxPadding: BOX.padding, boxLabel: BOX.label };
 
 /** Classes the view sets on drawn elements: what a redraw or a new window re-applies. */
 interface Marks {
@@ -81,6 +90,19 @@ export function graphContainer(id: string, fileName: string, view: () => GraphVi
   return el;
 }
 
+/** The layout's view of element definitions: node sizes and boxes, and edges. */
+function layoutInput(elements: readonly cytoscape.ElementDefinition[]): { nodes: LayoutNode[]; edges: LayoutEdge[] } {
+  const nodes: LayoutNode[] = [];
+  const edges: LayoutEdge[] = [];
+  for (const d of elements) {
+    if (d.group === 'edges') { edges.push({ source: String(d.data.source), target: String(d.data.target) }); continue; }
+    const ln: LayoutNode = { id: d.data.id!, width: Number(d.data.w ?? 0), height: Number(d.data.h ?? 0) };
+    if (d.data.parent !== undefined) ln.parent = String(d.data.parent);
+    nodes.push(ln);
+  }
+  return { nodes, edges };
+}
+
 export class GraphView {
   readonly cy: cytoscape.Core;
   private expanded = new Set<string>();
@@ -100,6 +122,12 @@ export class GraphView {
   private overviewShown = false;
   private overviewFrame = 0;
   private marks: Marks = noMarks();
+  private readonly layouts = new LayoutRunner();
+  /** A big drawing's layout in the worker; `done` says whether its drawing made it to the screen. */
+  private pending: { job: LayoutJob; done: Promise<boolean> } | null = null;
+  /** The scopes open in the drawing on screen (a cancelled layout returns to them). */
+  private drawnExpanded = new Set<string>();
+  private lastTimings: RenderTimings = { buildMs: 0, layoutMs: 0 };
 
   constructor(
     container: HTMLElement,
@@ -129,51 +157,74 @@ export class GraphView {
     this.expanded = this.model.initialExpansion(collapseThreshold, budget);
     // A module tree is its boxes (blocks, layers); a graph boxes its name scopes only when big.
     this.nameBoxes = this.model.payload.view === 'modules' || this.model.items.size > collapseThreshold;
-    const timings = this.redraw();
-    this.overview();
-    return timings;
+    void this.redraw(() => this.overview());
+    return this.lastTimings;
   }
 
   get expandedScopes(): ReadonlySet<string> {
     return this.expanded;
   }
 
-  setExpanded(scopes: Iterable<string>): void {
+  /*
+   * What changes the drawing returns a promise of true once the drawing it
+   * asked for is on screen: at once for small drawings; for big ones when
+   * their layout is back from the worker. False when it was cancelled or
+   * replaced by a later change (its framing is then skipped).
+   */
+
+  setExpanded(scopes: Iterable<string>): Promise<boolean> {
     this.expanded = new Set([...scopes].filter((s) => this.model.scopes.has(s)));
-    this.redraw();
+    return this.redraw();
   }
 
-  expand(scopeId: string): void {
-    if (this.expanded.has(scopeId)) return;
+  expand(scopeId: string): Promise<boolean> {
+    if (this.expanded.has(scopeId)) return this.settled();
     this.expanded.add(scopeId);
-    this.redraw();
-    // A scope of hundreds of layers fits only as a sliver: then its first rows at a readable zoom.
-    const kids = this.drawing?.children.get(scopeId) ?? [];
-    let top: string | undefined;
-    let topY = Infinity;
-    for (const id of kids) {
-      const r = this.drawing!.nodes.get(id)!.rect;
-      if (r.y1 + r.y2 < topY) { topY = r.y1 + r.y2; top = id; }
-    }
-    this.frame([scopeId], top === undefined ? undefined : [top]);
+    return this.redraw(() => {
+      // A scope of hundreds of layers fits only as a sliver: then its first rows at a readable zoom.
+      const kids = this.drawing?.children.get(scopeId) ?? [];
+      let top: string | undefined;
+      let topY = Infinity;
+      for (const id of kids) {
+        const r = this.drawing!.nodes.get(id)!.rect;
+        if (r.y1 + r.y2 < topY) { topY = r.y1 + r.y2; top = id; }
+      }
+      this.frame([scopeId], top === undefined ? undefined : [top]);
+    });
   }
 
-  collapse(scopeId: string): void {
-    if (!this.expanded.delete(scopeId)) return;
-    this.redraw();
-    this.frame([scopeId]);
+  collapse(scopeId: string): Promise<boolean> {
+    if (!this.expanded.delete(scopeId)) return this.settled();
+    return this.redraw(() => this.frame([scopeId]));
   }
 
-  expandAll(): void {
+  expandAll(): Promise<boolean> {
     this.expanded = new Set([...this.model.scopes.keys()].filter((s) => s !== ''));
-    this.redraw();
-    this.overview();
+    return this.redraw(() => this.overview());
   }
 
-  collapseAll(): void {
+  collapseAll(): Promise<boolean> {
     this.expanded = new Set();
-    this.redraw();
-    this.overview();
+    return this.redraw(() => this.overview());
+  }
+
+  /** Once the drawing asked for last is on screen (true), or was cancelled (false). */
+  settled(): Promise<boolean> {
+    return this.pending?.done ?? Promise.resolve(true);
+  }
+
+  get layingOut(): boolean {
+    return this.pending !== null;
+  }
+
+  /** Stops a layout in the worker: the drawing and its open scopes stay as they are. True when one was running. */
+  cancelLayout(): boolean {
+    if (!this.pending) return false;
+    this.pending.job.cancel();
+    this.pending = null;
+    this.expanded = new Set(this.drawnExpanded);
+    this.events.layout?.(null);
+    return true;
   }
 
   setTheme(theme: Theme): void {
@@ -238,7 +289,7 @@ export class GraphView {
     else if (e.key === '+' || e.key === '=') this.zoomBy(1.25);
     else if (e.key === '-' || e.key === '_') this.zoomBy(0.8);
     else if (e.key === '0') this.fit();
-    else return false;
+    else if (e.key !== 'Escape' || !this.cancelLayout()) return false;
     this.updateHalo();
     return true;
   }
@@ -249,11 +300,11 @@ export class GraphView {
   }
 
   /** Selects a group's tensors and their readers, dims the rest, and frames them. */
-  focusGroup(index: number | null): void {
+  focusGroup(index: number | null): Promise<boolean> {
     const group = index === null ? undefined : this.model.payload.groups[index];
-    if (!group) { this.clearFocus(); return; }
+    if (!group) return this.clearFocus();
     // Far apart, the view stays readable around the first copy (what Apply drops); the dashed link leads to the kept one.
-    this.focusItems(group.tensorIds, group.consumerNodeIds, (classes) => hasClass(classes, 'shared') || hasClass(classes, 'group-link'), group.tensorIds[1]);
+    return this.focusItems(group.tensorIds, group.consumerNodeIds, (classes) => hasClass(classes, 'shared') || hasClass(classes, 'group-link'), group.tensorIds[1]);
   }
 
   /**
@@ -261,21 +312,25 @@ export class GraphView {
    * Layers tab) and the nodes reading them; a tensor drawn inside its reader
    * (folded) selects that reader.
    */
-  focusTensors(tensorIds: string[]): void {
-    if (tensorIds.length === 0) { this.clearFocus(); return; }
+  focusTensors(tensorIds: string[]): Promise<boolean> {
+    if (tensorIds.length === 0) return this.clearFocus();
     const wanted = new Set(tensorIds);
     const readers = this.model.payload.tensors.filter((t) => wanted.has(t.id)).flatMap((t) => t.consumerIds ?? []);
-    this.focusItems(tensorIds, readers, () => true);
+    return this.focusItems(tensorIds, readers, () => true);
   }
 
-  private clearFocus(): void {
+  private clearFocus(): Promise<boolean> {
     this.setMarks({ focus: new Set(), context: null, selected: new Set() });
     this.focused = false;
+    return Promise.resolve(true);
   }
 
-  private focusItems(tensorIds: string[], readerIds: string[], keepEdge: (classes: string) => boolean, anchorTensor?: string): void {
+  private focusItems(tensorIds: string[], readerIds: string[], keepEdge: (classes: string) => boolean, anchorTensor?: string): Promise<boolean> {
     const members = tensorIds.map((t) => this.model.weightOfTensor.get(t)).filter((id): id is string => id !== undefined);
-    this.reveal(members);
+    return this.reveal(members, () => this.markFocus(members, readerIds, keepEdge, anchorTensor));
+  }
+
+  private markFocus(members: string[], readerIds: string[], keepEdge: (classes: string) => boolean, anchorTensor?: string): void {
     const d = this.drawing!;
     const nodes = new Set<string>();
     for (const id of members) nodes.add(this.drawnFor(id));
@@ -292,32 +347,34 @@ export class GraphView {
   }
 
   /** Opens the scopes holding items and frames them (the side-by-side view's first look at what changed). */
-  frameItems(itemIds: string[]): void {
-    this.reveal(itemIds);
-    this.frame(itemIds.map((id) => this.drawnFor(id)));
+  frameItems(itemIds: string[]): Promise<boolean> {
+    return this.reveal(itemIds, () => this.frame(itemIds.map((id) => this.drawnFor(id))));
   }
 
-  /** Makes items drawn as themselves; true when the drawing changed. */
-  reveal(itemIds: string[]): boolean {
+  /** Draws items as themselves, then runs `then` on that drawing. */
+  private reveal(itemIds: string[], then: () => void): Promise<boolean> {
     const needed = this.model.scopesToReveal(itemIds).filter((s) => !this.expanded.has(s));
-    if (needed.length === 0) return false;
     for (const s of needed) this.expanded.add(s);
-    this.redraw();
-    return true;
+    if (needed.length > 0) return this.redraw(then);
+    // Already open, perhaps in a drawing still being laid out: `then` waits for it.
+    const pending = this.pending;
+    if (!pending) { then(); return Promise.resolve(true); }
+    return pending.done.then((drawn) => { if (drawn) then(); return drawn; });
   }
 
   /** Highlights search hits; the current one is revealed, selected and centred. */
-  showMatches(itemIds: string[], current: number): void {
-    if (itemIds.length === 0) { this.clearMatches(); return; }
+  showMatches(itemIds: string[], current: number): Promise<boolean> {
+    if (itemIds.length === 0) { this.clearMatches(); return Promise.resolve(true); }
     const target = itemIds[current]!;
-    this.reveal([target]);
-    this.setMarks({ match: new Set(itemIds.map((id) => this.drawnFor(id))), current: target, selected: new Set([target]) });
-    const r = this.drawing?.rectOf([target]);
-    if (!r) return;
-    const zoom = Math.max(this.cy.zoom(), 0.9);
-    // Typing moves from hit to hit: the last one wins, not a queue of pans.
-    this.cy.stop(true, false);
-    this.cy.animate({ zoom, pan: this.panToCentre(r, zoom) }, { duration: 150 });
+    return this.reveal([target], () => {
+      this.setMarks({ match: new Set(itemIds.map((id) => this.drawnFor(id))), current: target, selected: new Set([target]) });
+      const r = this.drawing?.rectOf([target]);
+      if (!r) return;
+      const zoom = Math.max(this.cy.zoom(), 0.9);
+      // Typing moves from hit to hit: the last one wins, not a queue of pans.
+      this.cy.stop(true, false);
+      this.cy.animate({ zoom, pan: this.panToCentre(r, zoom) }, { duration: 150 });
+    });
   }
 
   clearMatches(): void {
@@ -351,90 +408,122 @@ export class GraphView {
   }
 
   destroy(): void {
+    this.pending?.job.cancel();
+    this.pending = null;
+    this.layouts.dispose();
     cancelAnimationFrame(this.overviewFrame);
     this.overviewLayer.canvas.remove();
     this.cy.destroy();
   }
 
-  private redraw(): RenderTimings {
+  /**
+   * Draws what `expanded` makes visible, then runs `then` on that drawing.
+   * Past WINDOW_NODES the layout runs in the worker: the drawing on screen
+   * stays, and stays interactive, until it is back. A later redraw replaces
+   * one still laid out (its `then` never runs).
+   */
+  private redraw(then?: () => void): Promise<boolean> {
+    if (this.pending) {
+      this.pending.job.cancel();
+      this.pending = null;
+      this.events.layout?.(null);
+    }
     const cy = this.cy;
     const t0 = performance.now();
+    const expanded = new Set(this.expanded);
     // Hundreds of nested boxes cost cytoscape quadratic style work (every
     // change dirties all descendants): past a limit, scopes are not boxed.
-    const graph = this.model.visible(this.expanded, this.nameBoxes && this.expanded.size <= MAX_NAME_BOXES);
+    const graph = this.model.visible(expanded, this.nameBoxes && expanded.size <= MAX_NAME_BOXES);
     const elements = buildElements(this.model, graph, fontsFor(this.theme.fontFamily));
     const all = new Set(graph.nodes.map((n) => n.id));
-    const links = () => buildGroupLinks(this.model, all, (id) => this.drawnFor(id));
-    // What a focus or a search marked is redrawn unmarked, as a fresh drawing would be.
-    this.marks = noMarks(this.marks.tags);
-    let t1: number;
+    const links = () => buildGroupLinks(this.model, all, (id) => this.model.representative(id, expanded));
     if (graph.nodes.length > WINDOW_NODES) {
-      cy.batch(() => cy.elements().remove());
-      t1 = performance.now();
-      const positions = this.layout(elements, 'layered');
-      this.drawing = new Drawing([...elements, ...links()], (id) => positions?.get(id), BOX);
-      // The overview paints at any zoom: Fit may show all of it.
-      const b = this.drawing.bounds;
-      cy.minZoom(Math.min(MIN_ZOOM, 0.9 * Math.min(cy.width() / (b.x2 - b.x1 + 1), cy.height() / (b.y2 - b.y1 + 1))));
-      this.drawnKeys = new Map();
-      this.windowed = true;
-      this.held = null;
-      // After the caller has framed what it wanted: the window follows the viewport.
-      this.queueWindow();
-    } else {
-      // Only what is drawn differently is replaced (an expand changes a few
-      // elements; rebuilding all restyled every one: 300 ms for 2 more nodes at
-      // 10k operators). Removing a box or a node takes its contents and edges
-      // with it; they are added back from `elements`.
-      const keys = new Map(elements.map((d) => [d.data.id!, JSON.stringify([d.data, d.classes])]));
-      cy.batch(() => {
-        cy.elements().filter((e) => { const key = keys.get(e.id()); return key === undefined || key !== this.drawnKeys.get(e.id()); }).remove();
-        cy.add(elements.filter((d) => cy.getElementById(d.data.id!).empty()));
+      const { nodes, edges } = layoutInput(elements);
+      const t1 = performance.now();
+      const job = this.layouts.run(nodes, edges, LAYERED, (fraction) => this.events.layout?.({ nodes: nodes.length, fraction }));
+      this.events.layout?.({ nodes: nodes.length, fraction: 0 });
+      const done = job.result.then((positions) => {
+        if (!positions) return false;
+        this.pending = null;
+        this.events.layout?.(null);
+        // What a focus or a search marked is redrawn unmarked, as a fresh drawing would be.
+        this.marks = noMarks(this.marks.tags);
+        cy.batch(() => cy.elements().remove());
+        this.drawing = new Drawing([...elements, ...links()], (id) => positions.get(id), BOX);
+        // The overview paints at any zoom: Fit may show all of it.
+        const b = this.drawing.bounds;
+        cy.minZoom(Math.min(MIN_ZOOM, 0.9 * Math.min(cy.width() / (b.x2 - b.x1 + 1), cy.height() / (b.y2 - b.y1 + 1))));
+        this.drawnKeys = new Map();
+        this.lastEngine = 'layered';
+        this.windowed = true;
+        this.held = null;
+        // After `then` has framed what it wanted: the window follows the viewport.
+        this.queueWindow();
+        this.drawn(expanded, { buildMs: t1 - t0, layoutMs: performance.now() - t1 });
+        then?.();
+        return true;
+      }, (err: unknown) => {
+        if (this.pending?.job === job) {
+          this.pending = null;
+          this.expanded = new Set(this.drawnExpanded);
+          this.events.layout?.(null);
+        }
+        throw err;
       });
-      this.drawnKeys = keys;
-      this.windowed = false;
-      cy.minZoom(MIN_ZOOM);
-      this.showOverview(false);
-      t1 = performance.now();
-      this.layout(elements, this.layoutEngine);
-      const groupLinks = links();
-      cy.add(groupLinks);
-      this.drawing = new Drawing([...elements, ...groupLinks], (id) => { const n = cy.getElementById(id); return n.nonempty() ? n.position() : undefined; }, BOX);
-      this.applyMarks(cy.elements());
+      this.pending = { job, done };
+      return done;
     }
+    this.marks = noMarks(this.marks.tags);
+    // Only what is drawn differently is replaced (an expand changes a few
+    // elements; rebuilding all restyled every one: 300 ms for 2 more nodes at
+    // 10k operators). Removing a box or a node takes its contents and edges
+    // with it; they are added back from `elements`.
+    const keys = new Map(elements.map((d) => [d.data.id!, JSON.stringify([d.data, d.classes])]));
+    cy.batch(() => {
+      cy.elements().filter((e) => { const key = keys.get(e.id()); return key === undefined || key !== this.drawnKeys.get(e.id()); }).remove();
+      cy.add(elements.filter((d) => cy.getElementById(d.data.id!).empty()));
+    });
+    this.drawnKeys = keys;
+    this.windowed = false;
+    cy.minZoom(MIN_ZOOM);
+    this.showOverview(false);
+    const t1 = performance.now();
+    this.layout(elements, this.layoutEngine);
+    const groupLinks = links();
+    cy.add(groupLinks);
+    this.drawing = new Drawing([...elements, ...groupLinks], (id) => { const n = cy.getElementById(id); return n.nonempty() ? n.position() : undefined; }, BOX);
+    this.applyMarks(cy.elements());
+    this.drawn(expanded, { buildMs: t1 - t0, layoutMs: performance.now() - t1 });
+    then?.();
+    return Promise.resolve(true);
+  }
+
+  /** A new drawing is in place. */
+  private drawn(expanded: Set<string>, timings: RenderTimings): void {
+    this.drawnExpanded = expanded;
+    this.lastTimings = timings;
     this.lastHalo = 0;
     this.updateHalo();
-    const t2 = performance.now();
-    this.events.redrawn({ nodes: this.drawing.nodes.size, edges: this.drawing.edges.length, layoutMs: t2 - t1 });
-    return { buildMs: t1 - t0, layoutMs: t2 - t1 };
+    this.events.redrawn({ nodes: this.drawing!.nodes.size, edges: this.drawing!.edges.length, layoutMs: timings.layoutMs });
   }
 
   /**
    * dagre (network-simplex) when affordable: it routes long edges around
    * nodes. Otherwise the fast layered layout (layered.ts), whose cost does
-   * not grow with edge length. dagre moves cytoscape's nodes (all of them
-   * must be held); the layered layout's positions are returned, and set on
-   * the nodes cytoscape holds.
+   * not grow with edge length. Both move the nodes cytoscape holds (all of them).
    */
-  private layout(elements: readonly cytoscape.ElementDefinition[], choice: LayoutEngine): Map<string, { x: number; y: number }> | undefined {
+  private layout(elements: readonly cytoscape.ElementDefinition[], choice: LayoutEngine): void {
     const cy = this.cy;
-    const nodes: LayoutNode[] = [];
-    const edges: LayoutEdge[] = [];
-    for (const d of elements) {
-      if (d.group === 'edges') { edges.push({ source: String(d.data.source), target: String(d.data.target) }); continue; }
-      const ln: LayoutNode = { id: d.data.id!, width: Number(d.data.w ?? 0), height: Number(d.data.h ?? 0) };
-      if (d.data.parent !== undefined) ln.parent = String(d.data.parent);
-      nodes.push(ln);
-    }
+    const { nodes, edges } = layoutInput(elements);
     const engine = choice === 'auto' ? (dagreCost(nodes, edges) <= DAGRE_BUDGET ? 'dagre' : 'layered') : choice;
     this.lastEngine = engine;
     if (engine === 'dagre') {
       cy.layout({
         name: 'dagre', rankDir: 'TB', nodeSep: 22, rankSep: 34, edgeSep: 8, ranker: 'network-simplex', fit: false, animate: false,
       } as cytoscape.LayoutOptions).run();
-      return undefined;
+      return;
     }
-    const positions = layeredLayout(nodes, edges, { nodeSep: 22, rankSep: 36, boxPadding: BOX.padding, boxLabel: BOX.label });
+    const positions = layeredLayout(nodes, edges, LAYERED);
     // One preset layout sets every position in a single pass (per-node
     // position() calls re-fit compound parents each time: seconds for 7,000 nodes).
     const held = cy.nodes().filter((n) => positions.has(n.id()));
@@ -444,7 +533,6 @@ export class GraphView {
         positions: (n: cytoscape.NodeSingular) => positions.get(n.id())!,
       } as cytoscape.LayoutOptions).run();
     }
-    return positions;
   }
 
   /** Updates what a big drawing holds once the current task is done (after any framing it does). */

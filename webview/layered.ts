@@ -46,9 +46,14 @@ interface Member {
   inner?: Map<string, Point>;
 }
 
+/** Called as levels are placed: how many of the nodes are, of how many. */
+export type LayoutProgress = (placed: number, total: number) => void;
+
 /** Centre positions of every leaf node. */
-export function layeredLayout(nodes: LayoutNode[], edges: LayoutEdge[], options: Partial<LayoutOptions> = {}): Map<string, Point> {
+export function layeredLayout(nodes: LayoutNode[], edges: LayoutEdge[], options: Partial<LayoutOptions> = {}, progress?: LayoutProgress): Map<string, Point> {
   const o = { ...DEFAULTS, ...options };
+  let placedCount = 0;
+  const placedSome = (n: number) => { placedCount += n; progress?.(placedCount, nodes.length); };
   const parentOf = new Map<string, string>();
   const childrenOf = new Map<string, string[]>();
   const size = new Map<string, { w: number; h: number }>();
@@ -87,7 +92,7 @@ export function layeredLayout(nodes: LayoutNode[], edges: LayoutEdge[], options:
       if (childrenOf.has(id)) {
         const inner = layoutLevel(id);
         const placed = new Map<string, Point>();
-        const dims = place(inner, levelEdges.get(id) ?? [], o, placed);
+        const dims = place(inner, levelEdges.get(id) ?? [], o, placed, placedSome);
         // Shift content inside the box: padding all round, label on top.
         const shifted = new Map<string, Point>();
         for (const m of inner) {
@@ -106,7 +111,7 @@ export function layeredLayout(nodes: LayoutNode[], edges: LayoutEdge[], options:
 
   const top = layoutLevel(ROOT);
   const placed = new Map<string, Point>();
-  place(top, levelEdges.get(ROOT) ?? [], o, placed);
+  place(top, levelEdges.get(ROOT) ?? [], o, placed, placedSome);
   const out = new Map<string, Point>();
   for (const m of top) {
     const p = placed.get(m.id)!;
@@ -116,10 +121,22 @@ export function layeredLayout(nodes: LayoutNode[], edges: LayoutEdge[], options:
   return out;
 }
 
-/** Places one level's members (centres into `out`); returns the level's size. */
-function place(members: Member[], edges: Array<[string, string]>, o: LayoutOptions, out: Map<string, Point>): { w: number; h: number } {
+/**
+ * Places one level's members (centres into `out`); returns the level's size.
+ * `advance` hears the members placed, in steps (one flat level of 100k
+ * nodes is the whole of a big layout).
+ */
+function place(members: Member[], edges: Array<[string, string]>, o: LayoutOptions, out: Map<string, Point>, advance: (n: number) => void): { w: number; h: number } {
   const n = members.length;
   if (n === 0) return { w: 0, h: 0 };
+  const steps = o.sweeps + 3;
+  let stepped = 0;
+  let given = 0;
+  const step = () => {
+    const next = Math.round((++stepped * n) / steps);
+    advance(next - given);
+    given = next;
+  };
   const index = new Map(members.map((m, i) => [m.id, i]));
   const succ: number[][] = members.map(() => []);
   const pred: number[][] = members.map(() => []);
@@ -135,6 +152,7 @@ function place(members: Member[], edges: Array<[string, string]>, o: LayoutOptio
     pred[b].push(a);
   }
   const rank = assignRanks(n, succ, pred);
+  step();
   const maxRank = rank.reduce((m, r) => Math.max(m, r), 0);
   const rows: number[][] = Array.from({ length: maxRank + 1 }, () => []);
   // Initial order: depth-first from the sources, in input (graph) order.
@@ -177,9 +195,11 @@ function place(members: Member[], edges: Array<[string, string]>, o: LayoutOptio
     row.sort((a, b) => wish[a] - wish[b]);
     pack(row, wish, w, o.nodeSep, x);
   };
+  step();
   for (let s = 0; s < o.sweeps; s++) {
     if (s % 2 === 0) for (let r = 1; r <= maxRank; r++) sweep(r, pred);
     else for (let r = maxRank - 1; r >= 0; r--) sweep(r, succ);
+    step();
   }
   // Final downward pass so children sit under their parents.
   for (let r = 1; r <= maxRank; r++) sweep(r, pred);
@@ -196,6 +216,7 @@ function place(members: Member[], edges: Array<[string, string]>, o: LayoutOptio
     for (const v of row) out.set(members[v].id, { x: x[v] - minX, y: y + h / 2 });
     y += h + o.rankSep;
   }
+  step();
   return { w: maxX - minX, h: Math.max(0, y - o.rankSep) };
 }
 

@@ -559,6 +559,53 @@ test('a 100,000-operator graph is drawn collapsed, its 1,818 layers in runs of 1
   assert.deepEqual(await page.selectedIds(), [id]);
   assert.ok(await page.position(id), 'the hit is on screen');
   await page.screenshot('synthetic-100k-search');
+
+  // Expand all lays the 129k nodes out in the worker. Cancelled, the drawing and its open scopes stay as they were.
+  const before = { drawn: (await page.counts()).drawingNodes, open: await page.page.evaluate('window.weightSharingView.app.view.expandedScopes.size') };
+  const cancelled = await page.page.evaluate(`(async () => {
+    const view = window.weightSharingView.app.view;
+    const drawn = view.expandAll();
+    await new Promise((r) => setTimeout(r, 50));
+    const busy = view.layingOut;
+    document.getElementById('cancel-layout').click();
+    const result = await drawn;
+    // A cancelled job's positions, were they to arrive, are not drawn.
+    await new Promise((r) => setTimeout(r, 1500));
+    return { busy, result, ranIn: view.layouts.lastRanIn, open: view.expandedScopes.size, drawn: view.counts().drawingNodes };
+  })()`) as { busy: boolean; result: boolean; ranIn: string; open: number; drawn: number };
+  assert.deepEqual(cancelled, { busy: true, result: false, ranIn: 'worker', open: before.open, drawn: before.drawn });
+  assert.equal(await page.page.locator('#status-line').innerText(), 'Layout cancelled: the drawing is as it was');
+  assert.equal(await page.page.locator('#layout-progress').isHidden(), true);
+
+  // Again, to the end: the page keeps drawing frames while the worker lays out, and the note says how far it got.
+  const done = await page.page.evaluate(`(async () => {
+    const view = window.weightSharingView.app.view;
+    const note = document.getElementById('layout-progress');
+    const seen = [];
+    const watch = new MutationObserver(() => seen.push({ shown: !note.hidden, text: note.textContent }));
+    watch.observe(note, { attributes: true, childList: true, characterData: true, subtree: true });
+    const drawn = view.expandAll();
+    const t = performance.now();
+    let frames = 0;
+    let laying = true;
+    requestAnimationFrame(function tick() { if (laying) { frames++; requestAnimationFrame(tick); } });
+    const result = await drawn;
+    laying = false;
+    watch.disconnect();
+    return { result, frames, ms: performance.now() - t, seen, counts: view.counts(), hidden: note.hidden };
+  })()`) as { result: boolean; frames: number; ms: number; seen: Array<{ shown: boolean; text: string }>; counts: Record<string, number>; hidden: boolean };
+  console.log(`# 100k expand all: ${Math.round(done.ms)} ms to the drawing, ${done.frames} frames drawn meanwhile`);
+  assert.equal(done.result, true);
+  assert.equal(done.counts.drawingNodes, graph.nodes.length + graph.tensors.length + graph.inputs.length + graph.outputs.length);
+  assert.ok(done.counts.nodes > 0 && done.counts.nodes < 2000, `cytoscape holds ${done.counts.nodes}`);
+  assert.ok(done.seen.some((s) => /^Laying out [\d,]+ nodes… \d+%/.test(s.text)), JSON.stringify(done.seen.slice(0, 5)));
+  assert.equal(done.hidden, true, 'the note is gone once the drawing is in');
+  // Measured, not assumed: what the page did while the layout ran elsewhere.
+  if (done.ms > 500) {
+    assert.ok(done.seen.some((s) => s.shown), `a ${Math.round(done.ms)} ms layout showed its note`);
+    assert.ok(done.frames >= 5, `the page drew ${done.frames} frames in the ${Math.round(done.ms)} ms the worker took`);
+  }
+  assert.deepEqual(await page.page.evaluate(UNHELD_IN_VIEW), []);
   await assertClean(page);
   await page.close();
 });
