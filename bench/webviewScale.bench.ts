@@ -115,14 +115,19 @@ export default async function webviewScale(ctx: BenchContext): Promise<void> {
         ctx.log(`  expand one scope (${scope}): ${ms(one.ms)} (target < 200 ms: ${verdict(one.ms < 200)}), ${o.drawn} -> ${one.drawn} nodes drawn (${one.held} held by cytoscape)`);
         row.expandOneMs = Math.round(one.ms);
       }
-      if (operators === 20_000) {
+      if (operators >= 20_000) {
         const all = await expandAll(o.page);
-        ctx.log(`  expand all: ${ms(all.ms)} to paint ${all.drawn} nodes (target < 3000 ms: ${verdict(all.ms < 3000)}); cytoscape holds the ${all.held} near the view`);
+        const goal = operators === 20_000 ? ` (target < 3000 ms: ${verdict(all.ms < 3000)})` : '';
+        ctx.log(`  expand all: ${ms(all.ms)} to paint ${all.drawn} nodes${goal}; the page's longest frame meanwhile ${ms(all.longestFrameMs)}; cytoscape holds the ${all.held} near the view`);
+        row.expandAllMs = Math.round(all.ms);
+        Object.assign(row, { expandAllLongestFrameMs: Math.round(all.longestFrameMs), expandAllDrawn: all.drawn, expandAllHeld: all.held });
+      }
+      if (operators === 20_000) {
         const drag = await dragFrames(o.page);
         ctx.log(`  dragging with the mouse afterwards: median frame ${drag.medianMs.toFixed(1)} ms (${drag.fps.toFixed(0)} fps; target >= 30: ${verdict(drag.fps >= 30)}), p95 ${drag.p95Ms.toFixed(1)} ms, ${drag.frames} frames, the view moved ${drag.movedPx.toFixed(0)} px`);
         const pan = await panFrames(o.page);
         ctx.log(`  cy.panBy every frame: median frame ${pan.medianMs.toFixed(1)} ms (${pan.fps.toFixed(0)} fps), p95 ${pan.p95Ms.toFixed(1)} ms`);
-        Object.assign(row, { expandAllMs: Math.round(all.ms), expandAllDrawn: all.drawn, expandAllHeld: all.held, dragMedianFrameMs: drag.medianMs, dragP95FrameMs: drag.p95Ms, panMedianFrameMs: pan.medianMs, panP95FrameMs: pan.p95Ms });
+        Object.assign(row, { dragMedianFrameMs: drag.medianMs, dragP95FrameMs: drag.p95Ms, panMedianFrameMs: pan.medianMs, panP95FrameMs: pan.p95Ms });
       }
       rows.push(row);
       await o.page.close();

@@ -443,7 +443,7 @@ export class GraphView {
       const job = this.layouts.run(nodes, edges, LAYERED, (fraction) => this.events.layout?.({ nodes: nodes.length, fraction }));
       this.events.layout?.({ nodes: nodes.length, fraction: 0 });
       const done = job.result.then((positions) => {
-        if (!positions) return false;
+        if (!positions || this.pending?.job !== job) return false; // cancelled or replaced
         this.pending = null;
         this.events.layout?.(null);
         // What a focus or a search marked is redrawn unmarked, as a fresh drawing would be.

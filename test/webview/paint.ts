@@ -6,6 +6,8 @@
 
 export interface Painted {
   ms: number;
+  /** The longest the page went without a frame meanwhile: how long it was held. */
+  longestFrameMs: number;
   /** Nodes in the drawing, and the part of them cytoscape holds. */
   drawn: number;
   held: number;
@@ -16,6 +18,12 @@ export function untilPainted(call: string): string {
   return `new Promise((resolve) => {
     const view = window.weightSharingView.app.view;
     const t = performance.now();
-    view.${call}.then(() => view.cy.one('render', () => requestAnimationFrame(() => resolve({ ms: performance.now() - t, drawn: view.counts().drawingNodes, held: view.counts().nodes }))));
+    let last = t, longest = 0, waiting = true;
+    requestAnimationFrame(function frame(now) { longest = Math.max(longest, now - last); last = now; if (waiting) requestAnimationFrame(frame); });
+    // Promise.resolve: the same figures from a build whose methods returned nothing (a bench's "before").
+    Promise.resolve(view.${call}).then(() => view.cy.one('render', () => requestAnimationFrame((now) => {
+      waiting = false;
+      resolve({ ms: performance.now() - t, longestFrameMs: Math.max(longest, now - last), drawn: view.counts().drawingNodes, held: view.counts().nodes });
+    })));
   })`;
 }
