@@ -5,11 +5,13 @@
 // all of about 25k nodes (< 3 s), and the frame rate while panning
 // afterwards (>= 30 fps, frame times from requestAnimationFrame), both as a
 // mouse drag (a person's pan) and as cy.panBy every frame. The dynamo-style variant (names without scopes)
-// is measured beside the scoped one. Figures only, no assertions.
+// is measured beside the scoped one, and the 20k graph also with cytoscape's
+// WebGL renderer (forced: 'auto' keeps the canvas on this software WebGL).
+// Figures only, no assertions.
 import type { BenchContext } from './context';
 import { WebviewHarness, type WebviewPage } from '../test/webview/harness';
 import { syntheticTransformer } from '../test/webview/synthetic';
-import type { GraphPayload, ViewSettings } from '../extension/protocol';
+import type { GraphPayload, GraphRendererSetting, ViewSettings } from '../extension/protocol';
 import { packGraphPayload } from '../extension/view/packedPayload';
 import { untilPainted, type Painted } from '../test/webview/paint';
 
@@ -22,10 +24,10 @@ interface ViewHandle {
 
 interface Opened { page: WebviewPage; firstPaintMs: number; postedMs: number; drawn: number; heapMB: number }
 
-async function open(h: WebviewHarness, graph: GraphPayload): Promise<Opened> {
+async function open(h: WebviewHarness, graph: GraphPayload, renderer: GraphRendererSetting): Promise<Opened> {
   const page = await h.open({ theme: 'dark', title: graph.fileName, width: 1400, height: 900 });
   const t0 = performance.now();
-  await page.post({ type: 'model', graph: packGraphPayload(graph), settings: SETTINGS });
+  await page.post({ type: 'model', graph: packGraphPayload(graph), settings: { ...SETTINGS, renderer } });
   await page.page.waitForFunction(() => (window as unknown as ViewHandle).weightSharingView?.app.timings.interactive !== undefined, undefined, { timeout: LOAD_TIMEOUT_MS });
   const postedMs = performance.now() - t0;
   const t = await page.timings();
@@ -92,18 +94,20 @@ export default async function webviewScale(ctx: BenchContext): Promise<void> {
   const h = await WebviewHarness.start();
   const rows: Record<string, unknown>[] = [];
   try {
-    for (const { operators, scoped, target } of [
+    for (const { operators, scoped, target, renderer = 'auto' } of [
       { operators: 10_000, scoped: true, target: 1000 },
       { operators: 10_000, scoped: false, target: 1000 },
       { operators: 20_000, scoped: true, target: undefined },
+      { operators: 20_000, scoped: true, target: undefined, renderer: 'webgl' as const },
       { operators: 100_000, scoped: true, target: 3000 },
     ]) {
       const graph = syntheticTransformer({ operators, scoped });
-      const o = await open(h, graph);
-      const label = `${graph.nodes.length.toLocaleString('en')} operators${scoped ? '' : ' (names without scopes)'}`;
+      const o = await open(h, graph, renderer);
+      const drawnBy = await o.page.page.evaluate(() => document.querySelector('#status-line')?.getAttribute('title') ?? '');
+      const label = `${graph.nodes.length.toLocaleString('en')} operators${scoped ? '' : ' (names without scopes)'}${renderer === 'webgl' ? ` (${drawnBy.replace(/^Drawn by the /, '').replace(/\. Setting.*$/, '')})` : ''}`;
       const goal = target === undefined ? '' : ` (target < ${target} ms: ${verdict(o.firstPaintMs < target)})`;
       ctx.log(`${label}: first paint ${ms(o.firstPaintMs)}${goal}; ${o.drawn} nodes drawn; page JS heap ${o.heapMB.toFixed(0)} MB; post to interactive ${ms(o.postedMs)} (payload cloning in the harness included)`);
-      const row: Record<string, unknown> = { operators: graph.nodes.length, scoped, firstPaintMs: Math.round(o.firstPaintMs), drawn: o.drawn, heapMB: Math.round(o.heapMB), postedMs: Math.round(o.postedMs) };
+      const row: Record<string, unknown> = { operators: graph.nodes.length, scoped, renderer, firstPaintMs: Math.round(o.firstPaintMs), drawn: o.drawn, heapMB: Math.round(o.heapMB), postedMs: Math.round(o.postedMs) };
       if (scoped) {
         // The encoder when it is drawn collapsed, else its first run of layers (big graphs), else one layer.
         const encoder = 's:|/model/encoder';

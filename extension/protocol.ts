@@ -122,7 +122,12 @@ export interface ViewSettings {
   minBytes: number;
   /** Layout engine; 'auto' (default) uses dagre when affordable, else the fast layered layout. */
   layout?: 'auto' | 'dagre' | 'layered';
+  /** Cytoscape's renderer (weightSharing.graph.renderer); 'auto' when absent. */
+  renderer?: GraphRendererSetting;
 }
+
+/** 'auto': WebGL for large graphs where WebGL runs on a GPU, else the canvas. */
+export type GraphRendererSetting = 'auto' | 'webgl' | 'canvas';
 
 // The inference check (issue 5). Model, external-data and test-data bytes
 // reach the webview by URL (asWebviewUri; the model's folder is a local

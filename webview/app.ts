@@ -11,6 +11,7 @@ import { readTheme, watchTheme, type Theme } from './theme.js';
 import { Tooltip } from './tooltip.js';
 import { button, progressRing } from './toolkit.js';
 import { LayoutProgressNote } from './layoutProgress.js';
+import { chooseRenderer, webglSupport } from './webgl.js';
 import { ViewModel } from './viewModel.js';
 
 export interface Timings {
@@ -170,6 +171,7 @@ export class App {
 
     const model = new ViewModel(payload, settings.collapseThreshold);
     this.timings.modelMs = performance.now() - this.timings.received;
+    const renderer = chooseRenderer(settings.renderer ?? 'auto', model.items.size, webglSupport);
     const view = new GraphView(graphEl, model, this.theme, {
       hover: (h) => {
         if (!h || !this.tooltip) return this.tooltip?.hide();
@@ -185,11 +187,11 @@ export class App {
       groupClicked: (index) => this.selectGroup(index),
       redrawn: (info) => {
         this.compare?.mark();
-        if (this.statusLine) this.statusLine.textContent = `${model.stats.operators} ${payload.view === 'modules' ? 'modules' : 'operators'} · ${info.nodes} drawn · ${view.lastEngine} ${Math.round(info.layoutMs)} ms`;
+        if (this.statusLine) this.statusLine.textContent = `${model.stats.operators} ${payload.view === 'modules' ? 'modules' : 'operators'} · ${info.nodes} drawn · ${view.lastEngine} ${Math.round(info.layoutMs)} ms${renderer.webgl ? ' · WebGL' : ''}`;
         this.saveState();
       },
       layout: (state) => this.layoutNote?.update(state),
-    });
+    }, renderer);
     this.view = view;
     view.layoutEngine = settings.layout ?? 'auto';
     this.tooltip = new Tooltip(graphArea, model, () => this.theme);
@@ -201,6 +203,7 @@ export class App {
     this.statusLine = document.createElement('span');
     this.statusLine.className = 'status-line muted';
     this.statusLine.id = 'status-line';
+    this.statusLine.title = `Drawn by the ${renderer.why}. Setting: weightSharing.graph.renderer`;
     this.layoutNote = new LayoutProgressNote(() => {
       if (view.cancelLayout() && this.statusLine) this.statusLine.textContent = 'Layout cancelled: the drawing is as it was';
     });

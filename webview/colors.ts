@@ -66,7 +66,8 @@ function lin(c: number): number {
   return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
 }
 
-function toRgb(color: string): [number, number, number] {
+/** `color` as this module's functions read it (hsl(), #rrggbb, #rgb, rgb()), as 0-255 channels. */
+export function toRgb(color: string): [number, number, number] {
   const m = /^hsl\((\d+(?:\.\d+)?),\s*(\d+(?:\.\d+)?)%,\s*(\d+(?:\.\d+)?)%\)$/.exec(color);
   if (m) return hslToRgb(Number(m[1]), Number(m[2]) / 100, Number(m[3]) / 100);
   const hex = /^#([0-9a-f]{6})/i.exec(color);

@@ -43,7 +43,7 @@ export class CompareView {
     original.cy.resize();
 
     const model = new ViewModel(copy, collapseThreshold);
-    this.view = new GraphView(graphEl, model, theme, { hover: () => undefined, groupClicked: () => undefined, redrawn: () => this.mark() });
+    this.view = new GraphView(graphEl, model, theme, { hover: () => undefined, groupClicked: () => undefined, redrawn: () => this.mark() }, original.renderer);
     this.view.renderInitial(collapseThreshold);
     // The same scopes open on both sides (a scope is named after its module path, the same in both).
     this.view.setExpanded(original.expandedScopes);

@@ -5,6 +5,7 @@ import cytoscape from 'cytoscape';
 import dagre from 'cytoscape-dagre';
 import { ViewModel } from './viewModel.js';
 import { buildElements, buildGroupLinks, fontsFor } from './elements.js';
+import { LARGE_GRAPH_ITEMS, completeWebgl, dropUnusedWebglCanvas, setWebglBackground, webglOptions, type RendererChoice } from './webgl.js';
 import { buildStyle } from './style.js';
 import { dagreCost, layeredLayout, type LayoutEdge, type LayoutNode, type LayoutOptions } from './layered.js';
 import { LayoutRunner, type LayoutJob } from './layoutRunner.js';
@@ -134,20 +135,28 @@ export class GraphView {
     readonly model: ViewModel,
     private theme: Theme,
     private readonly events: GraphViewEvents,
+    /** Chosen once per view: cytoscape takes its renderer when it is created. */
+    readonly renderer: RendererChoice = { webgl: false, why: 'canvas renderer' },
   ) {
+    const large = model.items.size > LARGE_GRAPH_ITEMS;
     this.cy = cytoscape({
       container,
-      style: buildStyle(theme),
+      style: buildStyle(theme, { webgl: renderer.webgl }),
       layout: { name: 'preset' },
       minZoom: MIN_ZOOM,
       maxZoom: 4,
       boxSelectionEnabled: false,
       selectionType: 'single',
       autoungrabify: true,
-      // Large drawings pan smoothly only as a texture.
-      textureOnViewport: model.items.size > 1500,
-      hideEdgesOnViewport: model.items.size > 1500,
+      // Large drawings pan smoothly only as a texture (the canvas renderer; WebGL redraws).
+      textureOnViewport: large,
+      hideEdgesOnViewport: large,
+      ...(renderer.webgl ? webglOptions() : {}),
     });
+    if (renderer.webgl) {
+      completeWebgl(this.cy);
+      setWebglBackground(this.cy, theme.background);
+    } else dropUnusedWebglCanvas(container);
     this.overviewLayer = new OverviewLayer(container, theme);
     this.wireEvents();
   }
@@ -229,7 +238,8 @@ export class GraphView {
 
   setTheme(theme: Theme): void {
     this.theme = theme;
-    this.cy.style(buildStyle(theme));
+    if (this.renderer.webgl) setWebglBackground(this.cy, theme.background);
+    this.cy.style(buildStyle(theme, { webgl: this.renderer.webgl }));
     this.overviewLayer.setTheme(theme);
     if (this.overviewShown) this.paintOverview();
     this.lastHalo = 0;
@@ -404,6 +414,7 @@ export class GraphView {
       drawingEdges: this.drawing?.edges.length ?? 0,
       windowed: this.windowed ? 1 : 0,
       overview: this.overviewShown ? 1 : 0,
+      webgl: this.renderer.webgl ? 1 : 0,
     };
   }
 

@@ -5,13 +5,19 @@
 // two copies of one weight, look like one thing.
 import type cytoscape from 'cytoscape';
 import { FAMILIES } from './families.js';
-import { familyColors, groupColor, textOn } from './colors.js';
+import { familyColors, groupColor, mix, textOn } from './colors.js';
 import { FONT_SIZE } from './elements.js';
 import type { Theme } from './theme.js';
 
 type Block = cytoscape.StylesheetJsonBlock;
 
-export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
+/**
+ * `webgl`: cytoscape's WebGL renderer draws every line solid and draws a
+ * node with a dashed border as a texture, which at a scope box's size loses
+ * the border. There, what a dash tells apart is told by translucency (a
+ * group's link, a subgraph's body edges) and boxes get a solid outline.
+ */
+export function buildStyle(theme: Theme, options: { webgl?: boolean } = {}): cytoscape.StylesheetJson {
   const fam = familyColors(theme);
   const hc = theme.contrastBorder !== null;
   const light = theme.kind === 'light' || theme.kind === 'high-contrast-light';
@@ -121,7 +127,8 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
         'compound-sizing-wrt-labels': 'include',
       },
     },
-    { selector: 'node.box.subgraph', style: { 'border-style': 'solid', 'border-width': 1.5, 'border-color': fam.control.border } },
+    ...(options.webgl ? [{ selector: 'node.box', style: { 'border-style': 'solid', 'border-opacity': 0.6 } } satisfies Block] : []),
+    { selector: 'node.box.subgraph', style: { 'border-style': 'solid', 'border-width': 1.5, 'border-color': fam.control.border, 'border-opacity': 1 } },
     {
       selector: 'edge',
       style: {
@@ -137,7 +144,7 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
     { selector: 'edge.bundle', style: { width: 2 } },
     { selector: 'edge.fanout', style: { opacity: 0.3, width: 1 } },
     { selector: 'edge.weight', style: { 'line-style': 'solid', width: 1, opacity: 0.7 } },
-    { selector: 'edge.body', style: { 'line-style': 'dotted', 'target-arrow-shape': 'vee' } },
+    { selector: 'edge.body', style: { 'line-style': 'dotted', 'target-arrow-shape': 'vee', ...(options.webgl ? { 'line-opacity': 0.45 } : {}) } },
     {
       selector: 'edge.shared',
       style: { 'line-color': g, 'target-arrow-color': g, width: 'data(hw)', opacity: 1, 'z-index': 5 },
@@ -148,6 +155,7 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
         'line-color': g,
         'line-style': 'dashed',
         'line-dash-pattern': [7, 4],
+        ...(options.webgl ? { 'line-opacity': 0.45 } : {}),
         width: 'data(hw)',
         'target-arrow-shape': 'none',
         'curve-style': 'unbundled-bezier',
@@ -169,6 +177,7 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
     // Selection and focus: the chosen group stands out, the rest recedes.
     { selector: '.faded', style: { opacity: 0.25 } },
     { selector: 'node.box.faded', style: { opacity: 0.4 } },
+    ...(options.webgl ? webglFading(theme) : []),
     // The side-by-side view: what Apply changed, in the colours of VS Code's diff decorations.
     { selector: 'node.diff-inserted', style: { 'border-color': diff.added, 'border-width': 4, 'border-style': 'double' } },
     { selector: 'node.diff-rewired', style: { 'border-color': diff.changed, 'border-width': 3, 'border-style': 'dashed' } },
@@ -189,4 +198,25 @@ export function buildStyle(theme: Theme): cytoscape.StylesheetJson {
     { selector: 'node.match-current', style: { 'overlay-color': theme.focus, 'overlay-opacity': 0.3, 'overlay-padding': 8 } },
   );
   return blocks;
+}
+
+/**
+ * WebGL caches each label (and each node body it draws as a texture)
+ * painted at the element's opacity, under a key that leaves opacity out:
+ * a label first drawn faded stayed faded on every element with that text.
+ * A faded element's label gets an invisible text border colour and its body
+ * a border opacity of 0.999, which only change the keys. Boxes fade without
+ * `opacity`, which their contents would inherit (faded labels at two
+ * strengths under one key).
+ */
+function webglFading(theme: Theme): Block[] {
+  const key = { 'text-border-color': '#010203' };
+  return [
+    { selector: 'node.faded', style: { ...key, 'border-opacity': 0.999 } },
+    { selector: 'edge.faded', style: key },
+    {
+      selector: 'node.box.faded',
+      style: { opacity: 1, 'background-opacity': 0.015, 'border-opacity': 0.25, color: mix(theme.muted, theme.background, 0.6) },
+    },
+  ];
 }

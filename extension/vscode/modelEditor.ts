@@ -168,7 +168,7 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
   ) {
     super();
     this.register(vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('weightSharing.minBytes') || e.affectsConfiguration('weightSharing.graph.collapseThreshold')) {
+      if (['minBytes', 'graph.collapseThreshold', 'graph.renderer'].some((k) => e.affectsConfiguration(`weightSharing.${k}`))) {
         for (const d of this.documents) d.load();
       }
     }));
@@ -247,7 +247,7 @@ export class ModelEditorProvider extends Disposable implements vscode.CustomRead
       else if (s.kind === 'error') post({ type: 'loadError', message: s.message });
       else {
         const settings = readSettings(document.uri);
-        post({ type: 'model', graph: s.payload, settings: { collapseThreshold: settings.collapseThreshold, minBytes: s.analysis.minBytes } });
+        post({ type: 'model', graph: s.payload, settings: { collapseThreshold: settings.collapseThreshold, minBytes: s.analysis.minBytes, renderer: settings.graphRenderer } });
         const focus = this.pendingFocus.get(document.uri.toString());
         if (focus !== undefined && ready) {
           post({ type: 'focusGroup', groupId: focus });

@@ -104,4 +104,20 @@ describe('settings and unreadable models in code-server (light theme)', { skip: 
     assert.equal(after.operators, before.operators, 'the same operators, now in scope boxes');
     await screenshot(s.page, 'e2e-collapsed-by-setting');
   });
+
+  test('weightSharing.graph.renderer "webgl" redraws the open graph with WebGL; "canvas" goes back', async () => {
+    const { frame } = await webviewFrame(s.page);
+    assert.equal((await frame.evaluate(() => window.weightSharingView!.counts())).webgl, 0, 'a small graph: the canvas under auto');
+    const settingsFile = path.join(s.workspace, '.vscode', 'settings.json');
+    const write = (renderer: string) => fs.writeFileSync(settingsFile, JSON.stringify({ 'weightSharing.graph.collapseThreshold': 20, 'weightSharing.graph.renderer': renderer }));
+    write('webgl');
+    await frame.waitForFunction(() => window.weightSharingView?.counts().webgl === 1, undefined, { timeout: 30_000 });
+    assert.equal(await frame.locator('canvas[data-id$="-webgl"]').count(), 1, 'cytoscape draws into a WebGL canvas');
+    assert.match(await frame.locator('#status-line').textContent() ?? '', / · WebGL$/);
+    await screenshot(s.page, 'e2e-webgl-by-setting');
+    write('canvas');
+    await frame.waitForFunction(() => window.weightSharingView?.counts().webgl === 0, undefined, { timeout: 30_000 });
+    // (cytoscape would leave an unused WebGL canvas in every later view of the page)
+    assert.equal(await frame.locator('canvas[data-id$="-webgl"]').count(), 0);
+  });
 });
