@@ -21,7 +21,7 @@ export interface RendererChoice {
   why: string;
 }
 
-/** Past this many items a graph is large: cytoscape then pans as a texture, and WebGL pays. */
+/** Past this many items a graph is large: cytoscape pans it as a texture, and 'auto' takes WebGL on a GPU. */
 export const LARGE_GRAPH_ITEMS = 1500;
 
 export function webglSupport(): WebglSupport {
@@ -40,7 +40,7 @@ export function webglSupport(): WebglSupport {
  * 'auto' draws large graphs with WebGL on a GPU. On a software rasteriser
  * WebGL was slower than the canvas renderer here (BENCHMARKS.md, "Cytoscape's
  * WebGL renderer"), so auto keeps the canvas there; 'webgl' forces it.
- * `probe` runs only when the answer depends on it (it creates two contexts).
+ * `probe` runs only when the answer depends on it (it creates a WebGL context).
  */
 export function chooseRenderer(setting: GraphRendererSetting, items: number, probe: () => WebglSupport): RendererChoice {
   if (setting === 'canvas') return { webgl: false, why: 'canvas renderer (setting)' };

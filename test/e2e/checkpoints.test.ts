@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe } from 'node:test';
-import { type Session, notification, openFile, runCommand, screenshot, skipReason, startSession, stepsWithScreenshots, webview, webviewFrame, acceptSaveDialog } from './harness';
+import { acceptQuickPick, acceptSaveDialog, notification, openFile, runCommand, screenshot, type Session, skipReason, startSession, stepsWithScreenshots, webview, webviewFrame } from './harness';
 
 const BIN = 'gpt2-tiny.pytorch_model.bin';
 const OMITTED = 'llama-tiny.omitted.gguf';
@@ -94,7 +94,7 @@ describe('PyTorch checkpoints and GGUF in code-server', { skip: skipReason(), ti
     assert.equal(await bias.getAttribute('aria-checked'), 'false', 'what GGUF cannot share is not');
     assert.match(await bias.innerText(), /not applicable: GGUF has no way to store one tensor under two names/);
     await screenshot(s.page, 'e2e-checkpoints-gguf-pick');
-    await s.page.keyboard.press('Enter');
+    await acceptQuickPick(s.page);
     await acceptSaveDialog(s.page, path.basename(output));
     const done = notification(s.page, /Saved 256 kB/);
     await done.waitFor({ timeout: 60_000 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe } from 'node:test';
-import { type Session, hoverWeight, notification, openFile, readmeScreenshot, runCommand, screenshot, skipReason, startSession, webview, webviewFrame, stepsWithScreenshots, acceptSaveDialog } from './harness';
+import { acceptQuickPick, acceptSaveDialog, hoverWeight, notification, openFile, readmeScreenshot, runCommand, screenshot, type Session, skipReason, startSession, stepsWithScreenshots, webview, webviewFrame } from './harness';
 
 const MODEL = 'bert-tiny-mlm-trained.onnx';
 const COPY = 'onnx::MatMul_377';
@@ -204,7 +204,7 @@ describe('model editor in code-server', { skip: skipReason(), timeout: 15 * 60_0
     await item.waitFor({ timeout: 30_000 });
     assert.equal(await item.getAttribute('aria-checked'), 'true', 'lossless group pre-selected');
     await screenshot(s.page, 'e2e-apply-pick');
-    await s.page.keyboard.press('Enter');
+    await acceptQuickPick(s.page);
     // The save dialog (VS Code's simple dialog in the browser) proposes NAME.shared.onnx.
     assert.ok((await acceptSaveDialog(s.page, path.basename(output))).endsWith(path.basename(output)));
     const done = notification(s.page, /Saved 256 kB/);

@@ -239,7 +239,14 @@ export async function hoverWeight(page: Page, tensorId: string): Promise<Locator
   }
 }
 
-/** The visible notification toast containing `text`. */
+/**
+ * Accepts the open quick pick (Enter on its own text box: a webview that
+ * takes focus late would get a bare key press, and the pick stay open).
+ */
+export async function acceptQuickPick(page: Page): Promise<void> {
+  await page.locator('.quick-input-widget .quick-input-box input').press('Enter', { timeout: 10_000 });
+}
+
 /**
  * Waits for VS Code's save dialog (the simple one in the browser) to propose
  * a path ending in `fileName`, accepts it, and returns the proposed path.
@@ -250,7 +257,7 @@ export async function acceptSaveDialog(page: Page, fileName: string): Promise<st
     return el && el.value.endsWith(want) ? el.value : null;
   }, fileName, { timeout: 20_000 });
   const value = await proposed.jsonValue() as string;
-  await page.keyboard.press('Enter');
+  await acceptQuickPick(page);
   return value;
 }
 

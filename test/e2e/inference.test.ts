@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe } from 'node:test';
-import { type Session, notification, openFile, runCommand, screenshot, skipReason, startSession, webview, stepsWithScreenshots, acceptSaveDialog } from './harness';
+import { acceptQuickPick, acceptSaveDialog, notification, openFile, runCommand, screenshot, type Session, skipReason, startSession, stepsWithScreenshots, webview } from './harness';
 
 const MODEL = 'bert-tiny-mlm-trained.onnx';
 const REJECTED = 'gpt2-tiny.onnx';
@@ -41,7 +41,7 @@ describe('inference check in code-server', { skip: skipReason(), timeout: 15 * 6
     await runCommand(s.page, 'Weight Sharing: Apply Sharing');
     const item = s.page.locator('.quick-input-list .monaco-list-row').first();
     await item.waitFor({ timeout: 30_000 });
-    await s.page.keyboard.press('Enter');
+    await acceptQuickPick(s.page);
     const output = path.join(s.workspace, MODEL.replace(/\.onnx$/, '.shared.onnx'));
     await acceptSaveDialog(s.page, path.basename(output));
     const done = notification(s.page, /Saved/);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe } from 'node:test';
-import { type Session, notification, openFile, runCommand, screenshot, skipReason, startSession, stepsWithScreenshots, webview, webviewFrame, acceptSaveDialog } from './harness';
+import { acceptQuickPick, acceptSaveDialog, notification, openFile, runCommand, screenshot, type Session, skipReason, startSession, stepsWithScreenshots, webview, webviewFrame } from './harness';
 
 const MODEL = 'gpt2-tiny-untied.safetensors';
 const KEPT = 'transformer.wte.weight';
@@ -75,7 +75,7 @@ describe('safetensors in code-server', { skip: skipReason(), timeout: 15 * 60_00
     const item = s.page.locator('.quick-input-list .monaco-list-row', { hasText: COPY }).first();
     await item.waitFor({ timeout: 30_000 });
     assert.equal(await item.getAttribute('aria-checked'), 'true', 'lossless group pre-selected');
-    await s.page.keyboard.press('Enter');
+    await acceptQuickPick(s.page);
     await acceptSaveDialog(s.page, path.basename(output));
     const done = notification(s.page, /Saved 257 kB|Saved 256 kB/);
     await done.waitFor({ timeout: 60_000 });

@@ -15,7 +15,10 @@ import { openOnnx } from '../../../../extension/model/onnx/reader';
 import { manyScalars } from './scalarsModel';
 
 v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+const fullGc = vm.runInNewContext('gc') as () => void;
+// Twice: heapUsed after one collection can still count what its concurrent
+// sweep has not reached yet (a busy CI machine measured 247 B where 220 B was live).
+const gc = () => { fullGc(); fullGc(); };
 
 test('200,000 one-element initializers keep under 240 bytes of heap per tensor record', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'record-size-'));
