@@ -852,6 +852,9 @@ interface ParsedTensor {
 export function pythonStringList(text: string): string[] | undefined {
   const out: string[] = [];
   let i = 0;
+  // The next backslash at or after i (-1: none): an item without one is a single slice
+  // (a string per character was most of a 50k-node read's garbage).
+  let slash = text.indexOf('\\');
   const skip = () => { while (text[i] === ' ') i++; };
   skip();
   if (text[i++] !== '[') return undefined;
@@ -860,17 +863,25 @@ export function pythonStringList(text: string): string[] | undefined {
   for (;;) {
     const q = text[i++];
     if (q !== "'" && q !== '"') return undefined;
+    if (slash >= 0 && slash < i) slash = text.indexOf('\\', i);
+    const close = text.indexOf(q, i);
+    if (close < 0) return undefined;
     let s = '';
-    for (;;) {
-      const c = text[i++];
-      if (c === undefined) return undefined;
-      if (c === q) break;
-      if (c === '\\') {
-        const e = text[i++];
-        if (e === undefined) return undefined;
-        s += e === 'n' ? '\n' : e === 't' ? '\t' : e;
-      } else {
-        s += c;
+    if (slash < 0 || slash > close) {
+      s = text.slice(i, close);
+      i = close + 1;
+    } else {
+      for (;;) {
+        const c = text[i++];
+        if (c === undefined) return undefined;
+        if (c === q) break;
+        if (c === '\\') {
+          const e = text[i++];
+          if (e === undefined) return undefined;
+          s += e === 'n' ? '\n' : e === 't' ? '\t' : e;
+        } else {
+          s += c;
+        }
       }
     }
     out.push(s);

@@ -45,6 +45,11 @@ interface LongLike { low: number; high: number }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+function isAscii(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return false;
+  return true;
+}
+
 /** A file opened for wire-level reads. Close it when done. */
 export class WireFile {
   readonly path: string;
@@ -121,7 +126,11 @@ export class WireFile {
     let bytes: Uint8Array;
     if (field.offset >= this.winStart && field.offset + field.length <= this.winStart + this.winLen) {
       if (field.length > cap) throw this.error(`${what} is ${field.length} bytes, over the ${cap}-byte limit`, field.offset);
-      bytes = this.window.subarray(field.offset - this.winStart, field.offset - this.winStart + field.length);
+      const start = field.offset - this.winStart;
+      const end = start + field.length;
+      // Most names are ASCII: read in place, without a view object per string (GC time at 50k nodes).
+      if (isAscii(this.window, start, end)) return this.window.toString('latin1', start, end);
+      bytes = this.window.subarray(start, end);
     } else {
       bytes = this.bytes(field.offset, field.length, cap, what);
     }

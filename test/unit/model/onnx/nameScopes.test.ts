@@ -13,6 +13,7 @@ import { DT, graph, scopedNode, valueInfo, writeModel } from './onnxBuilder';
 test('pythonStringList: the repr() of a list of strings, and nothing else', () => {
   assert.deepEqual(pythonStringList("['', 'encoder', 'encoder.layer.0', 'linear_3']"), ['', 'encoder', 'encoder.layer.0', 'linear_3']);
   assert.deepEqual(pythonStringList(`["it's", 'a\\\\b', 'tab\\there']`), ["it's", 'a\\b', 'tab\there']);
+  assert.deepEqual(pythonStringList(`['a\\'b', 'c', "d\\"e"]`), ["a'b", 'c', 'd"e'], 'an escaped quote does not end its item');
   assert.deepEqual(pythonStringList('[]'), []);
   for (const bad of ['', '[', "['a'", "['a',]", "['a'] x", '[1, 2]', "('a',)", "['a' 'b']"]) assert.equal(pythonStringList(bad), undefined, bad);
 });
@@ -30,12 +31,15 @@ test('dynamo name_scopes become the node\'s module path; other metadata (a long 
         }),
         scopedNode('Neg', ['a'], ['y'], 'neg', { 'pkg.torch.onnx.name_scopes': "['', 'neg']" }),
         scopedNode('Identity', ['y'], ['z'], 'id', { 'pkg.torch.onnx.name_scopes': 'not a list' }),
+        // Names are UTF-8: read apart from the ASCII ones.
+        scopedNode('Abs', ['z'], ['w'], 'négatif', { 'pkg.torch.onnx.name_scopes': "['', 'tête.层', 'négatif']" }),
       ],
       inputs: [valueInfo('x', DT.FLOAT, [2])],
-      outputs: [valueInfo('z', DT.FLOAT, [2])],
+      outputs: [valueInfo('w', DT.FLOAT, [2])],
     }));
     const m = await openOnnx(file);
-    assert.deepEqual(m.graph!.main.nodes.map((n) => n.scopes), [['encoder', 'encoder.layer.0', 'encoder.layer.0.act'], [], undefined]);
+    assert.deepEqual(m.graph!.main.nodes.map((n) => n.scopes), [['encoder', 'encoder.layer.0', 'encoder.layer.0.act'], [], undefined, ['tête.层']]);
+    assert.deepEqual(m.graph!.main.nodes.map((n) => n.name), ['relu', 'neg', 'id', 'négatif']);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
