@@ -241,8 +241,11 @@ export class App {
     workspace.append(this.panel.element);
 
     const restored = saved && saved.filePath === payload.filePath ? saved : undefined;
-    const timings = view.renderInitial(settings.collapseThreshold);
-    if (restored) view.setExpanded(restored.expanded);
+    // The group selected at once: the restored one, else the largest Apply can carry out.
+    const group = restored
+      ? (restored.group !== null && restored.group < payload.groups.length ? restored.group : null)
+      : (payload.groups.length > 0 ? largestGroup(payload) : null);
+    const timings = view.renderInitial(settings.collapseThreshold, { expanded: restored?.expanded, revealing: group === null ? [] : payload.groups[group]!.tensorIds });
     this.timings.setupMs = performance.now() - this.timings.received;
     this.timings.buildMs = timings.buildMs;
     this.timings.layoutMs = timings.layoutMs;
@@ -253,8 +256,7 @@ export class App {
       });
     });
     if (restored?.applied) this.showApplied(restored.applied);
-    if (restored && restored.group !== null && restored.group < payload.groups.length) this.selectGroup(restored.group);
-    else if (!restored && payload.groups.length > 0) this.selectGroup(largestGroup(payload));
+    if (group !== null) this.selectGroup(group);
   }
 
   /**

@@ -44,9 +44,8 @@ export class CompareView {
 
     const model = new ViewModel(copy, collapseThreshold);
     this.view = new GraphView(graphEl, model, theme, { hover: () => undefined, groupClicked: () => undefined, redrawn: () => this.mark() }, original.renderer);
-    this.view.renderInitial(collapseThreshold);
     // The same scopes open on both sides (a scope is named after its module path, the same in both).
-    this.view.setExpanded(original.expandedScopes);
+    this.view.renderInitial(collapseThreshold, { expanded: original.expandedScopes });
     this.mark();
     // Each side first shows what changed on it; then they move together.
     const weights = (ids: Iterable<string>) => [...ids].flatMap((t) => original.model.weightOfTensor.get(t) ?? []);

@@ -159,8 +159,8 @@ export function buildStyle(theme: Theme, options: { webgl?: boolean } = {}): cyt
         width: 'data(hw)',
         'target-arrow-shape': 'none',
         'curve-style': 'unbundled-bezier',
-        'control-point-distances': [60],
-        'control-point-weights': [0.5],
+        'control-point-distances': groupLinkDistances,
+        'control-point-weights': groupLinkWeights,
         label: 'data(label)',
         'font-family': theme.fontFamily,
         'font-size': FONT_SIZE.small,
@@ -219,4 +219,25 @@ function webglFading(theme: Theme): Block[] {
       style: { opacity: 1, 'background-opacity': 0.015, 'border-opacity': 0.25, color: mix(theme.muted, theme.background, 0.6) },
     },
   ];
+}
+
+/**
+ * A group's link bows out from the straight line between its ends: by 60
+ * at its middle between neighbours; a long one (a first layer's weight to
+ * the last layer's) steps 150 aside within 200 of each end and runs
+ * parallel, clear of the column of layers between them and their labels.
+ * (Read when the link is added: its ends are laid out by then and do not move.)
+ */
+const LONG_LINK = 800;
+function linkLength(ele: cytoscape.EdgeSingular): number {
+  const a = ele.source().position();
+  const b = ele.target().position();
+  return Math.hypot(b.x - a.x, b.y - a.y);
+}
+function groupLinkDistances(ele: cytoscape.EdgeSingular): number[] {
+  return linkLength(ele) < LONG_LINK ? [60] : [150, 150];
+}
+function groupLinkWeights(ele: cytoscape.EdgeSingular): number[] {
+  const length = linkLength(ele);
+  return length < LONG_LINK ? [0.5] : [200 / length, 1 - 200 / length];
 }

@@ -124,12 +124,16 @@ test('layered layout: no overlaps in a row, edges run downward, boxes hold their
   }
 });
 
-test('dagre cost counts the dummies long edges need', async () => {
+test('dagre cost counts the dummies long edges need and the height of boxes', async () => {
   const { dagreCost } = await webview();
   const nodes: LayoutNode[] = ['a', 'b', 'c', 'd'].map((id) => ({ id, width: 10, height: 10 }));
   const chain = [{ source: 'a', target: 'b' }, { source: 'b', target: 'c' }, { source: 'c', target: 'd' }];
   assert.equal(dagreCost(nodes, chain), 4);
   assert.equal(dagreCost(nodes, [...chain, { source: 'a', target: 'd' }]), 6, 'a→d skips two layers');
+  // A box's sides are a border node on each rank it spans, each side: a tall box costs more than a short one.
+  const boxed = (members: string[]): LayoutNode[] => [{ id: 'box', width: 0, height: 0 }, ...nodes.map((n) => (members.includes(n.id) ? { ...n, parent: 'box' } : n))];
+  assert.equal(dagreCost(boxed(['a', 'b']), chain), 4 + 10 + 2 * 2);
+  assert.equal(dagreCost(boxed(['a', 'b', 'c', 'd']), chain), 4 + 10 + 2 * 4);
 });
 
 function isAncestor(nodes: Array<{ id: string; parent?: string }>, a: string, b: string): boolean {
