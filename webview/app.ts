@@ -245,7 +245,7 @@ export class App {
     const group = restored
       ? (restored.group !== null && restored.group < payload.groups.length ? restored.group : null)
       : (payload.groups.length > 0 ? largestGroup(payload) : null);
-    const timings = view.renderInitial(settings.collapseThreshold, { expanded: restored?.expanded, revealing: group === null ? [] : payload.groups[group]!.tensorIds });
+    const timings = view.renderInitial(settings.collapseThreshold, { expanded: restored?.expanded, revealing: group === null ? [] : view.weightItems(payload.groups[group]!.tensorIds) });
     this.timings.setupMs = performance.now() - this.timings.received;
     this.timings.buildMs = timings.buildMs;
     this.timings.layoutMs = timings.layoutMs;

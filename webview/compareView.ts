@@ -44,16 +44,15 @@ export class CompareView {
 
     const model = new ViewModel(copy, collapseThreshold);
     this.view = new GraphView(graphEl, model, theme, { hover: () => undefined, groupClicked: () => undefined, redrawn: () => this.mark() }, original.renderer);
-    // The same scopes open on both sides (a scope is named after its module path, the same in both).
-    this.view.renderInitial(collapseThreshold, { expanded: original.expandedScopes });
-    this.mark();
     // Each side first shows what changed on it; then they move together.
-    const weights = (ids: Iterable<string>) => [...ids].flatMap((t) => original.model.weightOfTensor.get(t) ?? []);
-    const before = [...weights(this.diff.dropped), ...this.diff.rewiredInOriginal];
+    const before = [...original.weightItems(this.diff.dropped), ...this.diff.rewiredInOriginal];
     const after = [...this.diff.inserted, ...this.diff.rewired];
+    const shown = after.length > 0 ? after : before.filter((id) => model.items.has(id));
+    // The same scopes open on both sides (a scope is named after its module path, the same in both), and those holding what changed.
+    this.view.renderInitial(collapseThreshold, { expanded: original.expandedScopes, revealing: shown });
+    this.mark();
     if (before.length > 0) original.frameItems(before);
-    if (after.length > 0) this.view.frameItems(after);
-    else if (before.length > 0) this.view.frameItems(before.filter((id) => model.items.has(id)));
+    if (shown.length > 0) this.view.frameItems(shown);
     this.link();
   }
 

@@ -167,15 +167,15 @@ export class GraphView {
   /**
    * First drawing: everything for small graphs, a budget of scopes for large
    * ones, or the scopes `o.expanded` names (a restored view); and open the
-   * scopes holding `o.revealing`'s tensors, so that the group selected next
-   * finds them drawn (one layout, not two: a 50k-operator open spent 0.6 s
-   * on the second).
+   * scopes holding the `o.revealing` items, so that the group selected or
+   * the items framed next find them drawn (one layout, not two: a
+   * 50k-operator open spent 0.6 s on the second).
    */
   renderInitial(collapseThreshold: number, o: { expanded?: Iterable<string>; revealing?: string[] } = {}): RenderTimings {
     this.expanded = o.expanded
       ? new Set([...o.expanded].filter((s) => this.model.scopes.has(s)))
       : this.model.initialExpansion(collapseThreshold, INITIAL_SCOPE_BUDGET);
-    for (const s of this.model.scopesToReveal(this.membersOf(o.revealing ?? []))) this.expanded.add(s);
+    for (const s of this.model.scopesToReveal(o.revealing ?? [])) this.expanded.add(s);
     // A module tree is its boxes (blocks, layers); a graph boxes its name scopes only when big.
     this.nameBoxes = this.model.payload.view === 'modules' || this.model.items.size > collapseThreshold;
     void this.redraw(() => this.overview());
@@ -348,13 +348,13 @@ export class GraphView {
   }
 
   private focusItems(tensorIds: string[], readerIds: string[], keepEdge: (classes: string) => boolean, anchorTensor?: string): Promise<boolean> {
-    const members = this.membersOf(tensorIds);
+    const members = this.weightItems(tensorIds);
     return this.reveal(members, () => this.markFocus(members, readerIds, keepEdge, anchorTensor));
   }
 
   /** The weight items drawn for tensors. */
-  private membersOf(tensorIds: string[]): string[] {
-    return tensorIds.map((t) => this.model.weightOfTensor.get(t)).filter((id): id is string => id !== undefined);
+  weightItems(tensorIds: Iterable<string>): string[] {
+    return [...tensorIds].flatMap((t) => this.model.weightOfTensor.get(t) ?? []);
   }
 
   private markFocus(members: string[], readerIds: string[], keepEdge: (classes: string) => boolean, anchorTensor?: string): void {
