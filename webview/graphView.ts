@@ -193,11 +193,6 @@ export class GraphView {
    * replaced by a later change (its framing is then skipped).
    */
 
-  setExpanded(scopes: Iterable<string>): Promise<boolean> {
-    this.expanded = new Set([...scopes].filter((s) => this.model.scopes.has(s)));
-    return this.redraw();
-  }
-
   expand(scopeId: string): Promise<boolean> {
     if (this.expanded.has(scopeId)) return this.settled();
     this.expanded.add(scopeId);
