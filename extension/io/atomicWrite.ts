@@ -335,6 +335,10 @@ async function openTemp(target: string, temp: string): Promise<fs.promises.FileH
 
 interface Progress { done: number; total: number; report: ((written: number, total: number) => void) | undefined }
 
+/** The source window small ranges are read through, and what counts as small. */
+const READ_AHEAD_BYTES = 64 * 1024;
+const SMALL_RANGE_BYTES = 4 * 1024;
+
 async function writePieces(
   target: string, handle: fs.promises.FileHandle, pieces: Piece[], buffer: Buffer,
   signal: AbortSignal | undefined, progress: Progress,
@@ -381,17 +385,25 @@ async function writePieces(
     used = 0;
   };
 
+  const append = async (bytes: Uint8Array): Promise<void> => {
+    for (let done = 0; done < bytes.length;) {
+      if (used === cur.length) await flushCur();
+      const n = Math.min(cur.length - used, bytes.length - done);
+      cur.set(bytes.subarray(done, done + n), used);
+      used += n;
+      done += n;
+    }
+  };
+  // Small ranges (a rewrite keeps each untouched field of a node as a range
+  // of its own) are served from one read-ahead window of the source: a read
+  // each cost a 100,000-node model 8 s of waiting on the thread pool.
+  const ahead = { file: '', start: 0, length: 0, bytes: Buffer.allocUnsafe(READ_AHEAD_BYTES) };
+
   try {
     for (const piece of pieces) {
       checkAbort(target, signal);
       if (piece instanceof Uint8Array) {
-        for (let done = 0; done < piece.length;) {
-          if (used === cur.length) await flushCur();
-          const n = Math.min(cur.length - used, piece.length - done);
-          cur.set(piece.subarray(done, done + n), used);
-          used += n;
-          done += n;
-        }
+        await append(piece);
       } else if (isByteRange(piece)) {
         if (sourceFd?.file !== piece.file) {
           await sourceFd?.handle.close();
@@ -403,6 +415,22 @@ async function writePieces(
           }
         }
         const src = sourceFd;
+        if (piece.length <= SMALL_RANGE_BYTES) {
+          if (ahead.file !== piece.file || piece.offset < ahead.start || piece.offset + piece.length > ahead.start + ahead.length) {
+            let got = 0;
+            for (;;) {
+              const { bytesRead } = await src.handle.read(ahead.bytes, got, ahead.bytes.length - got, piece.offset + got);
+              got += bytesRead;
+              if (bytesRead === 0 || got === ahead.bytes.length) break;
+            }
+            if (got < piece.length) {
+              throw new AtomicWriteError(target, `source ${piece.file} ended at byte ${piece.offset + got}, before the ${piece.length} bytes at ${piece.offset} it should hold`);
+            }
+            Object.assign(ahead, { file: piece.file, start: piece.offset, length: got });
+          }
+          await append(ahead.bytes.subarray(piece.offset - ahead.start, piece.offset - ahead.start + piece.length));
+          continue;
+        }
         for (let done = 0; done < piece.length;) {
           checkAbort(target, signal);
           if (used === cur.length) await flushCur();

@@ -72,11 +72,36 @@ test('a byte range past the end of its real source file fails with the offsets, 
   const dir = scratch();
   const target = path.join(dir, 'out.onnx');
   const size = fs.statSync(bert).size;
-  await assert.rejects(
-    atomicWrite(target, [{ file: bert, offset: size - 10, length: 100 }]),
-    (err: unknown) => err instanceof AtomicWriteError && err.message.includes(`ended at byte ${size}`),
-  );
-  assert.deepEqual(listing(dir), []);
+  // Small ranges are read through a read-ahead window, large ones directly: both say where the source ended.
+  for (const length of [100, 100_000]) {
+    await assert.rejects(
+      atomicWrite(target, [{ file: bert, offset: size - 10, length }]),
+      (err: unknown) => err instanceof AtomicWriteError && err.message.includes(`ended at byte ${size}`),
+    );
+    assert.deepEqual(listing(dir), []);
+  }
+});
+
+test('thousands of small ranges, forwards, backwards and across the read-ahead window, between buffers, copy exactly what they name', async () => {
+  const dir = scratch();
+  const target = path.join(dir, 'out.onnx');
+  const source = fs.readFileSync(bert);
+  const pieces: Array<Uint8Array | { file: string; offset: number; length: number }> = [];
+  const expected: Buffer[] = [];
+  let seed = 7;
+  const rand = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+  for (let i = 0; i < 5000; i++) {
+    const length = rand(i % 10 === 0 ? 6000 : 40);
+    // Mostly the next bytes (a rewrite's untouched fields); sometimes a jump back or far ahead.
+    const offset = i % 7 === 0 ? rand(source.length - length) : Math.min(source.length - length, (i * 37) % source.length);
+    pieces.push({ file: bert, offset, length });
+    expected.push(source.subarray(offset, offset + length));
+    const between = Buffer.from([i & 0xff, (i >> 8) & 0xff]);
+    pieces.push(between);
+    expected.push(between);
+  }
+  await atomicWrite(target, pieces, { bufferSize: 64 * 1024 });
+  assert.ok(fs.readFileSync(target).equals(Buffer.concat(expected)));
 });
 
 test('a real write failure (file-size limit: EFBIG) mid-way removes the temp file', () => {
