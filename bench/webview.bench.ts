@@ -41,7 +41,7 @@ async function open(h: WebviewHarness, graph: GraphPayload, settings: ViewSettin
     page,
     figures: {
       firstPaint: t.firstPaint - t.received, interactive: t.interactive - t.received, wall,
-      modelMs: t.modelMs, buildMs: t.buildMs, layoutMs: t.layoutMs, drawn: c.nodes,
+      modelMs: t.modelMs, buildMs: t.buildMs, layoutMs: t.layoutMs, drawn: c.drawingNodes,
     },
   };
 }

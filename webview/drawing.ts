@@ -107,6 +107,13 @@ export class Drawing {
     return rects.length === 0 ? undefined : union(rects);
   }
 
+  /** Nodes with the class `name`. */
+  countWithClass(name: string): number {
+    let n = 0;
+    for (const node of this.nodes.values()) if (hasClass(node.classes, name)) n++;
+    return n;
+  }
+
   ancestors(id: string): string[] {
     const out: string[] = [];
     for (let p = this.nodes.get(id)?.parent; p !== undefined; p = this.nodes.get(p)?.parent) out.push(p);
@@ -120,9 +127,12 @@ export class Drawing {
    * layer) is held only when both its ends are: pulling in far ends would
    * bring hundreds of distant readers. So is a group's dashed link: the
    * canvas dashes all of a path, and one from layer 0 to layer 363 cost
-   * 60 ms a frame.
+   * 60 ms a frame. With `farEnds` (a drawing small enough to pay for
+   * that), a group's link is held with either end in view, and a fan-out
+   * edge with its reader: what leads off screen is drawn, as when all of
+   * the drawing is held.
    */
-  windowOf(area: Rect, meeting: ReadonlySet<string> = this.leavesMeeting(area)): DrawingWindow {
+  windowOf(area: Rect, meeting: ReadonlySet<string> = this.leavesMeeting(area), farEnds = false): DrawingWindow {
     const nodes = new Set(meeting);
     const edges = new Set<string>();
     for (const e of this.edges) {
@@ -130,7 +140,10 @@ export class Drawing {
       if (!s || !t) continue;
       const sIn = meeting.has(e.source), tIn = meeting.has(e.target);
       if (!sIn && !tIn && !meets(union([s.rect, t.rect]), area)) continue;
-      if (!(sIn && tIn) && (hasClass(e.classes, 'fanout') || hasClass(e.classes, 'group-link'))) continue;
+      if (!(sIn && tIn)) {
+        const fanout = hasClass(e.classes, 'fanout');
+        if ((fanout || hasClass(e.classes, 'group-link')) && !(farEnds && (fanout ? tIn : sIn || tIn))) continue;
+      }
       edges.add(e.id);
       nodes.add(e.source);
       nodes.add(e.target);

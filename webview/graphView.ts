@@ -7,7 +7,7 @@ import { ViewModel } from './viewModel.js';
 import { buildElements, buildGroupLinks, fontsFor } from './elements.js';
 import { LARGE_GRAPH_ITEMS, completeWebgl, dropUnusedWebglCanvas, setWebglBackground, webglOptions, type RendererChoice } from './webgl.js';
 import { buildStyle } from './style.js';
-import { dagreCost, layeredLayout, type LayoutEdge, type LayoutNode, type LayoutOptions } from './layered.js';
+import { dagreCost, layeredLayout, type LayoutEdge, type LayoutNode, type LayoutOptions, type Point } from './layered.js';
 import { LayoutRunner, type LayoutJob } from './layoutRunner.js';
 import { contains, Drawing, EXTENT_PREFIX, grow, hasClass, type Rect } from './drawing.js';
 import { OverviewLayer } from './overviewLayer.js';
@@ -54,6 +54,16 @@ const MAX_NAME_BOXES = 150;
 const WINDOW_NODES = 2500;
 /** Leaf nodes near the viewport past which the overview layer paints the drawing instead (zoomed far out). */
 const WINDOW_BUDGET = 1200;
+interface WindowPolicy {
+  /** Leaf nodes near the viewport past which the overview layer paints the drawing instead (zoomed far out). */
+  budget: number;
+  /** Hold the far ends of links and fan-out edges that leave the window (see Drawing.windowOf). */
+  farEnds: boolean;
+}
+/** A drawing past WINDOW_NODES. */
+const BIG_WINDOW: WindowPolicy = { budget: WINDOW_BUDGET, farEnds: false };
+/** One within it: never the overview (cytoscape may hold all of it), and what leads off screen is drawn. */
+const SMALL_WINDOW: WindowPolicy = { budget: Infinity, farEnds: true };
 /** Held beyond each side of the viewport, as a share of its size, so short pans need nothing new. */
 const WINDOW_MARGIN = 0.5;
 /** The layered layout's box metrics; a box's bounds in the drawing follow them. */
@@ -122,6 +132,7 @@ export class GraphView {
   /** The area whose elements cytoscape holds (windowed), null when nothing is held yet or the overview paints. */
   private held: Rect | null = null;
   private windowQueued = false;
+  private windowPolicy: WindowPolicy = BIG_WINDOW;
   private readonly overviewLayer: OverviewLayer;
   private overviewShown = false;
   private overviewFrame = 0;
@@ -311,6 +322,14 @@ export class GraphView {
     return true;
   }
 
+  /** Pans a drawn node, held by cytoscape or not, to the middle of the view; false when it is not drawn. */
+  centreOn(id: string): boolean {
+    const bb = this.drawing?.rectOf([id]);
+    if (!bb) return false;
+    this.centre(bb, this.cy.zoom());
+    return true;
+  }
+
   /** The drawn element that stands for an item (itself, or the collapsed scope holding it). */
   drawnFor(itemId: string): string {
     return this.model.representative(itemId, this.expanded);
@@ -424,6 +443,8 @@ export class GraphView {
       selected: cy.nodes(':selected').length,
       drawingNodes: this.drawing?.nodes.size ?? 0,
       drawingEdges: this.drawing?.edges.length ?? 0,
+      drawingOperators: this.drawing?.countWithClass('op') ?? 0,
+      drawingScopes: this.drawing?.countWithClass('scope') ?? 0,
       windowed: this.windowed ? 1 : 0,
       overview: this.overviewShown ? 1 : 0,
       webgl: this.renderer.webgl ? 1 : 0,
@@ -451,7 +472,6 @@ export class GraphView {
       this.pending = null;
       this.events.layout?.(null);
     }
-    const cy = this.cy;
     const t0 = performance.now();
     const expanded = new Set(this.expanded);
     // Hundreds of nested boxes cost cytoscape quadratic style work (every
@@ -460,28 +480,16 @@ export class GraphView {
     const elements = buildElements(this.model, graph, fontsFor(this.theme.fontFamily));
     const all = new Set(graph.nodes.map((n) => n.id));
     const links = () => buildGroupLinks(this.model, all, (id) => this.model.representative(id, expanded));
+    const { nodes, edges } = layoutInput(elements);
+    const t1 = performance.now();
     if (graph.nodes.length > WINDOW_NODES) {
-      const { nodes, edges } = layoutInput(elements);
-      const t1 = performance.now();
       const job = this.layouts.run(nodes, edges, LAYERED, (fraction) => this.events.layout?.({ nodes: nodes.length, fraction }));
       this.events.layout?.({ nodes: nodes.length, fraction: 0 });
       const done = job.result.then((positions) => {
         if (!positions || this.pending?.job !== job) return false; // cancelled or replaced
         this.pending = null;
         this.events.layout?.(null);
-        // What a focus or a search marked is redrawn unmarked, as a fresh drawing would be.
-        this.marks = noMarks(this.marks.tags);
-        cy.batch(() => cy.elements().remove());
-        this.drawing = new Drawing([...elements, ...links()], (id) => positions.get(id), BOX);
-        // The overview paints at any zoom: Fit may show all of it.
-        const b = this.drawing.bounds;
-        cy.minZoom(Math.min(MIN_ZOOM, 0.9 * Math.min(cy.width() / (b.x2 - b.x1 + 1), cy.height() / (b.y2 - b.y1 + 1))));
-        this.drawnKeys = new Map();
-        this.lastEngine = 'layered';
-        this.windowed = true;
-        this.held = null;
-        // After `then` has framed what it wanted: the window follows the viewport.
-        this.queueWindow();
+        this.placeWindowed([...elements, ...links()], positions, BIG_WINDOW);
         this.drawn(expanded, { buildMs: t1 - t0, layoutMs: performance.now() - t1 });
         then?.();
         return true;
@@ -496,11 +504,58 @@ export class GraphView {
       this.pending = { job, done };
       return done;
     }
+    if (this.engineFor(nodes, edges) === 'layered') {
+      this.placeWindowed([...elements, ...links()], layeredLayout(nodes, edges, LAYERED), SMALL_WINDOW);
+    } else this.placeWithDagre(elements, links);
+    this.drawn(expanded, { buildMs: t1 - t0, layoutMs: performance.now() - t1 });
+    then?.();
+    return Promise.resolve(true);
+  }
+
+  /**
+   * dagre (network-simplex) when affordable: it routes long edges around
+   * nodes. Otherwise the fast layered layout (layered.ts), whose cost does
+   * not grow with edge length.
+   */
+  private engineFor(nodes: LayoutNode[], edges: LayoutEdge[]): Exclude<LayoutEngine, 'auto'> {
+    const choice = this.layoutEngine;
+    return choice === 'auto' ? (dagreCost(nodes, edges) <= DAGRE_BUDGET ? 'dagre' : 'layered') : choice;
+  }
+
+  /**
+   * Puts a laid-out drawing in place of the one on screen. Cytoscape holds
+   * the part near the viewport, from when the current task is done (after
+   * any framing it does): it styles and paints all it holds, and after an
+   * expand that framed one layer, it held 583 elements to show 13 nodes
+   * (150-210 ms a frame at 10k operators).
+   */
+  private placeWindowed(defs: cytoscape.ElementDefinition[], positions: ReadonlyMap<string, Point>, policy: WindowPolicy): void {
+    const cy = this.cy;
+    // What a focus or a search marked is redrawn unmarked, as a fresh drawing would be.
     this.marks = noMarks(this.marks.tags);
-    // Only what is drawn differently is replaced (an expand changes a few
-    // elements; rebuilding all restyled every one: 300 ms for 2 more nodes at
-    // 10k operators). Removing a box or a node takes its contents and edges
-    // with it; they are added back from `elements`.
+    cy.batch(() => cy.elements().remove());
+    this.drawing = new Drawing(defs, (id) => positions.get(id), BOX);
+    // The overview paints at any zoom: Fit may show all of it.
+    const b = this.drawing.bounds;
+    cy.minZoom(Math.min(MIN_ZOOM, 0.9 * Math.min(cy.width() / (b.x2 - b.x1 + 1), cy.height() / (b.y2 - b.y1 + 1))));
+    this.drawnKeys = new Map();
+    this.lastEngine = 'layered';
+    this.windowed = true;
+    this.windowPolicy = policy;
+    this.held = null;
+    this.queueWindow();
+  }
+
+  /**
+   * Lays out with dagre, which moves what cytoscape holds: all of the
+   * drawing. Only what is drawn differently is replaced (an expand changes
+   * a few elements; rebuilding all restyled every one: 300 ms for 2 more
+   * nodes at 10k operators). Removing a box or a node takes its contents and
+   * edges with it; they are added back from `elements`.
+   */
+  private placeWithDagre(elements: cytoscape.ElementDefinition[], links: () => cytoscape.ElementDefinition[]): void {
+    const cy = this.cy;
+    this.marks = noMarks(this.marks.tags);
     const keys = new Map(elements.map((d) => [d.data.id!, JSON.stringify([d.data, d.classes])]));
     cy.batch(() => {
       cy.elements().filter((e) => { const key = keys.get(e.id()); return key === undefined || key !== this.drawnKeys.get(e.id()); }).remove();
@@ -510,15 +565,14 @@ export class GraphView {
     this.windowed = false;
     cy.minZoom(MIN_ZOOM);
     this.showOverview(false);
-    const t1 = performance.now();
-    this.layout(elements, this.layoutEngine);
+    this.lastEngine = 'dagre';
+    cy.layout({
+      name: 'dagre', rankDir: 'TB', nodeSep: 22, rankSep: 34, edgeSep: 8, ranker: 'network-simplex', fit: false, animate: false,
+    } as cytoscape.LayoutOptions).run();
     const groupLinks = links();
     cy.add(groupLinks);
     this.drawing = new Drawing([...elements, ...groupLinks], (id) => { const n = cy.getElementById(id); return n.nonempty() ? n.position() : undefined; }, BOX);
     this.applyMarks(cy.elements());
-    this.drawn(expanded, { buildMs: t1 - t0, layoutMs: performance.now() - t1 });
-    then?.();
-    return Promise.resolve(true);
   }
 
   /** A new drawing is in place. */
@@ -528,34 +582,6 @@ export class GraphView {
     this.lastHalo = 0;
     this.updateHalo();
     this.events.redrawn({ nodes: this.drawing!.nodes.size, edges: this.drawing!.edges.length, layoutMs: timings.layoutMs });
-  }
-
-  /**
-   * dagre (network-simplex) when affordable: it routes long edges around
-   * nodes. Otherwise the fast layered layout (layered.ts), whose cost does
-   * not grow with edge length. Both move the nodes cytoscape holds (all of them).
-   */
-  private layout(elements: readonly cytoscape.ElementDefinition[], choice: LayoutEngine): void {
-    const cy = this.cy;
-    const { nodes, edges } = layoutInput(elements);
-    const engine = choice === 'auto' ? (dagreCost(nodes, edges) <= DAGRE_BUDGET ? 'dagre' : 'layered') : choice;
-    this.lastEngine = engine;
-    if (engine === 'dagre') {
-      cy.layout({
-        name: 'dagre', rankDir: 'TB', nodeSep: 22, rankSep: 34, edgeSep: 8, ranker: 'network-simplex', fit: false, animate: false,
-      } as cytoscape.LayoutOptions).run();
-      return;
-    }
-    const positions = layeredLayout(nodes, edges, LAYERED);
-    // One preset layout sets every position in a single pass (per-node
-    // position() calls re-fit compound parents each time: seconds for 7,000 nodes).
-    const held = cy.nodes().filter((n) => positions.has(n.id()));
-    if (held.nonempty()) {
-      held.layout({
-        name: 'preset', fit: false, animate: false,
-        positions: (n: cytoscape.NodeSingular) => positions.get(n.id())!,
-      } as cytoscape.LayoutOptions).run();
-    }
   }
 
   /** Updates what a big drawing holds once the current task is done (after any framing it does). */
@@ -580,14 +606,14 @@ export class GraphView {
     if (this.held && contains(this.held, view)) return;
     const area = grow(view, e.w * WINDOW_MARGIN, e.h * WINDOW_MARGIN);
     const meeting = d.leavesMeeting(area);
-    if (meeting.size > WINDOW_BUDGET) {
+    if (meeting.size > this.windowPolicy.budget) {
       if (this.cy.elements().nonempty()) this.cy.batch(() => this.cy.elements().remove());
       this.held = null;
       this.showOverview(true);
       return;
     }
     this.showOverview(false);
-    const win = d.windowOf(area, meeting);
+    const win = d.windowOf(area, meeting, this.windowPolicy.farEnds);
     const cy = this.cy;
     const keep = (id: string) => (id.startsWith(EXTENT_PREFIX) ? win.nodes.has(id.slice(EXTENT_PREFIX.length, id.lastIndexOf(':'))) : win.nodes.has(id) || win.edges.has(id));
     cy.batch(() => {

@@ -13,6 +13,8 @@ export interface ViewProbe {
   counts(): Record<string, number>;
   /** Page coordinates of the centre of a drawn node or edge, or null. */
   pagePosition(id: string): { x: number; y: number } | null;
+  /** Pans a drawn node to the middle of the view (cytoscape holds it then); false when it is not drawn. */
+  centre(id: string): boolean;
   /** Id drawn for an item (itself or its collapsed scope). */
   drawnFor(itemId: string): string | null;
   weightItemOf(tensorId: string): string | null;
@@ -78,6 +80,7 @@ window.weightSharingView = {
     const bb = el.renderedBoundingBox();
     return { x: box.left + (bb.x1 + bb.x2) / 2, y: box.top + (bb.y1 + bb.y2) / 2 };
   },
+  centre: (id) => app.view?.centreOn(id) ?? false,
   drawnFor: (itemId) => app.view?.drawnFor(itemId) ?? null,
   weightItemOf: (tensorId) => app.view?.model.weightOfTensor.get(tensorId) ?? null,
 };

@@ -155,7 +155,7 @@ export async function openModelEditor(page: Page, name: string, timeout = 300_00
     const title = await frame.evaluate(() => document.title).catch(() => '');
     if (title === name) {
       await frame.waitForFunction(() => window.weightSharingView?.app.timings.interactive !== undefined, undefined, { timeout });
-      const drawn = await frame.evaluate(() => window.weightSharingView!.app.view!.cy.nodes().length);
+      const drawn = await frame.evaluate(() => window.weightSharingView!.counts().drawingNodes);
       return { seconds: (performance.now() - t0) / 1000, drawn, frame };
     }
     if (performance.now() - t0 > timeout) throw new Error(`no webview titled ${name} after ${timeout} ms`);

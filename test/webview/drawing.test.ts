@@ -61,6 +61,17 @@ test('a fan-out edge or a group link whose far end is outside the window is left
   assert.ok(d.windowOf({ x1: -2000, y1: 0, x2: 2000, y2: 600 }).edges.has('ef'));
 });
 
+test('with far ends (a small drawing), a group link is held from either end, a fan-out edge from its reader, never from its source', async () => {
+  const d = await drawing([edge('ea', 'e', 'a', 'data fanout'), edge('ae', 'a', 'e', 'data fanout'), edge('link', 'd', 'a', 'group-link')]);
+  const w = d.windowOf({ x1: -20, y1: -20, x2: 20, y2: 20 }, undefined, true);
+  assert.ok(w.edges.has('link') && w.nodes.has('d'), 'the link leads off screen to d');
+  assert.ok(w.edges.has('ea') && w.nodes.has('e'), 'a reads e: e is held');
+  assert.ok(!w.edges.has('ae'), 'a fans out to e: its far readers are not pulled in');
+  assert.equal(w.leaves, 4, 'a and c, and the far ends d and e');
+  const nearD = d.windowOf({ x1: -20, y1: 980, x2: 20, y2: 1020 }, undefined, true);
+  assert.ok(nearD.edges.has('link') && nearD.nodes.has('a') && nearD.nodes.has('b'), 'from the other end: a and its box');
+});
+
 test('a box held without all its content gets anchors at its content corners, so cytoscape sizes it whole', async () => {
   const d = await drawing();
   const ext = d.extentsOf('b');

@@ -463,28 +463,24 @@ test('a 5,000-operator graph starts collapsed by scope, expands on click, and re
   await page.showModel({ type: 'model', graph: packGraphPayload(graph), settings: settings({ collapseThreshold: 400 }) });
   const c = await page.counts();
   assert.ok(c['model.operators'] >= 5000);
-  assert.ok(c.nodes <= 250, `collapsed drawing stays small (${c.nodes} nodes)`);
-  assert.ok(c.scopes > 50, 'layers drawn as collapsed scopes');
+  assert.ok(c.drawingNodes <= 250, `collapsed drawing stays small (${c.drawingNodes} nodes)`);
+  assert.ok(c.drawingScopes > 50, 'layers drawn as collapsed scopes');
   const t = await page.timings();
   assert.ok(t.firstPaint! > t.received!, 'painted');
   await page.screenshot('synthetic-5000-collapsed');
 
   // Clicking a layer opens it.
   const layer = 's:|/model/encoder/layer.3';
-  const pos = await page.position(layer);
-  assert.ok(pos, 'layer.3 is drawn collapsed');
-  await page.page.evaluate((id) => {
-    const cy = (window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } }).weightSharingView.app.view.cy;
-    cy.center(cy.getElementById(id));
-  }, layer);
-  const at = (await page.position(layer))!;
+  assert.ok(await page.centre(layer), 'layer.3 is drawn');
+  const at = await page.position(layer);
+  assert.ok(at, 'layer.3 is drawn collapsed, and held once in view');
   await page.page.mouse.click(at.x, at.y);
   await page.page.waitForFunction((id) => {
     const w = window as unknown as { weightSharingView: { app: { view: { cy: import('cytoscape').Core } } } };
     return w.weightSharingView.app.view.cy.getElementById(id).hasClass('box');
   }, layer);
   const opened = await page.counts();
-  assert.ok(opened.nodes > c.nodes, 'more drawn after expanding');
+  assert.ok(opened.drawingNodes > c.drawingNodes, 'more drawn after expanding');
   await page.screenshot('synthetic-5000-layer3-open');
 
   // Selecting the exact group opens the scopes of both copies (layer 0 and the last layer).
@@ -526,7 +522,7 @@ test('a 100,000-operator graph is drawn collapsed, its 1,818 layers in runs of 1
   await page.showModel({ type: 'model', graph: packGraphPayload(graph), settings: settings({ collapseThreshold: 1000 }) }, { timeout: 240_000 });
   const c = await page.counts();
   assert.ok(c['model.operators'] >= 99_000);
-  assert.ok(c.nodes <= 50, `collapsed drawing stays small (${c.nodes} nodes)`);
+  assert.ok(c.drawingNodes <= 50, `collapsed drawing stays small (${c.drawingNodes} nodes)`);
   await page.screenshot('synthetic-100k-collapsed');
 
   // The encoder's 1,818 layers are drawn as runs of 100; clicking the first run opens it.
@@ -545,7 +541,7 @@ test('a 100,000-operator graph is drawn collapsed, its 1,818 layers in runs of 1
     return w.weightSharingView.app.view.cy.getElementById(id).hasClass('box');
   }, run, { timeout: 60_000 });
   const opened = await page.counts();
-  assert.ok(opened.nodes >= c.nodes + 99 && opened.nodes <= 250, `the run's 100 layers are drawn (${opened.nodes} nodes)`);
+  assert.ok(opened.drawingNodes >= c.drawingNodes + 99 && opened.drawingNodes <= 250, `the run's 100 layers are drawn (${opened.drawingNodes} nodes)`);
   assert.ok(await page.position('s:|/model/encoder/layer.0'), 'its first layer is on screen');
   await page.screenshot('synthetic-100k-run-open');
 

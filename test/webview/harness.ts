@@ -259,6 +259,11 @@ export class WebviewPage {
     return this.page.evaluate((i) => (window as unknown as { weightSharingView: { pagePosition(id: string): { x: number; y: number } | null } }).weightSharingView.pagePosition(i), id);
   }
 
+  /** Pans a drawn node to the middle of the view, as scrolling to it would; false when it is not drawn. */
+  async centre(id: string): Promise<boolean> {
+    return this.page.evaluate((i) => (window as unknown as { weightSharingView: { centre(id: string): boolean } }).weightSharingView.centre(i), id);
+  }
+
   async drawnFor(itemId: string): Promise<string | null> {
     return this.page.evaluate((i) => (window as unknown as { weightSharingView: { drawnFor(id: string): string | null } }).weightSharingView.drawnFor(i), itemId);
   }
