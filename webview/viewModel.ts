@@ -6,6 +6,7 @@
 // everything beneath it, and edges are re-routed to whatever stands for
 // their ends.
 import type { GraphPayload, NodeInfo, TensorInfo, ValueInfoPayload } from '../extension/protocol.js';
+import { EdgeProjection } from './edgeProjection.js';
 
 export type ItemKind = 'op' | 'weight' | 'input' | 'output';
 
@@ -112,6 +113,8 @@ export class ViewModel {
   /** Item id of the weight item that stands for a tensor id. */
   readonly weightOfTensor = new Map<string, string>();
   private readonly chains = new Map<string, string[]>();
+  /** Built at the first visible(): the edges and scopes are final by then. */
+  private projection: EdgeProjection | undefined;
 
   /**
    * @param chunkAbove graphs with more operators than this whose names carry
@@ -168,26 +171,8 @@ export class ViewModel {
     };
     visit(this.scopes.get('')!);
 
-    const merged = new Map<string, VisibleEdge>();
-    for (const e of this.edges) {
-      const source = this.representative(e.source, expanded);
-      const target = this.representative(e.target, expanded);
-      if (source === target) continue;
-      const key = `${source}\u0000${target}\u0000${e.kind === 'body' ? 'body' : 'flow'}`;
-      const sourceItem = this.items.get(e.source);
-      const groups = sourceItem?.kind === 'weight' ? sourceItem.groups : [];
-      let edge = merged.get(key);
-      if (!edge) {
-        // Named after its ends, not its position: an expand then keeps the edges it does not touch (positional ids renamed 360 of 363 edges at 10k operators, and cytoscape redrew them all).
-        edge = { id: `e:${source.length}:${source}${target}${e.kind === 'body' ? ':body' : ''}`, source, target, values: [], kind: e.kind, groups: [], count: 0 };
-        merged.set(key, edge);
-      }
-      edge.count++;
-      if (edge.values.length < 8 && !edge.values.includes(e.value)) edge.values.push(e.value);
-      if (e.kind === 'weight') edge.kind = 'weight';
-      for (const g of groups) if (!edge.groups.includes(g)) edge.groups.push(g);
-    }
-    return { nodes, edges: [...merged.values()] };
+    this.projection ??= new EdgeProjection(this.edges, this.items, this.scopes);
+    return { nodes, edges: this.projection.project(expanded) };
   }
 
   /**

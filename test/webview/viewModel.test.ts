@@ -204,3 +204,41 @@ test('operators with neither scoped names nor a recorded module path sit in the 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/**
+ * What visible() must draw for the edges, by its definition: each end
+ * replaced by what stands for it, edges inside one node dropped, the rest
+ * merged by their two ends (and body or not), in the order first met.
+ */
+function projectByDefinition(vm: ViewModel, expanded: ReadonlySet<string>) {
+  const merged = new Map<string, { source: string; target: string; kind: string; count: number; values: string[]; groups: number[] }>();
+  for (const e of vm.edges) {
+    const source = vm.representative(e.source, expanded), target = vm.representative(e.target, expanded);
+    if (source === target) continue;
+    const key = JSON.stringify([source, target, e.kind === 'body']);
+    const edge = merged.get(key) ?? { source, target, kind: e.kind, count: 0, values: [], groups: [] };
+    merged.set(key, edge);
+    edge.count++;
+    if (edge.values.length < 8 && !edge.values.includes(e.value)) edge.values.push(e.value);
+    if (e.kind === 'weight') edge.kind = 'weight';
+    const item = vm.items.get(e.source);
+    for (const g of item?.kind === 'weight' ? item.groups : []) if (!edge.groups.includes(g)) edge.groups.push(g);
+  }
+  return [...merged.values()];
+}
+
+test('visible edges: the same as their definition for every way of opening scopes tried (corpus, branches, 5,000 synthetic operators)', async () => {
+  const { ViewModel } = await webview();
+  const models = [await modelOf('bert-tiny-mlm-trained.onnx'), await modelOf('cond-branches.onnx'), new ViewModel(syntheticTransformer({ operators: 5000 }))];
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (const vm of models) {
+    const scopes = [...vm.scopes.keys()].filter((s) => s !== '');
+    const ways: Set<string>[] = [new Set(), new Set(scopes), vm.initialExpansion(1000, 220)];
+    for (const share of [0.2, 0.5, 0.8]) ways.push(new Set(scopes.filter(() => random() < share)));
+    for (const expanded of ways) {
+      const drawn = vm.visible(expanded, true).edges.map(({ source, target, kind, count, values, groups }) => ({ source, target, kind, count, values, groups }));
+      assert.deepEqual(drawn, projectByDefinition(vm, expanded), `${vm.payload.fileName}, ${expanded.size} of ${scopes.length} scopes open`);
+    }
+  }
+});
