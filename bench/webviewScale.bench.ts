@@ -118,6 +118,13 @@ export default async function webviewScale(ctx: BenchContext): Promise<void> {
         const one = await expandOne(o.page, scope);
         ctx.log(`  expand one scope (${scope}): ${ms(one.ms)} (target < 200 ms: ${verdict(one.ms < 200)}), ${o.drawn} -> ${one.drawn} nodes drawn (${one.held} held by cytoscape)`);
         row.expandOneMs = Math.round(one.ms);
+        // The first expand pays for cytoscape's first styling of new kinds of element; later ones show the usual cost.
+        const later = scope.startsWith('r:') ? [100, 200, 300].map((n) => scope.replace(/\|0$/, `|${n}`)) : [4, 5, 6].map((n) => scope.replace(/\d+$/, String(n)));
+        const laterMs: number[] = [];
+        for (const id of later) laterMs.push((await expandOne(o.page, id)).ms);
+        const sorted = [...laterMs].sort((a, b) => a - b);
+        ctx.log(`    then ${later.length} more (${later.join(', ')}): ${laterMs.map(ms).join(', ')}; median ${ms(sorted[1]!)}`);
+        row.laterExpandMs = laterMs.map(Math.round);
       }
       if (operators >= 20_000) {
         const all = await expandAll(o.page);
