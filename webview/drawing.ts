@@ -1,6 +1,6 @@
 // The whole drawing of what the view model makes visible: cytoscape element
-// definitions and where each node was laid out. Small drawings are held by
-// cytoscape entire; a big one only near the viewport (windowOf), because
+// definitions and where each node was laid out. Drawings dagre lays out are
+// held by cytoscape entire; the others only near the viewport (windowOf), because
 // cytoscape styles and paints every element it holds, off screen or not:
 // 56k elements took 7-15 s to add, the viewport showing a hundred of them.
 // Pure and DOM-free.

@@ -1,5 +1,5 @@
 // Owns the cytoscape instance: draws what the view model says is visible,
-// lays it out (dagre, top to bottom), expands and collapses scopes, selects
+// lays it out (dagre or the layered layout, top to bottom), expands and collapses scopes, selects
 // and frames sharing groups and search hits, and follows theme changes.
 import cytoscape from 'cytoscape';
 import dagre from 'cytoscape-dagre';
@@ -50,7 +50,7 @@ const READABLE_ZOOM = 0.9;
 /** Most expanded name scopes drawn as boxes. */
 const MAX_NAME_BOXES = 150;
 
-/** Nodes past which cytoscape holds only the part of the drawing near the viewport (see drawing.ts). */
+/** Nodes past which the layout runs in the worker and, zoomed far out, the overview paints instead. */
 const WINDOW_NODES = 2500;
 /** Leaf nodes near the viewport past which the overview layer paints the drawing instead (zoomed far out). */
 const WINDOW_BUDGET = 1200;
@@ -584,7 +584,7 @@ export class GraphView {
     this.events.redrawn({ nodes: this.drawing!.nodes.size, edges: this.drawing!.edges.length, layoutMs: timings.layoutMs });
   }
 
-  /** Updates what a big drawing holds once the current task is done (after any framing it does). */
+  /** Updates what a windowed drawing holds once the current task is done (after any framing it does). */
   private queueWindow(): void {
     if (!this.windowed || this.windowQueued) return;
     this.windowQueued = true;
