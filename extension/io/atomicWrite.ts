@@ -339,6 +339,17 @@ interface Progress { done: number; total: number; report: ((written: number, tot
 const READ_AHEAD_BYTES = 64 * 1024;
 const SMALL_RANGE_BYTES = 4 * 1024;
 
+/** Reads `length` bytes at `position` into `buf` from `at`, or fewer where the file ends; how many it read. */
+async function readUpTo(handle: fs.promises.FileHandle, buf: Uint8Array, at: number, length: number, position: number): Promise<number> {
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await handle.read(buf, at + got, length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
 async function writePieces(
   target: string, handle: fs.promises.FileHandle, pieces: Piece[], buffer: Buffer,
   signal: AbortSignal | undefined, progress: Progress,
@@ -385,6 +396,9 @@ async function writePieces(
     used = 0;
   };
 
+  const sourceEnded = (piece: ByteRange, at: number) =>
+    new AtomicWriteError(target, `source ${piece.file} ended at byte ${at}, before the ${piece.length} bytes at ${piece.offset} it should hold`);
+
   const append = async (bytes: Uint8Array): Promise<void> => {
     for (let done = 0; done < bytes.length;) {
       if (used === cur.length) await flushCur();
@@ -417,15 +431,8 @@ async function writePieces(
         const src = sourceFd;
         if (piece.length <= SMALL_RANGE_BYTES) {
           if (ahead.file !== piece.file || piece.offset < ahead.start || piece.offset + piece.length > ahead.start + ahead.length) {
-            let got = 0;
-            for (;;) {
-              const { bytesRead } = await src.handle.read(ahead.bytes, got, ahead.bytes.length - got, piece.offset + got);
-              got += bytesRead;
-              if (bytesRead === 0 || got === ahead.bytes.length) break;
-            }
-            if (got < piece.length) {
-              throw new AtomicWriteError(target, `source ${piece.file} ended at byte ${piece.offset + got}, before the ${piece.length} bytes at ${piece.offset} it should hold`);
-            }
+            const got = await readUpTo(src.handle, ahead.bytes, 0, ahead.bytes.length, piece.offset);
+            if (got < piece.length) throw sourceEnded(piece, piece.offset + got);
             Object.assign(ahead, { file: piece.file, start: piece.offset, length: got });
           }
           await append(ahead.bytes.subarray(piece.offset - ahead.start, piece.offset - ahead.start + piece.length));
@@ -435,14 +442,8 @@ async function writePieces(
           checkAbort(target, signal);
           if (used === cur.length) await flushCur();
           const want = Math.min(cur.length - used, piece.length - done);
-          let got = 0;
-          while (got < want) {
-            const { bytesRead } = await src.handle.read(cur, used + got, want - got, piece.offset + done + got);
-            if (bytesRead === 0) {
-              throw new AtomicWriteError(target, `source ${piece.file} ended at byte ${piece.offset + done + got}, before the ${piece.length} bytes at ${piece.offset} it should hold`);
-            }
-            got += bytesRead;
-          }
+          const got = await readUpTo(src.handle, cur, used, want, piece.offset + done);
+          if (got < want) throw sourceEnded(piece, piece.offset + done + got);
           used += want;
           done += want;
         }
