@@ -126,13 +126,13 @@ export class GraphView {
   /** Which layout to use; 'auto' picks by cost. */
   layoutEngine: LayoutEngine = 'auto';
   lastEngine: Exclude<LayoutEngine, 'auto'> = 'dagre';
-  /** Everything drawn, laid out; cytoscape holds all of it, or a window of it when `windowed`. */
+  /** Everything drawn, laid out; cytoscape holds all of it, or a window of it when `windowing` is set. */
   private drawing: Drawing | null = null;
-  private windowed = false;
   /** The area whose elements cytoscape holds (windowed), null when nothing is held yet or the overview paints. */
   private held: Rect | null = null;
   private windowQueued = false;
-  private windowPolicy: WindowPolicy = BIG_WINDOW;
+  /** How the drawing on screen is windowed; null when cytoscape holds all of it (dagre). */
+  private windowing: WindowPolicy | null = null;
   private readonly overviewLayer: OverviewLayer;
   private overviewShown = false;
   private overviewFrame = 0;
@@ -445,7 +445,7 @@ export class GraphView {
       drawingEdges: this.drawing?.edges.length ?? 0,
       drawingOperators: this.drawing?.countWithClass('op') ?? 0,
       drawingScopes: this.drawing?.countWithClass('scope') ?? 0,
-      windowed: this.windowed ? 1 : 0,
+      windowed: this.windowing ? 1 : 0,
       overview: this.overviewShown ? 1 : 0,
       webgl: this.renderer.webgl ? 1 : 0,
     };
@@ -540,8 +540,7 @@ export class GraphView {
     cy.minZoom(Math.min(MIN_ZOOM, 0.9 * Math.min(cy.width() / (b.x2 - b.x1 + 1), cy.height() / (b.y2 - b.y1 + 1))));
     this.drawnKeys = new Map();
     this.lastEngine = 'layered';
-    this.windowed = true;
-    this.windowPolicy = policy;
+    this.windowing = policy;
     this.held = null;
     this.queueWindow();
   }
@@ -562,7 +561,7 @@ export class GraphView {
       cy.add(elements.filter((d) => cy.getElementById(d.data.id!).empty()));
     });
     this.drawnKeys = keys;
-    this.windowed = false;
+    this.windowing = null;
     cy.minZoom(MIN_ZOOM);
     this.showOverview(false);
     this.lastEngine = 'dagre';
@@ -586,7 +585,7 @@ export class GraphView {
 
   /** Updates what a windowed drawing holds once the current task is done (after any framing it does). */
   private queueWindow(): void {
-    if (!this.windowed || this.windowQueued) return;
+    if (!this.windowing || this.windowQueued) return;
     this.windowQueued = true;
     queueMicrotask(() => {
       this.windowQueued = false;
@@ -600,20 +599,21 @@ export class GraphView {
    */
   private updateWindow(): void {
     const d = this.drawing;
-    if (!this.windowed || !d) return;
+    const policy = this.windowing;
+    if (!policy || !d) return;
     const e = this.cy.extent();
     const view: Rect = { x1: e.x1, y1: e.y1, x2: e.x2, y2: e.y2 };
     if (this.held && contains(this.held, view)) return;
     const area = grow(view, e.w * WINDOW_MARGIN, e.h * WINDOW_MARGIN);
     const meeting = d.leavesMeeting(area);
-    if (meeting.size > this.windowPolicy.budget) {
+    if (meeting.size > policy.budget) {
       if (this.cy.elements().nonempty()) this.cy.batch(() => this.cy.elements().remove());
       this.held = null;
       this.showOverview(true);
       return;
     }
     this.showOverview(false);
-    const win = d.windowOf(area, meeting, this.windowPolicy.farEnds);
+    const win = d.windowOf(area, meeting, policy.farEnds);
     const cy = this.cy;
     const keep = (id: string) => (id.startsWith(EXTENT_PREFIX) ? win.nodes.has(id.slice(EXTENT_PREFIX.length, id.lastIndexOf(':'))) : win.nodes.has(id) || win.edges.has(id));
     cy.batch(() => {
